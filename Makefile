@@ -1,0 +1,42 @@
+# healthscore — the two set-up commands are `make run` and `make test`.
+# Tests and binaries share the dev profile (dependencies optimised), so
+# polars is compiled once for both.
+
+CARGO ?= cargo
+VENV  := .venv
+PY    := $(VENV)/bin/python
+AS_OF ?= 2026-11-24
+
+.PHONY: run test build venv sample-data fmt lint clean-out
+
+build:
+	$(CARGO) build
+
+run: build
+	$(CARGO) run --quiet -- run --pipeline pipelines/default.toml --input sample_data --output out --as-of $(AS_OF)
+
+# A Python venv with the independent readers (pyarrow, DuckDB) the tests use.
+$(VENV)/.ready: tests/requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+venv: $(VENV)/.ready
+
+test: venv
+	HEALTHSCORE_TEST_PYTHON=$(abspath $(PY)) $(CARGO) test -- --test-threads 2
+
+# Regenerates the committed sample data (deterministic for the seed).
+sample-data: build
+	rm -rf sample_data
+	$(CARGO) run --quiet -- generate --accounts 2000 --seed 7 --as-of $(AS_OF) --out sample_data
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+clean-out:
+	rm -rf out

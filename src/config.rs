@@ -1,0 +1,1476 @@
+//! The pipeline file (`pipelines/*.toml`): parsed once into typed,
+//! validated structs whose invariants later stages trust (weights positive,
+//! bounds distinct, references resolved, derived metrics acyclic). Every
+//! problem is reported with file, line and column and what to change, all at
+//! once, before any data is read. The syntax is documented in
+//! `docs/pipeline.md`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use polars::prelude::Expr;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use toml::Spanned;
+
+use crate::contract::{self, TENURE_DAYS};
+use crate::error::{ConfigIssue, Error, Result};
+
+// ---------------------------------------------------------------------------
+// Typed pipeline
+// ---------------------------------------------------------------------------
+
+/// A validated pipeline: everything the engine needs, nothing it must check.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// Where it was read from (for messages).
+    pub file: String,
+    /// The file's text, kept for the manifest and `explain`.
+    pub source_text: String,
+    /// sha256 of the file's bytes, hex.
+    pub sha256: String,
+    /// Pipeline name.
+    pub name: String,
+    /// Pipeline version.
+    pub version: String,
+    /// Run-level settings and data guards.
+    pub settings: Settings,
+    /// Input tables by name (only the ones the pipeline reads).
+    pub sources: Vec<Source>,
+    /// Account filtering and pass-through columns.
+    pub accounts: AccountsSpec,
+    /// Groups in declared order.
+    pub groups: Vec<Group>,
+    /// Metrics in declared order.
+    pub metrics: Vec<Metric>,
+    /// Indices into `metrics` in an order where every ratio follows its operands.
+    pub eval_order: Vec<usize>,
+    /// Scorecards in declared order (first match wins).
+    pub scorecards: Vec<Scorecard>,
+    /// Bands on the integer score, in declared order.
+    pub bands: Vec<Band>,
+    /// Name and colour of the band of a null score.
+    pub unscored: Band,
+}
+
+/// Run settings and the data guards of SPEC §7.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// |score change| at or above which trend is up/down.
+    pub trend_threshold: i32,
+    /// Largest share of a table's rows (dated ≤ D) that may be rejected.
+    pub max_rejected_share: f64,
+    /// Largest share of a table's rows (dated ≤ D) that may be orphans.
+    pub max_orphaned_share: f64,
+    /// The lag table's latest event date must be ≥ D − this.
+    pub max_lag_days: i64,
+    /// The table whose freshness `max_lag_days` guards (None: no lag guard).
+    pub lag_table: Option<String>,
+    /// The metric whose sum is the summary's `mrr` column.
+    pub summary_mrr_metric: Option<String>,
+}
+
+/// One input table: where it lives and how its columns are named.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Table name (canonical for contract tables).
+    pub table: String,
+    /// Location relative to `--input` (a file or a folder of Parquet files).
+    pub path: String,
+    /// Canonical column name → the warehouse's column name.
+    pub renames: BTreeMap<String, String>,
+    /// The column that dates each row (None for accounts).
+    pub date_column: Option<String>,
+    /// Whether the table is one of SPEC §2's (its row rules apply).
+    pub is_contract: bool,
+}
+
+impl Source {
+    /// The warehouse's name of a canonical column.
+    pub fn physical<'a>(&'a self, canonical: &'a str) -> &'a str {
+        self.renames
+            .get(canonical)
+            .map(String::as_str)
+            .unwrap_or(canonical)
+    }
+}
+
+/// Account-level options: a filter and columns passed through to the output.
+#[derive(Debug, Clone, Default)]
+pub struct AccountsSpec {
+    /// Accounts not matching are excluded (counted as `excluded_by_filter`).
+    pub filter: Option<Predicate>,
+    /// Extra account columns read from the accounts table.
+    pub extra_columns: Vec<String>,
+    /// Account columns appended after model_version in the scores table.
+    pub pass_through: Vec<String>,
+}
+
+/// A group of metrics (adoption, sentiment…).
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// Group name; the output column is `<name>_score`.
+    pub name: String,
+    /// Playbook when the top driver's metric has none.
+    pub playbook: Option<String>,
+}
+
+/// A boolean expression over columns, in SQL syntax (`segment = 'smb' and seats > 10`).
+#[derive(Debug, Clone)]
+pub struct Predicate {
+    /// The text as written.
+    pub text: String,
+    /// The compiled polars expression (null counts as false).
+    pub expr: Expr,
+    /// The columns it reads.
+    pub columns: Vec<String>,
+}
+
+/// A metric: how its raw value is computed and, if scored, how it scores.
+#[derive(Debug, Clone)]
+pub struct Metric {
+    /// Metric name; also its raw output column.
+    pub name: String,
+    /// The computation.
+    pub def: MetricDef,
+    /// Present when the metric is scored.
+    pub scoring: Option<Scoring>,
+}
+
+/// How a metric's raw value is computed.
+#[derive(Debug, Clone)]
+pub enum MetricDef {
+    /// An aggregation over one table within a window.
+    Aggregate(Aggregation),
+    /// An account column, or `tenure_days`.
+    Account(AccountValue),
+    /// numerator / denominator as Float64; null on a null side or a 0 denominator.
+    Ratio(Box<Operand>, Box<Operand>),
+    /// The value of another named metric (to score it a second way, or at all).
+    Same(String),
+}
+
+/// An operand of a ratio.
+#[derive(Debug, Clone)]
+pub enum Operand {
+    /// A named metric.
+    Metric(String),
+    /// An inline aggregation (not an output column).
+    Aggregate(Aggregation),
+    /// An inline account value.
+    Account(AccountValue),
+}
+
+/// A value taken from the account row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AccountValue {
+    /// A column of the accounts table.
+    Column(String),
+    /// D − signup_date in days.
+    TenureDays,
+}
+
+/// An aggregation of one table's rows in a window.
+#[derive(Debug, Clone)]
+pub struct Aggregation {
+    /// Source table.
+    pub table: String,
+    /// The function.
+    pub func: AggFunc,
+    /// The column aggregated (None only for `count`).
+    pub column: Option<String>,
+    /// Row filter (null counts as false).
+    pub filter: Option<Predicate>,
+    /// The window in days ending at D (None: all history up to D).
+    pub window_days: Option<i64>,
+    /// Shift of the window's end back from D, in days.
+    pub offset_days: i64,
+}
+
+/// Aggregation functions of SPEC §4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggFunc {
+    /// Sum of the column; 0 with no rows.
+    Sum,
+    /// Count of rows; 0 with no rows.
+    Count,
+    /// Count of distinct non-null values; 0 with no rows.
+    CountDistinct,
+    /// Mean; null with no rows.
+    Mean,
+    /// Minimum; null with no rows.
+    Min,
+    /// Maximum; null with no rows.
+    Max,
+    /// Value at the smallest date (ties: largest value); null with no rows.
+    First,
+    /// Value at the largest date (ties: largest value); null with no rows.
+    Last,
+}
+
+impl AggFunc {
+    /// Whether an empty window gives 0 rather than null.
+    pub fn zero_when_empty(self) -> bool {
+        matches!(self, AggFunc::Sum | AggFunc::Count | AggFunc::CountDistinct)
+    }
+}
+
+/// How a scored metric becomes points.
+#[derive(Debug, Clone)]
+pub struct Scoring {
+    /// Index into `Pipeline::groups`.
+    pub group: usize,
+    /// Weight inside its group (> 0).
+    pub weight: f64,
+    /// Normalisation to [0, 100].
+    pub normalize: Normalize,
+    /// Points when the raw value is missing (None: skip).
+    pub missing: Option<f64>,
+    /// Playbook when this metric is the top driver.
+    pub playbook: Option<String>,
+}
+
+/// Normalisations of SPEC §4.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Normalize {
+    /// 100·clamp((x−lo)/(hi−lo), 0, 1); lo > hi means lower is better.
+    Linear {
+        /// Value worth 0 points.
+        lo: f64,
+        /// Value worth 100 points.
+        hi: f64,
+    },
+    /// Points of the largest threshold ≤ x; the first points below it.
+    Steps(Vec<(f64, f64)>),
+    /// Rank within the scorecard population, ties in the customer's favour.
+    Percentile {
+        /// Whether higher values are better.
+        higher_is_better: bool,
+    },
+}
+
+/// A scorecard: which accounts it judges and how much each group counts.
+#[derive(Debug, Clone)]
+pub struct Scorecard {
+    /// Scorecard name.
+    pub name: String,
+    /// Predicate; None for a catch-all.
+    pub when: Option<Predicate>,
+    /// Weight per group, indexed like `Pipeline::groups` (0 = not used).
+    pub weights: Vec<f64>,
+    /// Playbook overrides by metric or group name.
+    pub playbooks: BTreeMap<String, String>,
+}
+
+/// A traffic-light band on the integer score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Band {
+    /// Band name.
+    pub name: String,
+    /// Lowest score in the band.
+    pub min: i32,
+    /// Highest score in the band.
+    pub max: i32,
+    /// Colour for dashboards.
+    pub color: String,
+}
+
+impl Pipeline {
+    /// `<name>@<version>`, the model_version column.
+    pub fn model_version(&self) -> String {
+        format!("{}@{}", self.name, self.version)
+    }
+
+    /// The source of that table.
+    pub fn source(&self, table: &str) -> Option<&Source> {
+        self.sources.iter().find(|s| s.table == table)
+    }
+
+    /// The metric of that name.
+    pub fn metric(&self, name: &str) -> Option<&Metric> {
+        self.metrics.iter().find(|m| m.name == name)
+    }
+
+    /// Scored metrics of one group, in declared order.
+    pub fn group_metrics(&self, group: usize) -> impl Iterator<Item = (&Metric, &Scoring)> {
+        self.metrics.iter().filter_map(move |m| match &m.scoring {
+            Some(s) if s.group == group => Some((m, s)),
+            _ => None,
+        })
+    }
+
+    /// Reads and validates a pipeline file.
+    pub fn load(path: &str) -> Result<Pipeline> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Pipeline {
+            file: path.to_string(),
+            issues: vec![ConfigIssue {
+                line: 1,
+                column: 1,
+                message: format!("cannot read the pipeline file: {e}"),
+            }],
+        })?;
+        Pipeline::parse(path, &text)
+    }
+
+    /// Validates pipeline text; `file` is used in messages.
+    pub fn parse(file: &str, text: &str) -> Result<Pipeline> {
+        let raw: RawPipeline = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            Error::Pipeline {
+                file: file.to_string(),
+                issues: vec![ConfigIssue {
+                    line,
+                    column,
+                    message: e.message().trim().to_string(),
+                }],
+            }
+        })?;
+        let mut v = Validator {
+            text,
+            issues: Vec::new(),
+        };
+        let pipeline = v.pipeline(file, text, raw);
+        if v.issues.is_empty() {
+            Ok(pipeline)
+        } else {
+            v.issues.sort_by_key(|i| (i.line, i.column));
+            Err(Error::Pipeline {
+                file: file.to_string(),
+                issues: v.issues,
+            })
+        }
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rfind('\n').map(|p| offset - p).unwrap_or(offset + 1);
+    (line, column)
+}
+
+// ---------------------------------------------------------------------------
+// Raw TOML
+// ---------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPipeline {
+    pipeline: RawHeader,
+    #[serde(default)]
+    settings: RawSettings,
+    sources: BTreeMap<String, Spanned<RawSource>>,
+    #[serde(default)]
+    accounts: RawAccounts,
+    groups: Vec<Spanned<RawGroup>>,
+    metrics: Vec<Spanned<RawMetric>>,
+    scorecards: Vec<Spanned<RawScorecard>>,
+    #[serde(default)]
+    bands: Option<Vec<Spanned<RawBand>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHeader {
+    name: Spanned<String>,
+    version: Spanned<toml::Value>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    trend_threshold: Option<Spanned<i64>>,
+    max_rejected_share: Option<Spanned<f64>>,
+    max_orphaned_share: Option<Spanned<f64>>,
+    max_lag_days: Option<Spanned<i64>>,
+    lag_table: Option<Spanned<String>>,
+    summary_mrr_metric: Option<Spanned<String>>,
+    unscored_band: Option<String>,
+    unscored_color: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    path: String,
+    #[serde(default)]
+    columns: BTreeMap<String, String>,
+    date: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAccounts {
+    filter: Option<Spanned<String>>,
+    #[serde(default)]
+    extra_columns: Vec<String>,
+    #[serde(default)]
+    pass_through: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGroup {
+    name: Spanned<String>,
+    playbook: Option<String>,
+}
+
+#[derive(Default, Clone)]
+struct RawAgg {
+    table: Option<Spanned<String>>,
+    agg: Option<Spanned<String>>,
+    column: Option<Spanned<String>>,
+    filter: Option<Spanned<String>>,
+    window_days: Option<Spanned<i64>>,
+    offset_days: Option<Spanned<i64>>,
+    account: Option<Spanned<String>>,
+}
+
+/// An inline ratio operand. Spans are not available inside arrays, so its
+/// errors point at the `ratio` key.
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawInline {
+    table: Option<String>,
+    agg: Option<String>,
+    column: Option<String>,
+    filter: Option<String>,
+    window_days: Option<i64>,
+    offset_days: Option<i64>,
+    account: Option<String>,
+}
+
+impl RawInline {
+    fn spanned(self, at: std::ops::Range<usize>) -> RawAgg {
+        let sp = |v: Option<String>| v.map(|v| Spanned::new(at.clone(), v));
+        RawAgg {
+            table: sp(self.table),
+            agg: sp(self.agg),
+            column: sp(self.column),
+            filter: sp(self.filter),
+            window_days: self.window_days.map(|v| Spanned::new(at.clone(), v)),
+            offset_days: self.offset_days.map(|v| Spanned::new(at.clone(), v)),
+            account: sp(self.account),
+        }
+    }
+}
+
+enum RawOperand {
+    Name(Spanned<String>),
+    Inline(RawAgg),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetric {
+    name: Spanned<String>,
+    group: Option<Spanned<String>>,
+    weight: Option<Spanned<f64>>,
+    table: Option<Spanned<String>>,
+    agg: Option<Spanned<String>>,
+    column: Option<Spanned<String>>,
+    filter: Option<Spanned<String>>,
+    window_days: Option<Spanned<i64>>,
+    offset_days: Option<Spanned<i64>>,
+    account: Option<Spanned<String>>,
+    ratio: Option<Spanned<Vec<toml::Value>>>,
+    from: Option<Spanned<String>>,
+    normalize: Option<Spanned<RawNormalize>>,
+    missing: Option<Spanned<RawMissing>>,
+    playbook: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNormalize {
+    linear: Option<[f64; 2]>,
+    steps: Option<Vec<[f64; 2]>>,
+    percentile: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawMissing {
+    Policy(String),
+    Points(f64),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScorecard {
+    name: Spanned<String>,
+    when: Option<Spanned<String>>,
+    weights: Spanned<BTreeMap<String, Spanned<f64>>>,
+    #[serde(default)]
+    playbooks: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBand {
+    name: Spanned<String>,
+    min: Spanned<i64>,
+    max: Spanned<i64>,
+    color: String,
+}
+
+// ---------------------------------------------------------------------------
+// Validation
+// ---------------------------------------------------------------------------
+
+struct Validator<'a> {
+    text: &'a str,
+    issues: Vec<ConfigIssue>,
+}
+
+/// The default bands of SPEC §4.
+pub fn default_bands() -> Vec<Band> {
+    let b = |name: &str, min, max, color: &str| Band {
+        name: name.into(),
+        min,
+        max,
+        color: color.into(),
+    };
+    vec![
+        b("Critical", 0, 40, "red"),
+        b("At-Risk", 41, 60, "yellow"),
+        b("Healthy", 61, 80, "green"),
+        b("Thriving", 81, 100, "green"),
+    ]
+}
+
+impl<'a> Validator<'a> {
+    fn err(&mut self, span: std::ops::Range<usize>, message: impl Into<String>) {
+        let (line, column) = line_col(self.text, span.start);
+        self.issues.push(ConfigIssue {
+            line,
+            column,
+            message: message.into(),
+        });
+    }
+
+    fn predicate(&mut self, s: &Spanned<String>, what: &str) -> Option<Predicate> {
+        let text = s.get_ref().trim().to_string();
+        match polars::sql::sql_expr(&text) {
+            Ok(expr) => {
+                let columns: Vec<String> = expr
+                    .clone()
+                    .meta()
+                    .root_names()
+                    .into_iter()
+                    .map(|n| n.to_string())
+                    .collect();
+                Some(Predicate {
+                    text,
+                    expr,
+                    columns,
+                })
+            }
+            Err(e) => {
+                self.err(
+                    s.span(),
+                    format!("{what}: cannot parse `{text}` as a SQL condition ({e}); write e.g. `feature = 'login' and events > 0`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn pipeline(&mut self, file: &str, text: &str, raw: RawPipeline) -> Pipeline {
+        let name = raw.pipeline.name.get_ref().clone();
+        if name.is_empty() || name.contains('@') {
+            self.err(
+                raw.pipeline.name.span(),
+                "pipeline name must be non-empty and must not contain '@'",
+            );
+        }
+        let version = match raw.pipeline.version.get_ref() {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            _ => {
+                self.err(
+                    raw.pipeline.version.span(),
+                    "version must be a string or an integer, e.g. version = \"1\"",
+                );
+                String::new()
+            }
+        };
+
+        // Sources.
+        let mut sources = Vec::new();
+        for (table, s) in &raw.sources {
+            let span = s.span();
+            let s = s.get_ref();
+            let contract = contract::table(table);
+            if let Some(t) = contract {
+                for canonical in s.columns.keys() {
+                    if t.column(canonical).is_none() {
+                        self.err(
+                            span.clone(),
+                            format!(
+                                "sources.{table}.columns: `{canonical}` is not a column of the {table} contract; the keys are canonical names ({})",
+                                t.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+                            ),
+                        );
+                    }
+                }
+                if s.date.is_some() {
+                    self.err(
+                        span.clone(),
+                        format!("sources.{table}.date: the contract table {table} is dated by {}; remove `date`", t.date_column.unwrap_or("no column")),
+                    );
+                }
+            } else if s.date.is_none() {
+                self.err(
+                    span.clone(),
+                    format!("sources.{table}: a table outside the contract needs `date = \"<column>\"`, the column that dates its rows"),
+                );
+            }
+            sources.push(Source {
+                table: table.clone(),
+                path: s.path.clone(),
+                renames: s.columns.clone(),
+                date_column: contract
+                    .map(|t| t.date_column.map(str::to_string))
+                    .unwrap_or_else(|| s.date.clone()),
+                is_contract: contract.is_some(),
+            });
+        }
+        if !raw.sources.contains_key("accounts") {
+            self.err(
+                0..0,
+                "missing [sources.accounts]: every pipeline reads the accounts table",
+            );
+        }
+
+        // Groups.
+        let mut groups: Vec<Group> = Vec::new();
+        for g in &raw.groups {
+            let gname = g.get_ref().name.get_ref().clone();
+            if groups.iter().any(|x| x.name == gname) {
+                self.err(
+                    g.get_ref().name.span(),
+                    format!("duplicate group name `{gname}`; group names must be unique"),
+                );
+            }
+            groups.push(Group {
+                name: gname,
+                playbook: g.get_ref().playbook.clone(),
+            });
+        }
+        if groups.is_empty() {
+            self.err(
+                0..0,
+                "no [[groups]]: declare at least one group of scored metrics",
+            );
+        }
+
+        // Accounts.
+        let account_columns: HashSet<String> = contract::table("accounts")
+            .map(|t| t.columns.iter().map(|c| c.name.to_string()).collect())
+            .unwrap_or_default();
+        let mut known_account: HashSet<String> = account_columns.clone();
+        known_account.extend(raw.accounts.extra_columns.iter().cloned());
+        let accounts_filter = raw
+            .accounts
+            .filter
+            .as_ref()
+            .and_then(|f| self.predicate(f, "accounts.filter"));
+        if let (Some(p), Some(f)) = (&accounts_filter, &raw.accounts.filter) {
+            for c in &p.columns {
+                if !known_account.contains(c) {
+                    self.err(f.span(), format!("accounts.filter reads unknown account column `{c}`; list it in accounts.extra_columns"));
+                }
+            }
+        }
+        for p in &raw.accounts.pass_through {
+            if RESERVED_COLUMNS.contains(&p.get_ref().as_str()) || p.get_ref() == "name" {
+                self.err(
+                    p.span(),
+                    format!(
+                        "accounts.pass_through: `{}` is already an output column; remove it",
+                        p.get_ref()
+                    ),
+                );
+            }
+            if !known_account.contains(p.get_ref()) {
+                self.err(p.span(), format!("accounts.pass_through: unknown account column `{}`; list it in accounts.extra_columns", p.get_ref()));
+            }
+        }
+
+        // Metrics (first pass: names).
+        let mut metric_names: HashMap<String, usize> = HashMap::new();
+        for (i, m) in raw.metrics.iter().enumerate() {
+            let n = m.get_ref().name.get_ref();
+            if metric_names.insert(n.clone(), i).is_some() {
+                self.err(
+                    m.get_ref().name.span(),
+                    format!("duplicate metric name `{n}`; metric names must be unique"),
+                );
+            }
+            let reserved = RESERVED_COLUMNS.contains(&n.as_str())
+                || n.ends_with("_points")
+                || n.ends_with("_score")
+                || n.starts_with("__");
+            if reserved {
+                self.err(m.get_ref().name.span(), format!("metric name `{n}` is reserved for an output column (or ends in _points/_score, or starts with __); rename the metric"));
+            }
+            if groups.iter().any(|g| &g.name == n) || n == TENURE_DAYS || known_account.contains(n)
+            {
+                self.err(m.get_ref().name.span(), format!("metric name `{n}` collides with a group or account column name; rename the metric"));
+            }
+        }
+        let ctx = MetricCtx {
+            sources: &sources,
+            known_account: &known_account,
+        };
+        let mut metrics = Vec::new();
+        for m in &raw.metrics {
+            metrics.push(self.metric(m, &ctx, &groups, &metric_names));
+        }
+        let eval_order = self.eval_order(&raw.metrics, &metrics);
+
+        // Scorecards.
+        let mut scorecards: Vec<Scorecard> = Vec::new();
+        let mut seen_catch_all = false;
+        for sc in &raw.scorecards {
+            let r = sc.get_ref();
+            let sname = r.name.get_ref().clone();
+            if scorecards.iter().any(|x| x.name == sname) {
+                self.err(r.name.span(), format!("duplicate scorecard name `{sname}`"));
+            }
+            if seen_catch_all {
+                self.err(r.name.span(), format!("scorecard `{sname}` follows a scorecard without `when`, so it can never match; move it up or give the earlier one a condition"));
+            }
+            let when = r
+                .when
+                .as_ref()
+                .and_then(|w| self.predicate(w, &format!("scorecard `{sname}`")));
+            if r.when.is_none() {
+                seen_catch_all = true;
+            }
+            if let (Some(p), Some(w)) = (&when, &r.when) {
+                for c in &p.columns {
+                    if !(known_account.contains(c)
+                        || c == TENURE_DAYS
+                        || metric_names.contains_key(c))
+                    {
+                        self.err(w.span(), format!("scorecard `{sname}`: `when` reads unknown column or metric `{c}`; use account columns, tenure_days or metric names"));
+                    }
+                    if c.ends_with("_points") {
+                        self.err(w.span(), format!("scorecard `{sname}`: predicates use raw values, never points (`{c}`)"));
+                    }
+                }
+            }
+            let mut weights = vec![0.0; groups.len()];
+            for (gname, w) in r.weights.get_ref() {
+                match groups.iter().position(|g| &g.name == gname) {
+                    Some(i) => {
+                        let value = *w.get_ref();
+                        if !(value >= 0.0) || !value.is_finite() {
+                            self.err(w.span(), format!("scorecard `{sname}`: weight of `{gname}` is {value}; group weights must be ≥ 0"));
+                        }
+                        weights[i] = value;
+                    }
+                    None => self.err(
+                        w.span(),
+                        format!(
+                            "scorecard `{sname}`: unknown group `{gname}`; declared groups are {}",
+                            groups
+                                .iter()
+                                .map(|g| g.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ),
+                }
+            }
+            if weights.iter().all(|w| *w <= 0.0) {
+                self.err(r.weights.span(), format!("scorecard `{sname}`: all group weights are zero; give at least one group a positive weight"));
+            }
+            for key in r.playbooks.keys() {
+                if !groups.iter().any(|g| &g.name == key) && !metric_names.contains_key(key) {
+                    self.err(sc.span(), format!("scorecard `{sname}`: playbooks key `{key}` is neither a group nor a metric"));
+                }
+            }
+            scorecards.push(Scorecard {
+                name: sname,
+                when,
+                weights,
+                playbooks: r.playbooks.clone(),
+            });
+        }
+        if scorecards.is_empty() {
+            self.err(
+                0..0,
+                "no [[scorecards]]: declare at least one (the last may omit `when`)",
+            );
+        }
+
+        // Bands.
+        let bands = match &raw.bands {
+            None => default_bands(),
+            Some(list) => self.bands(list),
+        };
+
+        // Keep only the sources the pipeline reads.
+        let used: HashSet<String> = metrics
+            .iter()
+            .flat_map(|m| tables_of(&m.def))
+            .chain(std::iter::once("accounts".to_string()))
+            .collect();
+        let sources: Vec<Source> = sources
+            .into_iter()
+            .filter(|s| used.contains(&s.table))
+            .collect();
+        let settings = self.settings(&raw.settings, &sources, &metric_names);
+        let unscored = Band {
+            name: raw
+                .settings
+                .unscored_band
+                .clone()
+                .unwrap_or_else(|| "Unscored".into()),
+            min: 0,
+            max: 0,
+            color: raw
+                .settings
+                .unscored_color
+                .clone()
+                .unwrap_or_else(|| "grey".into()),
+        };
+
+        Pipeline {
+            file: file.to_string(),
+            source_text: text.to_string(),
+            sha256: format!("{:x}", Sha256::digest(text.as_bytes())),
+            name,
+            version,
+            settings,
+            sources,
+            accounts: AccountsSpec {
+                filter: accounts_filter,
+                extra_columns: raw.accounts.extra_columns.clone(),
+                pass_through: raw
+                    .accounts
+                    .pass_through
+                    .iter()
+                    .map(|p| p.get_ref().clone())
+                    .collect(),
+            },
+            groups,
+            metrics,
+            eval_order,
+            scorecards,
+            bands,
+            unscored,
+        }
+    }
+
+    fn settings(
+        &mut self,
+        r: &RawSettings,
+        sources: &[Source],
+        metric_names: &HashMap<String, usize>,
+    ) -> Settings {
+        let share = |v: &mut Self, s: &Option<Spanned<f64>>, default: f64, name: &str| match s {
+            None => default,
+            Some(x) => {
+                let value = *x.get_ref();
+                if !(0.0..=1.0).contains(&value) {
+                    v.err(
+                        x.span(),
+                        format!(
+                            "settings.{name} is {value}; it is a share between 0 and 1 (0.01 = 1%)"
+                        ),
+                    );
+                }
+                value
+            }
+        };
+        let max_rejected_share = share(self, &r.max_rejected_share, 0.01, "max_rejected_share");
+        let max_orphaned_share = share(self, &r.max_orphaned_share, 0.05, "max_orphaned_share");
+        let trend_threshold = match &r.trend_threshold {
+            None => 5,
+            Some(t) => {
+                if *t.get_ref() < 1 || *t.get_ref() > 100 {
+                    self.err(
+                        t.span(),
+                        "settings.trend_threshold must be between 1 and 100 points",
+                    );
+                }
+                *t.get_ref() as i32
+            }
+        };
+        let max_lag_days = match &r.max_lag_days {
+            None => 3,
+            Some(t) => {
+                if *t.get_ref() < 0 {
+                    self.err(t.span(), "settings.max_lag_days must be ≥ 0");
+                }
+                *t.get_ref()
+            }
+        };
+        let lag_table = match &r.lag_table {
+            Some(t) if t.get_ref().is_empty() => None,
+            Some(t) => {
+                if !sources
+                    .iter()
+                    .any(|s| &s.table == t.get_ref() && s.date_column.is_some())
+                {
+                    self.err(t.span(), format!("settings.lag_table: `{}` is not a declared dated source; use \"\" to disable the lag guard", t.get_ref()));
+                }
+                Some(t.get_ref().clone())
+            }
+            None => sources
+                .iter()
+                .any(|s| s.table == "usage")
+                .then(|| "usage".to_string()),
+        };
+        let summary_mrr_metric = match &r.summary_mrr_metric {
+            Some(m) if m.get_ref().is_empty() => None,
+            Some(m) => {
+                if !metric_names.contains_key(m.get_ref()) {
+                    self.err(
+                        m.span(),
+                        format!(
+                            "settings.summary_mrr_metric: unknown metric `{}`",
+                            m.get_ref()
+                        ),
+                    );
+                }
+                Some(m.get_ref().clone())
+            }
+            None => metric_names
+                .contains_key("mrr_latest")
+                .then(|| "mrr_latest".to_string()),
+        };
+        Settings {
+            trend_threshold,
+            max_rejected_share,
+            max_orphaned_share,
+            max_lag_days,
+            lag_table,
+            summary_mrr_metric,
+        }
+    }
+
+    fn bands(&mut self, list: &[Spanned<RawBand>]) -> Vec<Band> {
+        let mut bands: Vec<Band> = Vec::new();
+        for b in list {
+            let r = b.get_ref();
+            let (min, max) = (*r.min.get_ref(), *r.max.get_ref());
+            if !(0..=100).contains(&min) || !(0..=100).contains(&max) || min > max {
+                self.err(
+                    b.span(),
+                    format!(
+                        "band `{}`: min {min} and max {max} must satisfy 0 ≤ min ≤ max ≤ 100",
+                        r.name.get_ref()
+                    ),
+                );
+            }
+            if bands.iter().any(|x| x.name == *r.name.get_ref()) {
+                self.err(
+                    r.name.span(),
+                    format!("duplicate band name `{}`", r.name.get_ref()),
+                );
+            }
+            bands.push(Band {
+                name: r.name.get_ref().clone(),
+                min: min as i32,
+                max: max as i32,
+                color: r.color.clone(),
+            });
+        }
+        for score in 0..=100 {
+            let n = bands
+                .iter()
+                .filter(|b| b.min <= score && score <= b.max)
+                .count();
+            if n != 1 {
+                let span = list.first().map(|b| b.span()).unwrap_or(0..0);
+                self.err(span, format!("bands must cover every score 0-100 exactly once; score {score} is in {n} bands"));
+                break;
+            }
+        }
+        bands
+    }
+
+    fn aggregation(
+        &mut self,
+        at: std::ops::Range<usize>,
+        owner: &str,
+        r: &RawAgg,
+        ctx: &MetricCtx,
+    ) -> Option<Aggregation> {
+        let table = r.table.as_ref()?;
+        let tname = table.get_ref().clone();
+        let source = ctx.sources.iter().find(|s| s.table == tname);
+        if source.is_none() {
+            self.err(table.span(), format!("metric `{owner}`: unknown table `{tname}`; declare [sources.{tname}] or use one of {}", ctx.sources.iter().map(|s| s.table.as_str()).collect::<Vec<_>>().join(", ")));
+        }
+        if source.is_some_and(|s| s.date_column.is_none()) {
+            self.err(table.span(), format!("metric `{owner}`: `{tname}` has no date column, so it cannot be aggregated in a window; use `account = \"<column>\"` for account columns"));
+        }
+        let contract_table = contract::table(&tname);
+        let check_column = |v: &mut Self, c: &Spanned<String>| {
+            if let Some(t) = contract_table {
+                if t.column(c.get_ref()).is_none() {
+                    v.err(
+                        c.span(),
+                        format!(
+                            "metric `{owner}`: `{}` is not a column of {tname}; columns are {}",
+                            c.get_ref(),
+                            t.columns
+                                .iter()
+                                .map(|c| c.name)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    );
+                }
+            }
+        };
+        let func = match r.agg.as_ref() {
+            None => {
+                self.err(at.clone(), format!("metric `{owner}`: missing `agg` (sum, count, count_distinct, mean, min, max, first, last)"));
+                return None;
+            }
+            Some(a) => match a.get_ref().as_str() {
+                "sum" => AggFunc::Sum,
+                "count" => AggFunc::Count,
+                "count_distinct" => AggFunc::CountDistinct,
+                "mean" => AggFunc::Mean,
+                "min" => AggFunc::Min,
+                "max" => AggFunc::Max,
+                "first" => AggFunc::First,
+                "last" => AggFunc::Last,
+                other => {
+                    self.err(a.span(), format!("metric `{owner}`: unknown agg `{other}`; use sum, count, count_distinct, mean, min, max, first or last"));
+                    return None;
+                }
+            },
+        };
+        if let Some(c) = &r.column {
+            check_column(self, c);
+        } else if func != AggFunc::Count {
+            self.err(
+                at.clone(),
+                format!(
+                    "metric `{owner}`: agg `{}` needs `column`",
+                    r.agg.as_ref().map(|a| a.get_ref().as_str()).unwrap_or("")
+                ),
+            );
+        }
+        let filter = r.filter.as_ref().and_then(|f| {
+            let p = self.predicate(f, &format!("metric `{owner}` filter"))?;
+            if let Some(t) = contract_table {
+                for c in &p.columns {
+                    if t.column(c).is_none() {
+                        self.err(f.span(), format!("metric `{owner}`: filter reads `{c}`, which is not a column of {tname}"));
+                    }
+                }
+            }
+            Some(p)
+        });
+        let window_days = r.window_days.as_ref().map(|w| {
+            if *w.get_ref() < 1 {
+                self.err(
+                    w.span(),
+                    format!("metric `{owner}`: window_days must be ≥ 1"),
+                );
+            }
+            *w.get_ref()
+        });
+        let offset_days = r.offset_days.as_ref().map(|w| {
+            if *w.get_ref() < 0 {
+                self.err(
+                    w.span(),
+                    format!("metric `{owner}`: offset_days must be ≥ 0"),
+                );
+            }
+            *w.get_ref()
+        });
+        Some(Aggregation {
+            table: tname,
+            func,
+            column: r.column.as_ref().map(|c| c.get_ref().clone()),
+            filter,
+            window_days,
+            offset_days: offset_days.unwrap_or(0),
+        })
+    }
+
+    fn account_value(&mut self, owner: &str, a: &Spanned<String>, ctx: &MetricCtx) -> AccountValue {
+        let name = a.get_ref();
+        if name == TENURE_DAYS {
+            AccountValue::TenureDays
+        } else {
+            if !ctx.known_account.contains(name) {
+                self.err(a.span(), format!("metric `{owner}`: unknown account column `{name}`; use a column of accounts, tenure_days, or list it in accounts.extra_columns"));
+            }
+            AccountValue::Column(name.clone())
+        }
+    }
+
+    fn operand(
+        &mut self,
+        at: std::ops::Range<usize>,
+        owner: &str,
+        op: &RawOperand,
+        ctx: &MetricCtx,
+        names: &HashMap<String, usize>,
+    ) -> Operand {
+        match op {
+            RawOperand::Name(n) => {
+                if !names.contains_key(n.get_ref()) {
+                    self.err(n.span(), format!("metric `{owner}`: ratio operand `{}` is not a declared metric; declare it or write an inline {{ table = …, agg = … }} or {{ account = … }}", n.get_ref()));
+                }
+                Operand::Metric(n.get_ref().clone())
+            }
+            RawOperand::Inline(r) => {
+                if let Some(a) = &r.account {
+                    if r.table.is_some() || r.agg.is_some() {
+                        self.err(a.span(), format!("metric `{owner}`: an operand is either {{ account = … }} or {{ table = …, agg = … }}, not both"));
+                    }
+                    Operand::Account(self.account_value(owner, a, ctx))
+                } else if r.table.is_some() {
+                    match self.aggregation(at.clone(), owner, r, ctx) {
+                        Some(a) => Operand::Aggregate(a),
+                        None => Operand::Metric(String::new()),
+                    }
+                } else {
+                    self.err(at, format!("metric `{owner}`: an inline operand needs `table` and `agg`, or `account`"));
+                    Operand::Metric(String::new())
+                }
+            }
+        }
+    }
+
+    fn metric(
+        &mut self,
+        m: &Spanned<RawMetric>,
+        ctx: &MetricCtx,
+        groups: &[Group],
+        names: &HashMap<String, usize>,
+    ) -> Metric {
+        let r = m.get_ref();
+        let name = r.name.get_ref().clone();
+        let at = m.span();
+        let kinds = [
+            r.table.is_some(),
+            r.account.is_some(),
+            r.ratio.is_some(),
+            r.from.is_some(),
+        ]
+        .iter()
+        .filter(|x| **x)
+        .count();
+        let def = if kinds != 1 {
+            self.err(at.clone(), format!("metric `{name}`: give exactly one of `table` (+ `agg`), `account`, `ratio` or `from`"));
+            MetricDef::Account(AccountValue::TenureDays)
+        } else if let Some(f) = &r.from {
+            if !names.contains_key(f.get_ref()) {
+                self.err(
+                    f.span(),
+                    format!(
+                        "metric `{name}`: `from` names `{}`, which is not a declared metric",
+                        f.get_ref()
+                    ),
+                );
+            }
+            MetricDef::Same(f.get_ref().clone())
+        } else if let Some(ratio) = &r.ratio {
+            let mut ops = Vec::new();
+            for v in ratio.get_ref() {
+                match v {
+                    toml::Value::String(n) => ops.push(RawOperand::Name(Spanned::new(ratio.span(), n.clone()))),
+                    toml::Value::Table(_) => match v.clone().try_into::<RawInline>() {
+                        Ok(i) => ops.push(RawOperand::Inline(i.spanned(ratio.span()))),
+                        Err(e) => self.err(ratio.span(), format!("metric `{name}`: ratio operand: {}", e.message().trim())),
+                    },
+                    _ => self.err(ratio.span(), format!("metric `{name}`: a ratio operand is a metric name or an inline table {{ table = …, agg = … }} / {{ account = … }}")),
+                }
+            }
+            if ops.len() != 2 {
+                self.err(ratio.span(), format!("metric `{name}`: ratio takes exactly two operands [numerator, denominator]"));
+                MetricDef::Account(AccountValue::TenureDays)
+            } else {
+                let num = self.operand(ratio.span(), &name, &ops[0], ctx, names);
+                let den = self.operand(ratio.span(), &name, &ops[1], ctx, names);
+                MetricDef::Ratio(Box::new(num), Box::new(den))
+            }
+        } else if let Some(a) = &r.account {
+            for (present, key) in [
+                (r.agg.is_some(), "agg"),
+                (r.column.is_some(), "column"),
+                (r.filter.is_some(), "filter"),
+                (r.window_days.is_some(), "window_days"),
+                (r.offset_days.is_some(), "offset_days"),
+            ] {
+                if present {
+                    self.err(at.clone(), format!("metric `{name}`: `{key}` does not apply to an account metric; remove it"));
+                }
+            }
+            MetricDef::Account(self.account_value(&name, a, ctx))
+        } else {
+            let raw = RawAgg {
+                table: r.table.clone(),
+                agg: r.agg.clone(),
+                column: r.column.clone(),
+                filter: r.filter.clone(),
+                window_days: r.window_days.clone(),
+                offset_days: r.offset_days.clone(),
+                account: None,
+            };
+            match self.aggregation(at.clone(), &name, &raw, ctx) {
+                Some(a) => MetricDef::Aggregate(a),
+                None => MetricDef::Account(AccountValue::TenureDays),
+            }
+        };
+        let scoring = match &r.group {
+            None => {
+                for (present, key) in [
+                    (r.normalize.is_some(), "normalize"),
+                    (r.missing.is_some(), "missing"),
+                    (r.weight.is_some(), "weight"),
+                    (r.playbook.is_some(), "playbook"),
+                ] {
+                    if present {
+                        self.err(at.clone(), format!("metric `{name}`: `{key}` only applies to scored metrics; add `group = \"…\"` or remove it"));
+                    }
+                }
+                None
+            }
+            Some(g) => {
+                let group = match groups.iter().position(|x| &x.name == g.get_ref()) {
+                    Some(i) => i,
+                    None => {
+                        self.err(
+                            g.span(),
+                            format!(
+                                "metric `{name}`: unknown group `{}`; declared groups are {}",
+                                g.get_ref(),
+                                groups
+                                    .iter()
+                                    .map(|g| g.name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        );
+                        0
+                    }
+                };
+                let weight = match &r.weight {
+                    None => 1.0,
+                    Some(w) => {
+                        let value = *w.get_ref();
+                        if !(value > 0.0) || !value.is_finite() {
+                            self.err(
+                                w.span(),
+                                format!("metric `{name}`: weight {value} must be > 0"),
+                            );
+                        }
+                        value
+                    }
+                };
+                let normalize = match &r.normalize {
+                    None => {
+                        self.err(at.clone(), format!("metric `{name}`: a scored metric needs `normalize` (linear, steps or percentile)"));
+                        Normalize::Linear { lo: 0.0, hi: 1.0 }
+                    }
+                    Some(n) => self.normalize(&name, n),
+                };
+                let missing = match &r.missing {
+                    None => None,
+                    Some(mv) => match mv.get_ref() {
+                        RawMissing::Policy(p) => match p.as_str() {
+                            "skip" => None,
+                            "neutral" => Some(50.0),
+                            "worst" => Some(0.0),
+                            "best" => Some(100.0),
+                            other => {
+                                self.err(mv.span(), format!("metric `{name}`: unknown missing policy `{other}`; use skip, neutral, worst, best or a number of points"));
+                                None
+                            }
+                        },
+                        RawMissing::Points(p) => {
+                            if !(0.0..=100.0).contains(p) {
+                                self.err(mv.span(), format!("metric `{name}`: missing = {p} must be points between 0 and 100"));
+                            }
+                            Some(*p)
+                        }
+                    },
+                };
+                Some(Scoring {
+                    group,
+                    weight,
+                    normalize,
+                    missing,
+                    playbook: r.playbook.clone(),
+                })
+            }
+        };
+        Metric { name, def, scoring }
+    }
+
+    fn normalize(&mut self, name: &str, n: &Spanned<RawNormalize>) -> Normalize {
+        let r = n.get_ref();
+        let count = [
+            r.linear.is_some(),
+            r.steps.is_some(),
+            r.percentile.is_some(),
+        ]
+        .iter()
+        .filter(|x| **x)
+        .count();
+        if count != 1 {
+            self.err(n.span(), format!("metric `{name}`: normalize takes exactly one of linear = [lo, hi], steps = [[t, p], …] or percentile = \"higher_is_better\"|\"lower_is_better\""));
+            return Normalize::Linear { lo: 0.0, hi: 1.0 };
+        }
+        if let Some([lo, hi]) = r.linear {
+            if lo == hi || !lo.is_finite() || !hi.is_finite() {
+                self.err(n.span(), format!("metric `{name}`: linear bounds lo = {lo} and hi = {hi} must be distinct finite numbers (lo > hi means lower is better)"));
+            }
+            return Normalize::Linear { lo, hi };
+        }
+        if let Some(steps) = &r.steps {
+            if steps.is_empty() {
+                self.err(n.span(), format!("metric `{name}`: steps is empty; give [[threshold, points], …] with ascending thresholds"));
+            }
+            for w in steps.windows(2) {
+                if w[1][0] <= w[0][0] {
+                    self.err(n.span(), format!("metric `{name}`: step thresholds must be strictly ascending ({} then {})", w[0][0], w[1][0]));
+                }
+            }
+            for s in steps {
+                if !(0.0..=100.0).contains(&s[1]) {
+                    self.err(
+                        n.span(),
+                        format!(
+                            "metric `{name}`: step points {} must be between 0 and 100",
+                            s[1]
+                        ),
+                    );
+                }
+            }
+            return Normalize::Steps(steps.iter().map(|s| (s[0], s[1])).collect());
+        }
+        match r.percentile.as_deref() {
+            Some("higher_is_better") => Normalize::Percentile {
+                higher_is_better: true,
+            },
+            Some("lower_is_better") => Normalize::Percentile {
+                higher_is_better: false,
+            },
+            other => {
+                self.err(n.span(), format!("metric `{name}`: percentile = {:?}; use \"higher_is_better\" or \"lower_is_better\"", other.unwrap_or("")));
+                Normalize::Percentile {
+                    higher_is_better: true,
+                }
+            }
+        }
+    }
+
+    /// A topological order of metrics; reports cycles among ratios.
+    fn eval_order(&mut self, raw: &[Spanned<RawMetric>], metrics: &[Metric]) -> Vec<usize> {
+        let index: HashMap<&str, usize> = metrics
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.name.as_str(), i))
+            .collect();
+        let deps = |m: &Metric| -> Vec<usize> {
+            match &m.def {
+                MetricDef::Ratio(a, b) => [a.as_ref(), b.as_ref()]
+                    .iter()
+                    .filter_map(|o| match o {
+                        Operand::Metric(n) => index.get(n.as_str()).copied(),
+                        _ => None,
+                    })
+                    .collect(),
+                MetricDef::Same(n) => index.get(n.as_str()).copied().into_iter().collect(),
+                _ => Vec::new(),
+            }
+        };
+        // 0 = unvisited, 1 = on stack, 2 = done
+        let mut state = vec![0u8; metrics.len()];
+        let mut order = Vec::new();
+        let mut reported = false;
+        for start in 0..metrics.len() {
+            let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+            if state[start] != 0 {
+                continue;
+            }
+            state[start] = 1;
+            while let Some((node, next)) = stack.pop() {
+                let d = deps(&metrics[node]);
+                if next < d.len() {
+                    stack.push((node, next + 1));
+                    let child = d[next];
+                    match state[child] {
+                        0 => {
+                            state[child] = 1;
+                            stack.push((child, 0));
+                        }
+                        1 if !reported => {
+                            reported = true;
+                            let mut cycle: Vec<&str> = stack
+                                .iter()
+                                .map(|(n, _)| metrics[*n].name.as_str())
+                                .skip_while(|n| *n != metrics[child].name)
+                                .collect();
+                            cycle.push(&metrics[child].name);
+                            self.err(raw[node].span(), format!("derived metrics form a cycle: {}; break it by computing one of them from aggregations", cycle.join(" → ")));
+                        }
+                        _ => {}
+                    }
+                } else {
+                    state[node] = 2;
+                    order.push(node);
+                }
+            }
+        }
+        order
+    }
+}
+
+/// Output column names a metric or pass-through column may not take.
+const RESERVED_COLUMNS: &[&str] = &[
+    "customer_id",
+    "customer_name",
+    "segment",
+    "scorecard",
+    "score",
+    "score_raw",
+    "band",
+    "color",
+    "completeness",
+    "top_drivers",
+    "playbook",
+    "prev_score",
+    "prev_band",
+    "score_change",
+    "trend",
+    "model_version",
+    "snapshot_date",
+];
+
+struct MetricCtx<'a> {
+    sources: &'a [Source],
+    known_account: &'a HashSet<String>,
+}
+
+fn tables_of(def: &MetricDef) -> Vec<String> {
+    match def {
+        MetricDef::Aggregate(a) => vec![a.table.clone()],
+        MetricDef::Account(_) | MetricDef::Same(_) => Vec::new(),
+        MetricDef::Ratio(a, b) => [a.as_ref(), b.as_ref()]
+            .iter()
+            .filter_map(|o| match o {
+                Operand::Aggregate(a) => Some(a.table.clone()),
+                _ => None,
+            })
+            .collect(),
+    }
+}

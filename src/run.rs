@@ -1,0 +1,696 @@
+//! The job itself: open the inputs, account for every row, check the data
+//! guards, score, and (for `run`) commit a snapshot. `check` stops after
+//! the guards; backtests reuse [`evaluate`] without writing.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use chrono::{NaiveDate, Utc};
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::config::{AccountValue, MetricDef, Operand, Pipeline};
+use crate::contract::TENURE_DAYS;
+use crate::error::{Error, Result};
+use crate::metrics::{self, agg_column, aggregation_slots, AFTER, MAX_DAY, ROWS};
+use crate::score;
+use crate::snapshot::{self, Lease, Written};
+use crate::source::{self, InputObject, OpenTable};
+use crate::storage::Store;
+
+/// Row accounting of one table (SPEC §7), as in the manifest.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct TableCounts {
+    /// Rows in the table's objects.
+    pub rows_read: i64,
+    /// Rows dated after D, dropped before validation.
+    pub after_as_of: i64,
+    /// Rejected rows per rule.
+    pub rejected: BTreeMap<String, i64>,
+    /// Orphaned rows: `null_customer_id`, `unknown_customer_id`.
+    pub orphaned: BTreeMap<String, i64>,
+    /// Rows that fed the metrics (or accounts scored).
+    pub rows_used: i64,
+    /// accounts only: signed up after D.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_yet_customers: Option<i64>,
+    /// accounts only: excluded by the pipeline's account filter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excluded_by_filter: Option<i64>,
+    /// Latest event date among the rows used.
+    pub latest_event_date: Option<String>,
+}
+
+impl TableCounts {
+    /// Rows dated on or before D (the base of the guard shares).
+    pub fn rows_in_scope(&self) -> i64 {
+        self.rows_read - self.after_as_of
+    }
+    /// All rejected rows.
+    pub fn rejected_total(&self) -> i64 {
+        self.rejected.values().sum()
+    }
+    /// All orphaned rows.
+    pub fn orphaned_total(&self) -> i64 {
+        self.orphaned.values().sum()
+    }
+}
+
+/// Elapsed milliseconds per stage, in order.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StageTimes(pub Vec<(String, u128)>);
+
+impl StageTimes {
+    fn record(&mut self, stage: &str, started: Instant, rows: Option<usize>) {
+        let ms = started.elapsed().as_millis();
+        tracing::info!(
+            stage,
+            duration_ms = ms as u64,
+            rows = rows.map(|r| r as u64),
+            "stage done"
+        );
+        self.0.push((stage.to_string(), ms));
+    }
+    /// As a JSON object.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::Object(
+            self.0
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::json!(*v as u64)))
+                .collect(),
+        )
+    }
+}
+
+/// Everything known after reading and checking the inputs.
+pub struct Checked {
+    /// Accepted accounts (customer_id unique, signed up by D, passing the
+    /// filter) with `tenure_days`.
+    pub accounts: DataFrame,
+    /// Per-table aggregates keyed by customer_id (known accounts only).
+    pub aggregates: Vec<(String, DataFrame)>,
+    /// Row accounting per table.
+    pub counts: BTreeMap<String, TableCounts>,
+    /// Input objects per table.
+    pub inputs: Vec<(String, InputObject)>,
+    /// Stage timings so far.
+    pub stages: StageTimes,
+}
+
+fn day_of(d: NaiveDate) -> i32 {
+    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
+}
+
+fn date_of(day: i32) -> String {
+    (NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(day as i64))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+fn pl(context: &'static str) -> impl Fn(PolarsError) -> Error {
+    move |e| Error::polars(context, e)
+}
+
+fn scalar_i64(df: &DataFrame, column: &str) -> i64 {
+    df.column(column)
+        .ok()
+        .and_then(|c| c.get(0).ok())
+        .and_then(|v| v.extract::<i64>())
+        .unwrap_or(0)
+}
+
+/// Reads, validates and aggregates every input table for date `as_of`.
+pub fn check_inputs(p: &Pipeline, input: &Store, as_of: NaiveDate) -> Result<Checked> {
+    let d = day_of(as_of);
+    let mut stages = StageTimes::default();
+    let t = Instant::now();
+    let tables = source::open_tables(p, input)?;
+    stages.record("open", t, None);
+
+    let t = Instant::now();
+    let accounts_table = tables
+        .iter()
+        .find(|t| t.table == "accounts")
+        .ok_or_else(|| Error::Internal("accounts not opened".into()))?;
+    let (accounts, known, account_counts) = accept_accounts(p, accounts_table, d)?;
+    stages.record("accounts", t, Some(accounts.height()));
+
+    let t = Instant::now();
+    let event_tables: Vec<&OpenTable> = tables.iter().filter(|t| t.table != "accounts").collect();
+    let mut plans = Vec::new();
+    for et in &event_tables {
+        plans.push(metrics::aggregate_table(p, et, d)?.logical_plan);
+    }
+    let grouped = if plans.is_empty() {
+        Vec::new()
+    } else {
+        LazyFrame::collect_all_with_engine(plans, Engine::Auto, OptFlags::default())
+            .map_err(|e| read_error(input, e))?
+    };
+    let mut counts = BTreeMap::new();
+    counts.insert("accounts".to_string(), account_counts);
+    let mut aggregates = Vec::new();
+    for (et, g) in event_tables.iter().zip(grouped) {
+        let rules = metrics::rule_names(p, et);
+        let c = table_counts(&g, &known, &rules)?;
+        let known_only = g
+            .lazy()
+            .join(
+                known.clone().lazy(),
+                [col("customer_id")],
+                [col("customer_id")],
+                JoinArgs::new(JoinType::Semi),
+            )
+            .collect()
+            .map_err(pl("joining aggregates"))?;
+        counts.insert(et.table.clone(), c);
+        aggregates.push((et.table.clone(), known_only));
+    }
+    stages.record("aggregate", t, None);
+
+    let inputs = tables
+        .iter()
+        .flat_map(|t| t.objects.iter().map(move |o| (t.table.clone(), o.clone())))
+        .collect();
+    check_guards(p, &counts, as_of)?;
+    Ok(Checked {
+        accounts,
+        aggregates,
+        counts,
+        inputs,
+        stages,
+    })
+}
+
+fn read_error(input: &Store, e: PolarsError) -> Error {
+    match e {
+        PolarsError::ComputeError(_) | PolarsError::IO { .. } => Error::Corrupt {
+            url: input.url().to_string(),
+            message: e.to_string(),
+        },
+        other => Error::polars("aggregating inputs", other),
+    }
+}
+
+/// Accepted accounts, the set of known ids, and the accounts' row counts.
+fn accept_accounts(
+    p: &Pipeline,
+    t: &OpenTable,
+    d: i32,
+) -> Result<(DataFrame, DataFrame, TableCounts)> {
+    let all = t.frame.clone().collect().map_err(|e| Error::Corrupt {
+        url: t
+            .objects
+            .first()
+            .map(|o| o.path.clone())
+            .unwrap_or_default(),
+        message: e.to_string(),
+    })?;
+    let rows_read = all.height() as i64;
+    let null_ids = all
+        .column("customer_id")
+        .map_err(pl("accounts"))?
+        .null_count() as i64;
+    let with_id = all
+        .lazy()
+        .filter(col("customer_id").is_not_null())
+        .collect()
+        .map_err(pl("accounts"))?;
+    let dups = with_id
+        .clone()
+        .lazy()
+        .group_by([col("customer_id")])
+        .agg([len().alias("n")])
+        .filter(col("n").gt(lit(1)))
+        .sort(["customer_id"], SortMultipleOptions::default())
+        .collect()
+        .map_err(pl("accounts"))?;
+    if dups.height() > 0 {
+        let examples: Vec<String> = dups
+            .column("customer_id")
+            .map_err(pl("accounts"))?
+            .str()
+            .map_err(pl("accounts"))?
+            .iter()
+            .take(5)
+            .flatten()
+            .map(str::to_string)
+            .collect();
+        return Err(Error::contract(
+            "accounts",
+            Some("customer_id"),
+            format!(
+                "table accounts: column customer_id must be unique; {} ids appear more than once, e.g. {}. Deduplicate the accounts export",
+                dups.height(),
+                examples.join(", ")
+            ),
+        ));
+    }
+    let known = with_id
+        .clone()
+        .lazy()
+        .select([col("customer_id"), lit(true).alias("__known")])
+        .collect()
+        .map_err(pl("accounts"))?;
+    let not_yet = col("signup_date").gt(lit(d)).fill_null(lit(false));
+    let not_yet_n = with_id
+        .clone()
+        .lazy()
+        .select([not_yet.clone().cast(DataType::Int64).sum().alias("n")])
+        .collect()
+        .map_err(pl("accounts"))?;
+    let not_yet_n = scalar_i64(&not_yet_n, "n");
+    let mut current = with_id.lazy().filter(not_yet.not());
+    let mut excluded = 0;
+    if let Some(f) = &p.accounts.filter {
+        let keep = f.expr.clone().fill_null(lit(false));
+        let n = current
+            .clone()
+            .select([keep.clone().not().cast(DataType::Int64).sum().alias("n")])
+            .collect()
+            .map_err(|e| {
+                Error::contract(
+                    "accounts",
+                    None,
+                    format!("accounts.filter `{}` cannot be evaluated: {e}", f.text),
+                )
+            })?;
+        excluded = scalar_i64(&n, "n");
+        current = current.filter(keep);
+    }
+    let accepted = current
+        .with_column(
+            (lit(d) - col("signup_date"))
+                .cast(DataType::Int32)
+                .alias(TENURE_DAYS),
+        )
+        .collect()
+        .map_err(pl("accounts"))?;
+    let counts = TableCounts {
+        rows_read,
+        after_as_of: 0,
+        rejected: [("null_customer_id".to_string(), null_ids)]
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .collect(),
+        orphaned: BTreeMap::new(),
+        rows_used: accepted.height() as i64,
+        not_yet_customers: Some(not_yet_n),
+        excluded_by_filter: Some(excluded),
+        latest_event_date: None,
+    };
+    Ok((accepted, known, counts))
+}
+
+/// Sums a table's group-by into its row accounting.
+fn table_counts(g: &DataFrame, known: &DataFrame, rules: &[String]) -> Result<TableCounts> {
+    let scope = col(ROWS) - col(AFTER);
+    let is_known = col("__known").fill_null(lit(false));
+    let mut exprs = vec![
+        col(ROWS).sum().alias("rows_read"),
+        col(AFTER).sum().alias("after_as_of"),
+        scope
+            .clone()
+            .filter(col("customer_id").is_null())
+            .sum()
+            .alias("orphan_null"),
+        scope
+            .filter(col("customer_id").is_not_null().and(is_known.clone().not()))
+            .sum()
+            .alias("orphan_unknown"),
+        col(MAX_DAY)
+            .filter(is_known.clone())
+            .max()
+            .cast(DataType::Int64)
+            .alias("max_day"),
+    ];
+    for r in rules {
+        exprs.push(
+            col(metrics::rule_column(r))
+                .filter(is_known.clone())
+                .sum()
+                .alias(r.as_str()),
+        );
+    }
+    let s = g
+        .clone()
+        .lazy()
+        .join(
+            known.clone().lazy(),
+            [col("customer_id")],
+            [col("customer_id")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .select(exprs)
+        .collect()
+        .map_err(pl("counting rows"))?;
+    let mut c = TableCounts {
+        rows_read: scalar_i64(&s, "rows_read"),
+        after_as_of: scalar_i64(&s, "after_as_of"),
+        ..Default::default()
+    };
+    for r in rules {
+        let n = scalar_i64(&s, r);
+        if n > 0 {
+            c.rejected.insert(r.clone(), n);
+        }
+    }
+    c.orphaned
+        .insert("null_customer_id".into(), scalar_i64(&s, "orphan_null"));
+    c.orphaned.insert(
+        "unknown_customer_id".into(),
+        scalar_i64(&s, "orphan_unknown"),
+    );
+    c.rows_used = c.rows_in_scope() - c.rejected_total() - c.orphaned_total();
+    c.latest_event_date = s
+        .column("max_day")
+        .ok()
+        .and_then(|col| col.get(0).ok())
+        .and_then(|v| v.extract::<i64>())
+        .map(|d| date_of(d as i32));
+    Ok(c)
+}
+
+/// The data guards of SPEC §7: rejected share, orphaned share, export lag.
+pub fn check_guards(
+    p: &Pipeline,
+    counts: &BTreeMap<String, TableCounts>,
+    as_of: NaiveDate,
+) -> Result<()> {
+    let s = &p.settings;
+    for (table, c) in counts {
+        let scope = c.rows_in_scope().max(0);
+        if scope == 0 {
+            continue;
+        }
+        let rejected = c.rejected_total() as f64 / scope as f64;
+        if rejected > s.max_rejected_share {
+            let rules: Vec<String> = c
+                .rejected
+                .iter()
+                .map(|(r, n)| format!("{r}: {n}"))
+                .collect();
+            return Err(Error::Guard {
+                table: table.clone(),
+                message: format!(
+                    "table {table}: {} of {scope} rows dated on or before {as_of} were rejected ({:.2}%), above max_rejected_share {:.2}% ({}). Fix the export or raise settings.max_rejected_share; nothing was written",
+                    c.rejected_total(),
+                    rejected * 100.0,
+                    s.max_rejected_share * 100.0,
+                    rules.join(", ")
+                ),
+            });
+        }
+        let orphaned = c.orphaned_total() as f64 / scope as f64;
+        if orphaned > s.max_orphaned_share {
+            return Err(Error::Guard {
+                table: table.clone(),
+                message: format!(
+                    "table {table}: {} of {scope} rows have a null or unknown customer_id ({:.2}%), above max_orphaned_share {:.2}% (null: {}, unknown: {}). Check that customer_id matches accounts.customer_id (padding, re-keying); nothing was written",
+                    c.orphaned_total(),
+                    orphaned * 100.0,
+                    s.max_orphaned_share * 100.0,
+                    c.orphaned.get("null_customer_id").unwrap_or(&0),
+                    c.orphaned.get("unknown_customer_id").unwrap_or(&0),
+                ),
+            });
+        }
+    }
+    if let Some(t) = &s.lag_table {
+        let latest = counts.get(t).and_then(|c| c.latest_event_date.clone());
+        let limit = as_of - chrono::Duration::days(s.max_lag_days);
+        let fresh = latest
+            .as_deref()
+            .and_then(|l| NaiveDate::parse_from_str(l, "%Y-%m-%d").ok())
+            .is_some_and(|l| l >= limit);
+        if !fresh {
+            return Err(Error::Guard {
+                table: t.clone(),
+                message: format!(
+                    "table {t}: latest event date is {}, expected on or after {limit} (as-of {as_of} minus max_lag_days {}). The export looks stalled; rerun when it has caught up, or pass an earlier --as-of",
+                    latest.unwrap_or_else(|| "none".into()),
+                    s.max_lag_days
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Names of the aggregation columns whose empty value is 0.
+fn zero_when_empty_columns(p: &Pipeline) -> Vec<String> {
+    let mut out = Vec::new();
+    for (mi, m) in p.metrics.iter().enumerate() {
+        for (slot, a) in aggregation_slots(&m.def) {
+            if a.func.zero_when_empty() {
+                out.push(agg_column(mi, slot));
+            }
+        }
+    }
+    out
+}
+
+/// Builds the scoring plan for checked inputs and collects the scores
+/// table (SPEC §6 columns and order), with trend against `prev`.
+pub fn score_accounts(
+    p: &Pipeline,
+    checked: &Checked,
+    prev: Option<DataFrame>,
+) -> Result<DataFrame> {
+    let mut wide = checked.accounts.clone().lazy();
+    for (table, agg) in &checked.aggregates {
+        let cols: Vec<Expr> = std::iter::once(col("customer_id"))
+            .chain(p.metrics.iter().enumerate().flat_map(|(mi, m)| {
+                aggregation_slots(&m.def)
+                    .into_iter()
+                    .filter(|(_, a)| &a.table == table)
+                    .map(move |(slot, _)| col(agg_column(mi, slot)))
+            }))
+            .collect();
+        wide = wide.join(
+            agg.clone().lazy().select(cols),
+            [col("customer_id")],
+            [col("customer_id")],
+            JoinArgs::new(JoinType::Left),
+        );
+    }
+    let zeros: Vec<Expr> = zero_when_empty_columns(p)
+        .into_iter()
+        .map(|c| col(c.as_str()).fill_null(lit(0.0)))
+        .collect();
+    if !zeros.is_empty() {
+        wide = wide.with_columns(zeros);
+    }
+    let scored = score::score_frame(p, wide)?;
+    let with_drivers = score::with_drivers(p, scored)?;
+    let with_trend = score::with_trend(
+        with_drivers,
+        prev.map(|d| d.lazy()),
+        p.settings.trend_threshold,
+        &p.model_version(),
+    );
+    score::select_output(p, with_trend)
+        .collect()
+        .map_err(pl("scoring"))
+}
+
+/// The summary table: one row per (scorecard, band) present.
+pub fn summarize(p: &Pipeline, scores: &DataFrame) -> Result<DataFrame> {
+    let total = scores.height().max(1) as f64;
+    let mut sc_order = lit(p.scorecards.len() as i32);
+    for (i, sc) in p.scorecards.iter().enumerate().rev() {
+        sc_order = when(col("scorecard").eq(lit(sc.name.as_str())))
+            .then(lit(i as i32))
+            .otherwise(sc_order);
+    }
+    let mut band_order = lit(p.bands.len() as i32);
+    for (i, b) in p.bands.iter().enumerate().rev() {
+        band_order = when(col("band").eq(lit(b.name.as_str())))
+            .then(lit(i as i32))
+            .otherwise(band_order);
+    }
+    let mrr = match &p.settings.summary_mrr_metric {
+        Some(m) => col(m.as_str()).sum(),
+        None => lit(NULL).cast(DataType::Float64).first(),
+    };
+    scores
+        .clone()
+        .lazy()
+        .group_by([col("scorecard"), col("band")])
+        .agg([
+            len().cast(DataType::Int64).alias("accounts"),
+            col("score")
+                .cast(DataType::Float64)
+                .mean()
+                .alias("mean_score"),
+            mrr.cast(DataType::Float64).alias("mrr"),
+            (len().cast(DataType::Float64) / lit(total)).alias("share"),
+        ])
+        .with_columns([sc_order.alias("__sc"), band_order.alias("__band")])
+        .sort(["__sc", "__band"], SortMultipleOptions::default())
+        .select([
+            col("scorecard"),
+            col("band"),
+            col("accounts"),
+            col("mean_score"),
+            col("mrr"),
+            col("share"),
+        ])
+        .collect()
+        .map_err(pl("summary"))
+}
+
+/// Options of `healthscore run`.
+pub struct RunOptions {
+    /// Run id (recorded in the lease and manifest).
+    pub run_id: String,
+    /// The as-of date D.
+    pub as_of: NaiveDate,
+}
+
+/// What a run produced.
+pub struct RunResult {
+    /// The manifest written to `_SUCCESS`.
+    pub manifest: serde_json::Value,
+    /// The scores table written.
+    pub scores: DataFrame,
+    /// The summary table written.
+    pub summary: DataFrame,
+}
+
+fn count_by(scores: &DataFrame, column: &str) -> serde_json::Value {
+    let df = scores
+        .clone()
+        .lazy()
+        .group_by([col(column)])
+        .agg([len().cast(DataType::Int64).alias("n")])
+        .sort([column], SortMultipleOptions::default())
+        .collect();
+    let mut map = serde_json::Map::new();
+    if let Ok(df) = df {
+        if let (Ok(k), Ok(n)) = (df.column(column), df.column("n")) {
+            for i in 0..df.height() {
+                let key = k
+                    .get(i)
+                    .ok()
+                    .and_then(|v| v.get_str().map(str::to_string))
+                    .unwrap_or_else(|| "null".into());
+                let value = n.get(i).ok().and_then(|v| v.extract::<i64>()).unwrap_or(0);
+                map.insert(key, serde_json::json!(value));
+            }
+        }
+    }
+    serde_json::Value::Object(map)
+}
+
+/// `healthscore run`: score date D and commit the snapshot.
+pub fn run(p: &Pipeline, input: &Store, output: &Store, opts: &RunOptions) -> Result<RunResult> {
+    let started = Utc::now();
+    let lease = Lease::acquire(output, &opts.run_id)?;
+    let result = run_leased(p, input, output, opts, started);
+    let released = lease.release();
+    let r = result?;
+    released?;
+    Ok(r)
+}
+
+fn run_leased(
+    p: &Pipeline,
+    input: &Store,
+    output: &Store,
+    opts: &RunOptions,
+    started: chrono::DateTime<Utc>,
+) -> Result<RunResult> {
+    let mut checked = check_inputs(p, input, opts.as_of)?;
+    let t = Instant::now();
+    let prev = snapshot::previous_for_trend(output, opts.as_of)?;
+    let prev_date = prev.as_ref().map(|(d, _)| d.to_string());
+    checked.stages.record("previous", t, None);
+
+    let t = Instant::now();
+    let scores = score_accounts(p, &checked, prev.map(|(_, df)| df))?;
+    let summary = summarize(p, &scores)?;
+    checked.stages.record("score", t, Some(scores.height()));
+
+    let t = Instant::now();
+    let mut stages = checked.stages.clone();
+    let manifest_base = serde_json::json!({
+        "run_id": opts.run_id,
+        "tool": {"name": "healthscore", "version": env!("CARGO_PKG_VERSION")},
+        "pipeline": {
+            "name": p.name,
+            "version": p.version,
+            "model_version": p.model_version(),
+            "sha256": p.sha256,
+            "file": p.file,
+            "text": p.source_text,
+        },
+        "as_of": opts.as_of.to_string(),
+        "started_at": started.to_rfc3339(),
+        "inputs": checked.inputs.iter().map(|(t, o)| serde_json::json!({
+            "table": t, "path": o.path, "size": o.size, "etag": o.etag, "last_modified": o.last_modified,
+        })).collect::<Vec<_>>(),
+        "tables": checked.counts,
+        "accounts": {
+            "scored": scores.height(),
+            "by_scorecard": count_by(&scores, "scorecard"),
+            "by_band": count_by(&scores, "band"),
+        },
+        "previous_snapshot": prev_date,
+        "scores_schema": scores.schema().iter().map(|(n, t)| serde_json::json!({"name": n.as_str(), "type": t.to_string()})).collect::<Vec<_>>(),
+    });
+    let write_started = t;
+    let written = snapshot::commit(
+        output,
+        opts.as_of,
+        vec![
+            (snapshot::SCORES, scores.clone()),
+            (snapshot::SUMMARY, summary.clone()),
+        ],
+        |written: &[Written]| {
+            let mut m = manifest_base.clone();
+            stages.record("write", write_started, None);
+            m["outputs"] = serde_json::to_value(written).unwrap_or_default();
+            m["finished_at"] = serde_json::json!(Utc::now().to_rfc3339());
+            m["stages_ms"] = stages.to_json();
+            m
+        },
+    )?;
+    let _ = written;
+    let manifest = snapshot::read_manifest(output, snapshot::SCORES, opts.as_of)?
+        .ok_or_else(|| Error::Internal("manifest vanished after commit".into()))?;
+    Ok(RunResult {
+        manifest,
+        scores,
+        summary,
+    })
+}
+
+/// Account values a metric reads (for documentation and checks).
+pub fn account_columns_read(p: &Pipeline) -> Vec<String> {
+    let mut out = Vec::new();
+    for m in &p.metrics {
+        let vals: Vec<&AccountValue> = match &m.def {
+            MetricDef::Account(v) => vec![v],
+            MetricDef::Ratio(a, b) => [a.as_ref(), b.as_ref()]
+                .into_iter()
+                .filter_map(|o| {
+                    if let Operand::Account(v) = o {
+                        Some(v)
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
+            _ => vec![],
+        };
+        for v in vals {
+            if let AccountValue::Column(c) = v {
+                if !out.contains(c) {
+                    out.push(c.clone());
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,555 @@
+//! From raw metric values to an explained score, as polars expressions over
+//! the one-row-per-account frame: raw values (missing → null),
+//! normalisation to points, missing-value policies, scorecard choice,
+//! group points, score_raw, score, band, completeness, drivers, playbook and
+//! trend (SPEC §4).
+
+use polars::lazy::dsl::sum_horizontal;
+use polars::prelude::*;
+
+use crate::config::{AccountValue, Band, Metric, MetricDef, Normalize, Operand, Pipeline, Scoring};
+use crate::contract::TENURE_DAYS;
+use crate::error::{Error, Result};
+use crate::metrics::agg_column;
+
+/// Column of the points of a scored metric.
+pub fn points_column(metric: &str) -> String {
+    format!("{metric}_points")
+}
+
+/// Column of a group's points.
+pub fn group_column(group: &str) -> String {
+    format!("{group}_score")
+}
+
+fn loss_column(metric: &str) -> String {
+    format!("__loss_{metric}")
+}
+
+fn weight_column(group: &str) -> String {
+    format!("__w_{group}")
+}
+
+fn null_f64() -> Expr {
+    lit(NULL).cast(DataType::Float64)
+}
+
+fn null_str() -> Expr {
+    lit(NULL).cast(DataType::String)
+}
+
+/// A float that is NaN or ±inf becomes null: "missing" in SPEC §4.
+fn finite_or_null(e: Expr) -> Expr {
+    when(e.clone().is_finite()).then(e).otherwise(null_f64())
+}
+
+fn account_value(v: &AccountValue) -> Expr {
+    match v {
+        AccountValue::TenureDays => col(TENURE_DAYS).cast(DataType::Float64),
+        AccountValue::Column(c) => col(c.as_str()).cast(DataType::Float64),
+    }
+}
+
+fn operand_value(metric: usize, slot: usize, o: &Operand) -> Expr {
+    match o {
+        Operand::Metric(n) => col(n.as_str()),
+        Operand::Aggregate(_) => col(agg_column(metric, slot)),
+        Operand::Account(v) => account_value(v),
+    }
+}
+
+/// The raw value of a metric, from aggregation columns, account columns and
+/// already computed metrics.
+fn raw_value(index: usize, m: &Metric) -> Expr {
+    let e = match &m.def {
+        MetricDef::Aggregate(_) => col(agg_column(index, 0)),
+        MetricDef::Account(v) => account_value(v),
+        MetricDef::Same(n) => col(n.as_str()),
+        MetricDef::Ratio(a, b) => {
+            let num = operand_value(index, 0, a);
+            let den = operand_value(index, 1, b);
+            when(
+                den.clone()
+                    .eq(lit(0.0))
+                    .fill_null(lit(true))
+                    .or(num.clone().is_null()),
+            )
+            .then(null_f64())
+            .otherwise(num / den)
+        }
+    };
+    finite_or_null(e.cast(DataType::Float64))
+}
+
+/// Points of a non-null raw value x; null stays null.
+fn normalized(x: Expr, n: &Normalize) -> Result<Expr> {
+    Ok(match n {
+        Normalize::Linear { lo, hi } => {
+            ((x - lit(*lo)) / lit(hi - lo)).clip(lit(0.0), lit(1.0)) * lit(100.0)
+        }
+        Normalize::Steps(steps) => {
+            let mut e = lit(steps[0].1);
+            for (t, pts) in steps.iter() {
+                e = when(x.clone().gt_eq(lit(*t))).then(lit(*pts)).otherwise(e);
+            }
+            when(x.is_null()).then(null_f64()).otherwise(e)
+        }
+        Normalize::Percentile { higher_is_better } => {
+            let v = if *higher_is_better {
+                x.clone()
+            } else {
+                -x.clone()
+            };
+            let m = v
+                .rank(
+                    RankOptions {
+                        method: RankMethod::Max,
+                        descending: false,
+                    },
+                    None,
+                )
+                .cast(DataType::Float64)
+                .over([col("scorecard")])
+                .map_err(|e| Error::polars("percentile", e))?;
+            let n = x
+                .clone()
+                .count()
+                .cast(DataType::Float64)
+                .over([col("scorecard")])
+                .map_err(|e| Error::polars("percentile", e))?;
+            when(x.is_null())
+                .then(null_f64())
+                .when(n.clone().eq(lit(1.0)))
+                .then(lit(100.0))
+                .otherwise(lit(100.0) * (m - lit(1.0)) / (n - lit(1.0)))
+        }
+    })
+}
+
+fn points(m: &Metric, s: &Scoring) -> Result<Expr> {
+    let x = col(m.name.as_str());
+    let p = normalized(x.clone(), &s.normalize)?.cast(DataType::Float64);
+    Ok(match s.missing {
+        None => p,
+        Some(v) => when(x.is_null()).then(lit(v)).otherwise(p),
+    })
+}
+
+/// Per-scorecard constant as an expression on the `scorecard` column.
+fn per_scorecard<T: Clone>(
+    p: &Pipeline,
+    value: impl Fn(usize) -> T,
+    to_lit: impl Fn(T) -> Expr,
+    otherwise: Expr,
+) -> Expr {
+    let mut e = otherwise;
+    for (i, sc) in p.scorecards.iter().enumerate().rev() {
+        e = when(col("scorecard").eq(lit(sc.name.as_str())))
+            .then(to_lit(value(i)))
+            .otherwise(e);
+    }
+    e
+}
+
+fn scorecard_expr(p: &Pipeline) -> Expr {
+    let mut e = null_str();
+    for sc in p.scorecards.iter().rev() {
+        e = match &sc.when {
+            None => lit(sc.name.as_str()),
+            Some(pred) => when(pred.expr.clone().fill_null(lit(false)))
+                .then(lit(sc.name.as_str()))
+                .otherwise(e),
+        };
+    }
+    e
+}
+
+fn weighted_mean(parts: Vec<(Expr, Expr)>) -> Result<Expr> {
+    // parts: (value, weight); only non-null values count.
+    let num: Vec<Expr> = parts
+        .iter()
+        .map(|(v, w)| {
+            when(v.clone().is_not_null())
+                .then(w.clone() * v.clone())
+                .otherwise(lit(0.0))
+        })
+        .collect();
+    let den: Vec<Expr> = parts
+        .iter()
+        .map(|(v, w)| {
+            when(v.clone().is_not_null())
+                .then(w.clone())
+                .otherwise(lit(0.0))
+        })
+        .collect();
+    let num = sum_horizontal(num, true).map_err(|e| Error::polars("weighted mean", e))?;
+    let den = sum_horizontal(den, true).map_err(|e| Error::polars("weighted mean", e))?;
+    Ok(when(den.clone().gt(lit(0.0)))
+        .then(num / den)
+        .otherwise(null_f64()))
+}
+
+fn band_expr(bands: &[Band], unscored: &Band, pick: impl Fn(&Band) -> String) -> Expr {
+    let mut e = lit(pick(unscored));
+    for b in bands.iter().rev() {
+        e = when(
+            col("score")
+                .gt_eq(lit(b.min))
+                .and(col("score").lt_eq(lit(b.max))),
+        )
+        .then(lit(pick(b)))
+        .otherwise(e);
+    }
+    e
+}
+
+/// Adds every scoring column to the wide frame (one row per account with
+/// account columns, `tenure_days` and the aggregation columns).
+pub fn score_frame(p: &Pipeline, wide: LazyFrame) -> Result<LazyFrame> {
+    let mut lf = wide;
+    // Raw metric values, operands before the metrics that use them.
+    for &i in &p.eval_order {
+        let m = &p.metrics[i];
+        lf = lf.with_column(raw_value(i, m).alias(m.name.as_str()));
+    }
+    lf = lf.with_column(scorecard_expr(p).alias("scorecard"));
+
+    // Points.
+    let mut point_exprs = Vec::new();
+    for m in &p.metrics {
+        if let Some(s) = &m.scoring {
+            point_exprs.push(points(m, s)?.alias(points_column(&m.name)));
+        }
+    }
+    lf = lf.with_columns(point_exprs);
+
+    // Group points and the scorecard's group weights.
+    let mut group_exprs = Vec::new();
+    for (gi, g) in p.groups.iter().enumerate() {
+        let parts: Vec<(Expr, Expr)> = p
+            .group_metrics(gi)
+            .map(|(m, s)| (col(points_column(&m.name)), lit(s.weight)))
+            .collect();
+        let gp = if parts.is_empty() {
+            null_f64()
+        } else {
+            weighted_mean(parts)?
+        };
+        group_exprs.push(gp.alias(format!("__g_{}", g.name)));
+        group_exprs.push(
+            per_scorecard(p, |si| p.scorecards[si].weights[gi], lit, lit(0.0))
+                .alias(weight_column(&g.name)),
+        );
+    }
+    lf = lf.with_columns(group_exprs);
+    let used_group = |g: &str| {
+        when(col(weight_column(g)).gt(lit(0.0)))
+            .then(col(format!("__g_{g}")))
+            .otherwise(null_f64())
+    };
+    lf = lf.with_columns(
+        p.groups
+            .iter()
+            .map(|g| used_group(&g.name).alias(group_column(&g.name)))
+            .collect::<Vec<_>>(),
+    );
+
+    // score_raw, score, band, color.
+    let parts: Vec<(Expr, Expr)> = p
+        .groups
+        .iter()
+        .map(|g| (col(group_column(&g.name)), col(weight_column(&g.name))))
+        .collect();
+    let present_weight = sum_horizontal(
+        p.groups
+            .iter()
+            .map(|g| {
+                when(col(group_column(&g.name)).is_not_null())
+                    .then(col(weight_column(&g.name)))
+                    .otherwise(lit(0.0))
+            })
+            .collect::<Vec<_>>(),
+        true,
+    )
+    .map_err(|e| Error::polars("present weight", e))?;
+    lf = lf.with_columns([
+        weighted_mean(parts)?.alias("score_raw"),
+        present_weight.alias("__present_w"),
+    ]);
+    lf = lf.with_column(
+        col("score_raw")
+            .round(9, RoundMode::HalfAwayFromZero)
+            .round(0, RoundMode::HalfAwayFromZero)
+            .cast(DataType::Int32)
+            .alias("score"),
+    );
+    lf = lf.with_columns([
+        band_expr(&p.bands, &p.unscored, |b| b.name.clone()).alias("band"),
+        band_expr(&p.bands, &p.unscored, |b| b.color.clone()).alias("color"),
+    ]);
+
+    // Completeness: share of the score resting on observed data.
+    let mut comp_num = Vec::new();
+    let mut comp_den = Vec::new();
+    for (gi, g) in p.groups.iter().enumerate() {
+        let metrics: Vec<(&Metric, &Scoring)> = p.group_metrics(gi).collect();
+        let total: f64 = metrics.iter().map(|(_, s)| s.weight).sum();
+        let w = col(weight_column(&g.name));
+        let observed = if metrics.is_empty() {
+            lit(0.0)
+        } else {
+            sum_horizontal(
+                metrics
+                    .iter()
+                    .map(|(m, s)| {
+                        when(col(m.name.as_str()).is_not_null())
+                            .then(lit(s.weight))
+                            .otherwise(lit(0.0))
+                    })
+                    .collect::<Vec<_>>(),
+                true,
+            )
+            .map_err(|e| Error::polars("completeness", e))?
+                / lit(total)
+        };
+        comp_num.push(
+            when(w.clone().gt(lit(0.0)))
+                .then(w.clone() * observed)
+                .otherwise(lit(0.0)),
+        );
+        comp_den.push(when(w.clone().gt(lit(0.0))).then(w).otherwise(lit(0.0)));
+    }
+    let comp_num = sum_horizontal(comp_num, true).map_err(|e| Error::polars("completeness", e))?;
+    let comp_den = sum_horizontal(comp_den, true).map_err(|e| Error::polars("completeness", e))?;
+    lf = lf.with_column(
+        when(col("score").is_null().or(comp_den.clone().eq(lit(0.0))))
+            .then(lit(0.0))
+            .otherwise(comp_num / comp_den)
+            .alias("completeness"),
+    );
+
+    // Losses of present metrics in used, present groups.
+    let mut losses = Vec::new();
+    for (gi, g) in p.groups.iter().enumerate() {
+        let present_in_group = sum_horizontal(
+            p.group_metrics(gi)
+                .map(|(m, s)| {
+                    when(col(points_column(&m.name)).is_not_null())
+                        .then(lit(s.weight))
+                        .otherwise(lit(0.0))
+                })
+                .collect::<Vec<_>>(),
+            true,
+        );
+        let Ok(present_in_group) = present_in_group else {
+            continue;
+        };
+        for (m, s) in p.group_metrics(gi) {
+            let pts = col(points_column(&m.name));
+            let loss = (lit(100.0) - pts.clone()) * col(weight_column(&g.name))
+                / col("__present_w")
+                * lit(s.weight)
+                / present_in_group.clone();
+            losses.push(
+                when(
+                    pts.is_not_null()
+                        .and(col(group_column(&g.name)).is_not_null()),
+                )
+                .then(loss.round(9, RoundMode::HalfAwayFromZero))
+                .otherwise(null_f64())
+                .alias(loss_column(&m.name)),
+            );
+        }
+    }
+    if !losses.is_empty() {
+        lf = lf.with_columns(losses);
+    }
+    Ok(lf)
+}
+
+/// The playbook of a metric as the top driver, per scorecard: the
+/// scorecard's override for the metric, then for its group, then the
+/// metric's own, then the group's.
+fn playbook_expr(p: &Pipeline, m: &Metric, s: &Scoring) -> Expr {
+    let group = &p.groups[s.group];
+    let default = m.playbook_or(&group.playbook);
+    per_scorecard(
+        p,
+        |si| {
+            let sc = &p.scorecards[si];
+            sc.playbooks
+                .get(&m.name)
+                .or_else(|| sc.playbooks.get(&group.name))
+                .cloned()
+                .or_else(|| default.clone())
+        },
+        |v: Option<String>| match v {
+            Some(s) => lit(s),
+            None => null_str(),
+        },
+        match &default {
+            Some(d) => lit(d.clone()),
+            None => null_str(),
+        },
+    )
+}
+
+impl Metric {
+    fn playbook_or(&self, group: &Option<String>) -> Option<String> {
+        self.scoring
+            .as_ref()
+            .and_then(|s| s.playbook.clone())
+            .or_else(|| group.clone())
+    }
+}
+
+/// top_drivers and playbook: the three largest losses (ties by name) as a
+/// long frame sorted per account, joined back on customer_id.
+pub fn with_drivers(p: &Pipeline, scored: LazyFrame) -> Result<LazyFrame> {
+    let mut parts = Vec::new();
+    for m in &p.metrics {
+        let Some(s) = &m.scoring else { continue };
+        parts.push(scored.clone().select([
+            col("customer_id"),
+            lit(m.name.as_str()).alias("__metric"),
+            col(loss_column(&m.name)).alias("__loss"),
+            playbook_expr(p, m, s).alias("__playbook"),
+        ]));
+    }
+    if parts.is_empty() {
+        return Ok(scored.with_columns([
+            null_str().alias("top_drivers"),
+            null_str().alias("playbook"),
+        ]));
+    }
+    let long = concat(parts, UnionArgs::default())
+        .map_err(|e| Error::polars("drivers", e))?
+        .filter(col("__loss").gt(lit(0.0)))
+        .sort_by_exprs(
+            [col("customer_id"), col("__loss"), col("__metric")],
+            SortMultipleOptions::default().with_order_descending_multi([false, true, false]),
+        )
+        .group_by_stable([col("customer_id")])
+        .agg([
+            col("__metric")
+                .head(Some(3))
+                .str()
+                .join(",", true)
+                .alias("top_drivers"),
+            col("__playbook").first().alias("playbook"),
+        ]);
+    Ok(scored.join(
+        long,
+        [col("customer_id")],
+        [col("customer_id")],
+        JoinArgs::new(JoinType::Left),
+    ))
+}
+
+/// Trend against the previous snapshot (customer_id, prev_score, prev_band,
+/// prev_model_version), or all `new` when there is none.
+pub fn with_trend(
+    scored: LazyFrame,
+    prev: Option<LazyFrame>,
+    threshold: i32,
+    model_version: &str,
+) -> LazyFrame {
+    let prev = match prev {
+        Some(prev) => prev,
+        None => DataFrame::new_infer_height(vec![
+            Column::new_empty("customer_id".into(), &DataType::String),
+            Column::new_empty("prev_score".into(), &DataType::Int32),
+            Column::new_empty("prev_band".into(), &DataType::String),
+            Column::new_empty("__prev_model".into(), &DataType::String),
+        ])
+        .map(|df| df.lazy())
+        .unwrap_or_else(|_| scored.clone().select([col("customer_id")]).limit(0)),
+    };
+    let prev = prev.with_column(lit(true).alias("__has_prev"));
+    let joined = scored.join(
+        prev,
+        [col("customer_id")],
+        [col("customer_id")],
+        JoinArgs::new(JoinType::Left),
+    );
+    let change = (col("score") - col("prev_score")).cast(DataType::Int32);
+    let rebased = col("__prev_model")
+        .neq(lit(model_version))
+        .fill_null(lit(false));
+    joined
+        .with_column(
+            when(col("__has_prev").is_null())
+                .then(lit(NULL).cast(DataType::Int32))
+                .when(rebased.clone())
+                .then(lit(NULL).cast(DataType::Int32))
+                .otherwise(change.clone())
+                .alias("score_change"),
+        )
+        .with_column(
+            when(col("__has_prev").is_null())
+                .then(lit("new"))
+                .when(rebased)
+                .then(lit("rebased"))
+                .when(col("score_change").gt_eq(lit(threshold)))
+                .then(lit("up"))
+                .when(col("score_change").lt_eq(lit(-threshold)))
+                .then(lit("down"))
+                .otherwise(lit("flat"))
+                .alias("trend"),
+        )
+}
+
+/// The scores table's columns in SPEC §6 order.
+pub fn output_columns(p: &Pipeline) -> Vec<String> {
+    let mut cols: Vec<String> = [
+        "customer_id",
+        "customer_name",
+        "segment",
+        "scorecard",
+        "score",
+        "score_raw",
+        "band",
+        "color",
+        "completeness",
+        "top_drivers",
+        "playbook",
+        "prev_score",
+        "prev_band",
+        "score_change",
+        "trend",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    cols.extend(p.groups.iter().map(|g| group_column(&g.name)));
+    for m in &p.metrics {
+        cols.push(m.name.clone());
+        if m.scoring.is_some() {
+            cols.push(points_column(&m.name));
+        }
+    }
+    cols.push("model_version".into());
+    cols.extend(p.accounts.pass_through.iter().cloned());
+    cols
+}
+
+/// Selects the output columns in order with their contract types.
+pub fn select_output(p: &Pipeline, lf: LazyFrame) -> LazyFrame {
+    let mut exprs: Vec<Expr> = Vec::new();
+    for c in output_columns(p) {
+        let e = col(c.as_str());
+        let e = match c.as_str() {
+            "customer_id" | "scorecard" | "band" | "color" | "top_drivers" | "playbook"
+            | "prev_band" | "trend" => e.cast(DataType::String),
+            "customer_name" => col("name").cast(DataType::String).alias("customer_name"),
+            "segment" => e.cast(DataType::String),
+            "score" | "prev_score" | "score_change" => e.cast(DataType::Int32),
+            "model_version" => lit(p.model_version()).alias("model_version"),
+            _ if p.accounts.pass_through.contains(&c) => e,
+            _ => e.cast(DataType::Float64),
+        };
+        exprs.push(e);
+    }
+    lf.select(exprs)
+        .sort(["customer_id"], SortMultipleOptions::default())
+}

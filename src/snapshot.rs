@@ -1,0 +1,366 @@
+//! The output side: the lease on an output, the previous committed
+//! snapshot (for trend and explain), and the commit protocol of SPEC §6 —
+//! remove the date's `_SUCCESS`, write every part with one atomic put under
+//! deterministic names, delete what this run did not write, write the
+//! manifest `_SUCCESS` last.
+
+use std::io::Cursor;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::parquet_file;
+use crate::storage::Store;
+
+/// Folder of the scores table under the output root.
+pub const SCORES: &str = "scores";
+/// Folder of the summary table under the output root.
+pub const SUMMARY: &str = "summary";
+/// The commit marker (and manifest) of a date folder.
+pub const SUCCESS: &str = "_SUCCESS";
+/// The lease object at the output root.
+pub const LOCK: &str = "_LOCK";
+/// Most rows in one Parquet part.
+pub const PART_ROWS: usize = 1_000_000;
+/// How long a lease lasts before another run may take it over.
+pub const LEASE_MINUTES: i64 = 120;
+
+/// `snapshot_date=YYYY-MM-DD`.
+pub fn date_folder(table: &str, date: NaiveDate) -> String {
+    format!("{table}/snapshot_date={}", date.format("%Y-%m-%d"))
+}
+
+fn parse_date_folder(name: &str) -> Option<NaiveDate> {
+    let d = name.strip_prefix("snapshot_date=")?;
+    NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()
+}
+
+/// The dates of `table` that carry a `_SUCCESS`, ascending (one listing
+/// call plus one existence check per candidate, newest first when asked).
+pub fn committed_dates(out: &Store, table: &str) -> Result<Vec<NaiveDate>> {
+    let mut dates: Vec<NaiveDate> = out
+        .list_dirs(table)?
+        .iter()
+        .filter_map(|d| parse_date_folder(d))
+        .collect();
+    dates.sort();
+    let mut committed = Vec::new();
+    for d in dates {
+        if out
+            .get_opt(&format!("{}/{SUCCESS}", date_folder(table, d)))?
+            .is_some()
+        {
+            committed.push(d);
+        }
+    }
+    Ok(committed)
+}
+
+/// The latest committed scores date strictly before `before` (any date when None).
+pub fn latest_committed(out: &Store, before: Option<NaiveDate>) -> Result<Option<NaiveDate>> {
+    let mut dates: Vec<NaiveDate> = out
+        .list_dirs(SCORES)?
+        .iter()
+        .filter_map(|d| parse_date_folder(d))
+        .filter(|d| before.is_none_or(|b| *d < b))
+        .collect();
+    dates.sort();
+    for d in dates.into_iter().rev() {
+        if out
+            .get_opt(&format!("{}/{SUCCESS}", date_folder(SCORES, d)))?
+            .is_some()
+        {
+            return Ok(Some(d));
+        }
+    }
+    Ok(None)
+}
+
+/// Reads a committed date's scores table (all parts, in order).
+pub fn read_scores(out: &Store, date: NaiveDate) -> Result<DataFrame> {
+    let folder = date_folder(SCORES, date);
+    let mut frames = Vec::new();
+    for o in out.list(&folder)? {
+        if !o.rel.ends_with(".parquet") {
+            continue;
+        }
+        let bytes = out.get(&o.rel)?;
+        let df = ParquetReader::new(Cursor::new(bytes.to_vec()))
+            .finish()
+            .map_err(|e| Error::Corrupt {
+                url: out.url_of(&o.rel),
+                message: e.to_string(),
+            })?;
+        frames.push(df.lazy());
+    }
+    if frames.is_empty() {
+        return Err(Error::NotFound(format!(
+            "snapshot {} has no Parquet parts",
+            out.url_of(&folder)
+        )));
+    }
+    concat(frames, UnionArgs::default())
+        .and_then(|lf| lf.collect())
+        .map_err(|e| Error::polars("reading snapshot", e))
+}
+
+/// The previous snapshot's (customer_id, prev_score, prev_band,
+/// __prev_model) for trend, with its date.
+pub fn previous_for_trend(out: &Store, as_of: NaiveDate) -> Result<Option<(NaiveDate, DataFrame)>> {
+    let Some(date) = latest_committed(out, Some(as_of))? else {
+        return Ok(None);
+    };
+    let df = read_scores(out, date)?;
+    let prev = df
+        .lazy()
+        .select([
+            col("customer_id").cast(DataType::String),
+            col("score").cast(DataType::Int32).alias("prev_score"),
+            col("band").cast(DataType::String).alias("prev_band"),
+            col("model_version")
+                .cast(DataType::String)
+                .alias("__prev_model"),
+        ])
+        .collect()
+        .map_err(|e| Error::Corrupt {
+            url: out.url_of(&date_folder(SCORES, date)),
+            message: format!("not a healthscore scores snapshot: {e}"),
+        })?;
+    Ok(Some((date, prev)))
+}
+
+// ---------------------------------------------------------------------------
+// Lease
+// ---------------------------------------------------------------------------
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct LeaseBody {
+    run_id: String,
+    host: String,
+    expires: DateTime<Utc>,
+}
+
+/// The output's lease, held for the duration of a run.
+pub struct Lease {
+    out: Store,
+    run_id: String,
+}
+
+static HELD: Mutex<Option<(Store, String)>> = Mutex::new(None);
+static WRITING: AtomicBool = AtomicBool::new(false);
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+impl Lease {
+    /// Takes the lease, or fails with `Locked` while another run holds an
+    /// unexpired one; an expired lease is taken over.
+    pub fn acquire(out: &Store, run_id: &str) -> Result<Lease> {
+        let body = LeaseBody {
+            run_id: run_id.to_string(),
+            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            expires: Utc::now() + Duration::minutes(LEASE_MINUTES),
+        };
+        let bytes = Bytes::from(serde_json::to_vec_pretty(&body).expect("lease json"));
+        for _ in 0..3 {
+            if out.put_if_absent(LOCK, bytes.clone())? {
+                *HELD.lock().expect("lease registry") = Some((out.clone(), run_id.to_string()));
+                return Ok(Lease {
+                    out: out.clone(),
+                    run_id: run_id.to_string(),
+                });
+            }
+            let Some(existing) = out.get_opt(LOCK)? else {
+                continue;
+            };
+            match serde_json::from_slice::<LeaseBody>(&existing) {
+                Ok(held) if held.expires > Utc::now() && held.run_id != run_id => {
+                    return Err(Error::Locked {
+                        url: out.url().to_string(),
+                        holder: held.run_id,
+                        host: held.host,
+                        expires: held.expires.to_rfc3339(),
+                    });
+                }
+                // Expired, ours, or unreadable: take it over.
+                _ => out.delete(LOCK)?,
+            }
+        }
+        Err(Error::Storage {
+            operation: "lease".into(),
+            url: out.url_of(LOCK),
+            message: "could not take the lease after 3 attempts (another run is racing for it)"
+                .into(),
+        })
+    }
+
+    /// Releases the lease if it is still ours.
+    pub fn release(self) -> Result<()> {
+        *HELD.lock().expect("lease registry") = None;
+        release_if_ours(&self.out, &self.run_id)
+    }
+}
+
+fn release_if_ours(out: &Store, run_id: &str) -> Result<()> {
+    if let Some(existing) = out.get_opt(LOCK)? {
+        if let Ok(held) = serde_json::from_slice::<LeaseBody>(&existing) {
+            if held.run_id == run_id {
+                out.delete(LOCK)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Installs the SIGTERM/SIGINT handler: outside the write phase it releases
+/// the lease and exits 1 at once; inside it the writer stops at the next
+/// object, releases the lease and returns `Interrupted`.
+pub fn install_signal_handler() {
+    crate::storage::runtime().spawn(async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        INTERRUPTED.store(true, Ordering::SeqCst);
+        if !WRITING.load(Ordering::SeqCst) {
+            let held = HELD.lock().ok().and_then(|h| h.clone());
+            if let Some((out, run_id)) = held {
+                let _ = tokio::task::spawn_blocking(move || release_if_ours(&out, &run_id)).await;
+            }
+            eprintln!("healthscore: interrupted by signal; the lease was released and nothing was committed");
+            std::process::exit(1);
+        }
+    });
+}
+
+fn check_interrupted() -> Result<()> {
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        Err(Error::Interrupted)
+    } else {
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Commit
+// ---------------------------------------------------------------------------
+
+/// An object written by the commit, for the manifest.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Written {
+    /// Object URL.
+    pub path: String,
+    /// Rows in it.
+    pub rows: usize,
+    /// Size in bytes.
+    pub bytes: usize,
+}
+
+/// Splits a frame into parts of at most [`PART_ROWS`] rows, in order.
+fn parts(df: &DataFrame) -> Vec<DataFrame> {
+    let n = df.height();
+    if n == 0 {
+        return vec![df.clone()];
+    }
+    (0..n)
+        .step_by(PART_ROWS)
+        .map(|start| df.slice(start as i64, PART_ROWS.min(n - start)))
+        .collect()
+}
+
+/// Writes one date of scores and summary with the commit protocol; the
+/// manifest is produced by `manifest` from the list of written objects.
+/// Must be called while holding the lease.
+pub fn commit(
+    out: &Store,
+    date: NaiveDate,
+    tables: Vec<(&str, DataFrame)>,
+    manifest: impl FnOnce(&[Written]) -> serde_json::Value,
+) -> Result<Vec<Written>> {
+    WRITING.store(true, Ordering::SeqCst);
+    let result = commit_inner(out, date, tables, manifest);
+    WRITING.store(false, Ordering::SeqCst);
+    result
+}
+
+fn commit_inner(
+    out: &Store,
+    date: NaiveDate,
+    tables: Vec<(&str, DataFrame)>,
+    manifest: impl FnOnce(&[Written]) -> serde_json::Value,
+) -> Result<Vec<Written>> {
+    check_interrupted()?;
+    // 1. Un-commit the date: readers stop trusting it before anything changes.
+    for (table, _) in &tables {
+        out.delete(&format!("{}/{SUCCESS}", date_folder(table, date)))?;
+    }
+    // 2. Every data object with one atomic put, deterministic names.
+    let mut written: Vec<Written> = Vec::new();
+    let mut written_rel: Vec<String> = Vec::new();
+    for (table, df) in &tables {
+        for (i, part) in parts(df).into_iter().enumerate() {
+            check_interrupted()?;
+            let rel = format!("{}/part-{i:05}.parquet", date_folder(table, date));
+            let rows = part.height();
+            let bytes = parquet_file::encode(part)?;
+            let size = bytes.len();
+            out.put(&rel, bytes)?;
+            written.push(Written {
+                path: out.url_of(&rel),
+                rows,
+                bytes: size,
+            });
+            written_rel.push(rel);
+        }
+    }
+    // 3. Nothing stale: delete what this run did not write.
+    for (table, _) in &tables {
+        for o in out.list(&date_folder(table, date))? {
+            if !written_rel.contains(&o.rel) {
+                check_interrupted()?;
+                out.delete(&o.rel)?;
+            }
+        }
+    }
+    // 4. The manifest, last.
+    check_interrupted()?;
+    let body = manifest(&written);
+    let bytes = Bytes::from(serde_json::to_vec_pretty(&body).expect("manifest json"));
+    for (table, _) in tables.iter().rev() {
+        out.put(
+            &format!("{}/{SUCCESS}", date_folder(table, date)),
+            bytes.clone(),
+        )?;
+    }
+    Ok(written)
+}
+
+/// Reads a date's manifest.
+pub fn read_manifest(
+    out: &Store,
+    table: &str,
+    date: NaiveDate,
+) -> Result<Option<serde_json::Value>> {
+    match out.get_opt(&format!("{}/{SUCCESS}", date_folder(table, date)))? {
+        None => Ok(None),
+        Some(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(|e| Error::Corrupt {
+                url: out.url_of(&format!("{}/{SUCCESS}", date_folder(table, date))),
+                message: format!("manifest is not JSON: {e}"),
+            }),
+    }
+}

@@ -1,0 +1,381 @@
+//! Opening the input tables: find each table's Parquet objects through the
+//! storage seam, check every needed column exists with a type readable as
+//! the contract's (SPEC §2), and expose each table as a lazy frame with
+//! canonical names and canonical types: strings as String, integers as
+//! Int64, numbers as Float64 (NaN → null), dates as `Int32` UTC day numbers.
+
+use polars::prelude::*;
+
+use crate::config::{AccountValue, MetricDef, Operand, Pipeline, Source};
+use crate::contract::{self, Kind};
+use crate::error::{Error, Result};
+use crate::storage::{ObjectInfo, Store};
+
+/// Name of the UTC day-number column added to every dated table.
+pub const DAY: &str = "__day";
+
+/// An input object read, as recorded in the manifest.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InputObject {
+    /// Object URL.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// ETag where the store gives one.
+    pub etag: Option<String>,
+    /// Last modification time.
+    pub last_modified: String,
+}
+
+/// One opened table: a lazy scan with canonical columns.
+pub struct OpenTable {
+    /// Table name.
+    pub table: String,
+    /// Canonical columns, plus `__day` for dated tables.
+    pub frame: LazyFrame,
+    /// The objects it reads.
+    pub objects: Vec<InputObject>,
+    /// Canonical columns in contract (then first-use) order, with their kinds.
+    pub columns: Vec<(String, Kind)>,
+}
+
+/// The columns each table must provide for this pipeline, in contract order
+/// for contract tables.
+fn needed_columns(p: &Pipeline, s: &Source) -> Vec<(String, Option<Kind>, bool)> {
+    let mut out: Vec<(String, Option<Kind>, bool)> = Vec::new();
+    let mut push = |name: &str, kind: Option<Kind>, nullable: bool| {
+        if !out.iter().any(|(n, _, _)| n == name) {
+            out.push((name.to_string(), kind, nullable));
+        }
+    };
+    if let Some(t) = contract::table(&s.table) {
+        for c in t.columns {
+            let optional_account =
+                s.table == "accounts" && matches!(c.name, "seats" | "onboarding_completion_pct");
+            if optional_account && !pipeline_reads_account_column(p, c.name) {
+                continue;
+            }
+            push(c.name, Some(c.kind), c.nullable);
+        }
+    } else {
+        push("customer_id", Some(Kind::Str), false);
+        if let Some(d) = &s.date_column {
+            push(d, Some(Kind::Date), false);
+        }
+    }
+    if s.table == "accounts" {
+        for c in &p.accounts.extra_columns {
+            push(c, None, true);
+        }
+    } else {
+        for m in &p.metrics {
+            for a in aggregations(&m.def) {
+                if a.table != s.table {
+                    continue;
+                }
+                if let Some(c) = &a.column {
+                    push(c, None, true);
+                }
+                if let Some(f) = &a.filter {
+                    for c in &f.columns {
+                        push(c, None, true);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn pipeline_reads_account_column(p: &Pipeline, name: &str) -> bool {
+    let in_metric = p.metrics.iter().any(|m| {
+        account_values(&m.def)
+            .iter()
+            .any(|v| **v == AccountValue::Column(name.to_string()))
+    });
+    let in_pred = p
+        .scorecards
+        .iter()
+        .filter_map(|s| s.when.as_ref())
+        .chain(p.accounts.filter.iter())
+        .any(|pr| pr.columns.iter().any(|c| c == name));
+    in_metric || in_pred || p.accounts.pass_through.iter().any(|c| c == name)
+}
+
+/// The aggregations a metric definition computes (its own and inline operands).
+pub fn aggregations(def: &MetricDef) -> Vec<&crate::config::Aggregation> {
+    match def {
+        MetricDef::Aggregate(a) => vec![a],
+        MetricDef::Ratio(a, b) => [a.as_ref(), b.as_ref()]
+            .into_iter()
+            .filter_map(|o| match o {
+                Operand::Aggregate(a) => Some(a),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn account_values(def: &MetricDef) -> Vec<&AccountValue> {
+    match def {
+        MetricDef::Account(v) => vec![v],
+        MetricDef::Ratio(a, b) => [a.as_ref(), b.as_ref()]
+            .into_iter()
+            .filter_map(|o| match o {
+                Operand::Account(v) => Some(v),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The Parquet objects of a table: one file, or every `.parquet` object in a
+/// folder (Hive-partitioned folders included), skipping `_`/`.` files.
+fn table_objects(input: &Store, s: &Source) -> Result<Vec<ObjectInfo>> {
+    let path = s.path.trim_matches('/');
+    if path.ends_with(".parquet") {
+        let all = input.list(path)?;
+        return Ok(all.into_iter().filter(|o| o.rel == path).collect());
+    }
+    let objects = input.list(path)?;
+    Ok(objects
+        .into_iter()
+        .filter(|o| {
+            let name = o.rel.rsplit('/').next().unwrap_or("");
+            !name.starts_with('_') && !name.starts_with('.') && name.ends_with(".parquet")
+        })
+        .collect())
+}
+
+fn scan(input: &Store, objects: &[ObjectInfo]) -> Result<LazyFrame> {
+    let args = ScanArgsParquet {
+        hive_options: HiveOptions {
+            enabled: Some(true),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let sources = if input.local_path("").is_some() {
+        let paths: Vec<PlRefPath> = objects
+            .iter()
+            .map(|o| {
+                let p = input.local_path(&o.rel).expect("local store");
+                PlRefPath::new(p.to_string_lossy().as_ref())
+            })
+            .collect();
+        ScanSources::Paths(paths.into_iter().collect())
+    } else {
+        let mut buffers: Vec<_> = Vec::with_capacity(objects.len());
+        for o in objects {
+            let bytes = input.get(&o.rel)?;
+            buffers.push(bytes.to_vec().into());
+        }
+        ScanSources::Buffers(buffers.into())
+    };
+    LazyFrame::scan_parquet_sources(sources, args).map_err(|e| Error::Corrupt {
+        url: input.url().to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Finds the object that cannot be decoded, to name it in the error.
+fn corrupt_object(input: &Store, objects: &[ObjectInfo], e: PolarsError) -> Error {
+    for o in objects {
+        let single = scan(input, std::slice::from_ref(o)).and_then(|mut lf| {
+            lf.collect_schema().map_err(|e| Error::Corrupt {
+                url: input.url_of(&o.rel),
+                message: e.to_string(),
+            })
+        });
+        if let Err(err) = single {
+            return match err {
+                Error::Corrupt { message, .. } => Error::Corrupt {
+                    url: input.url_of(&o.rel),
+                    message,
+                },
+                other => other,
+            };
+        }
+    }
+    Error::Corrupt {
+        url: input.url().to_string(),
+        message: e.to_string(),
+    }
+}
+
+fn kind_accepts(kind: Kind, dt: &DataType) -> bool {
+    match kind {
+        Kind::Str => matches!(
+            dt,
+            DataType::String | DataType::Categorical(_, _) | DataType::Enum(_, _)
+        ),
+        Kind::Int => dt.is_integer(),
+        Kind::Float => dt.is_integer() || dt.is_float(),
+        Kind::Date => matches!(dt, DataType::Date | DataType::Datetime(_, _)),
+    }
+}
+
+/// Expression turning a Date or Timestamp column into its UTC day number.
+fn day_number(c: Expr, dt: &DataType) -> Expr {
+    match dt {
+        DataType::Datetime(unit, _) => {
+            let per_day: i64 = match unit {
+                TimeUnit::Nanoseconds => 86_400_000_000_000,
+                TimeUnit::Microseconds => 86_400_000_000,
+                TimeUnit::Milliseconds => 86_400_000,
+            };
+            c.to_physical()
+                .cast(DataType::Int64)
+                .floor_div(lit(per_day))
+                .cast(DataType::Int32)
+        }
+        _ => c.to_physical().cast(DataType::Int32),
+    }
+}
+
+fn canonical_expr(name: &str, kind: Option<Kind>, dt: &DataType, physical: &str) -> (Expr, Kind) {
+    let c = col(physical);
+    let kind = kind.unwrap_or(if dt.is_integer() {
+        Kind::Int
+    } else if dt.is_float() {
+        Kind::Float
+    } else if matches!(dt, DataType::Date | DataType::Datetime(_, _)) {
+        Kind::Date
+    } else {
+        Kind::Str
+    });
+    let e = match kind {
+        Kind::Str => c.cast(DataType::String),
+        Kind::Int => c.cast(DataType::Int64),
+        Kind::Float => c.cast(DataType::Float64).fill_nan(lit(NULL)),
+        Kind::Date => day_number(c, dt),
+    };
+    (e.alias(name), kind)
+}
+
+/// Opens every table the pipeline reads and checks its schema.
+pub fn open_tables(p: &Pipeline, input: &Store) -> Result<Vec<OpenTable>> {
+    let mut out = Vec::new();
+    let mut any_object = false;
+    let mut missing_tables = Vec::new();
+    for s in &p.sources {
+        let objects = table_objects(input, s)?;
+        if objects.is_empty() {
+            missing_tables.push(s);
+            continue;
+        }
+        any_object = true;
+        out.push(open_table(p, input, s, objects)?);
+    }
+    if let Some(s) = missing_tables.first() {
+        if !any_object && input.list("")?.is_empty() {
+            return Err(Error::Storage {
+                operation: "list".into(),
+                url: input.url().to_string(),
+                message: "the input folder is missing or empty".into(),
+            });
+        }
+        return Err(Error::Contract {
+            table: s.table.clone(),
+            column: None,
+            file: Some(input.url_of(&s.path)),
+            message: format!(
+                "table {}: no Parquet file at {} (expected a .parquet file or a folder of them; set [sources.{}] path in the pipeline)",
+                s.table,
+                input.url_of(&s.path),
+                s.table
+            ),
+        });
+    }
+    Ok(out)
+}
+
+fn open_table(
+    p: &Pipeline,
+    input: &Store,
+    s: &Source,
+    objects: Vec<ObjectInfo>,
+) -> Result<OpenTable> {
+    let mut lf = scan(input, &objects)?;
+    let schema = lf
+        .collect_schema()
+        .map_err(|e| corrupt_object(input, &objects, e))?;
+    let mut exprs = Vec::new();
+    let mut columns = Vec::new();
+    for (name, kind, _nullable) in needed_columns(p, s) {
+        let physical = s.physical(&name).to_string();
+        let Some(dt) = schema.get(physical.as_str()) else {
+            let renamed = if physical != name {
+                format!(" (renamed from canonical `{name}` in the pipeline)")
+            } else {
+                String::new()
+            };
+            return Err(Error::Contract {
+                table: s.table.clone(),
+                column: Some(name.clone()),
+                file: Some(input.url_of(&s.path)),
+                message: format!(
+                    "table {}: column `{physical}`{renamed} is missing; expected {} (found columns: {}). Map the warehouse's name with [sources.{}] columns = {{ {name} = \"...\" }}",
+                    s.table,
+                    kind.map(Kind::describe).unwrap_or("it"),
+                    schema.iter_names().map(|n| n.as_str()).collect::<Vec<_>>().join(", "),
+                    s.table
+                ),
+            });
+        };
+        if let Some(k) = kind {
+            if !kind_accepts(k, dt) {
+                return Err(Error::Contract {
+                    table: s.table.clone(),
+                    column: Some(name.clone()),
+                    file: Some(input.url_of(&s.path)),
+                    message: format!(
+                        "table {}: column `{physical}` has type {dt}; expected {}",
+                        s.table,
+                        k.describe()
+                    ),
+                });
+            }
+        }
+        let (e, k) = canonical_expr(&name, kind, dt, &physical);
+        exprs.push(e);
+        columns.push((name, k));
+    }
+    if let Some(d) = &s.date_column {
+        let e = if s.table == "revenue" {
+            // revenue.month is truncated to the first day of its month.
+            col(d.as_str())
+                .cast(DataType::Date)
+                .dt()
+                .truncate(lit("1mo"))
+                .to_physical()
+                .cast(DataType::Int32)
+        } else {
+            col(d.as_str())
+        };
+        let frame = lf.select(exprs).with_column(e.alias(DAY));
+        return Ok(OpenTable {
+            table: s.table.clone(),
+            frame,
+            objects: objects.iter().map(|o| to_input(input, o)).collect(),
+            columns,
+        });
+    }
+    Ok(OpenTable {
+        table: s.table.clone(),
+        frame: lf.select(exprs),
+        objects: objects.iter().map(|o| to_input(input, o)).collect(),
+        columns,
+    })
+}
+
+fn to_input(input: &Store, o: &ObjectInfo) -> InputObject {
+    InputObject {
+        path: input.url_of(&o.rel),
+        size: o.size,
+        etag: o.etag.clone(),
+        last_modified: o.last_modified.clone(),
+    }
+}

@@ -1,0 +1,149 @@
+//! Shared helpers of the integration tests: write small Parquet fixtures,
+//! drive the real binary, read its output back.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use polars::prelude::*;
+
+/// The as-of date most fixtures use.
+pub const D: &str = "2026-11-24";
+
+/// A date `days` before 2026-11-24 (negative = after).
+pub fn day(days_before_d: i64) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap() - chrono::Duration::days(days_before_d)
+}
+
+/// Dates as a polars Date column.
+pub fn date_col(name: &str, days_before_d: &[Option<i64>]) -> Column {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+    let v: Vec<Option<i32>> = days_before_d
+        .iter()
+        .map(|d| d.map(|d| (day(d) - epoch).num_days() as i32))
+        .collect();
+    Series::new(name.into(), v)
+        .cast(&DataType::Date)
+        .unwrap()
+        .into_column()
+}
+
+/// Timestamps (µs, UTC) at noon of dates before D.
+pub fn ts_col(name: &str, days_before_d: &[Option<i64>]) -> Column {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+    let v: Vec<Option<i64>> = days_before_d
+        .iter()
+        .map(|d| d.map(|d| (day(d) - epoch).num_days() * 86_400_000_000 + 12 * 3_600_000_000))
+        .collect();
+    Series::new(name.into(), v)
+        .cast(&DataType::Datetime(
+            TimeUnit::Microseconds,
+            Some(TimeZone::UTC),
+        ))
+        .unwrap()
+        .into_column()
+}
+
+/// Writes `df` to `dir/rel` as Parquet, creating folders.
+pub fn write_parquet(dir: &Path, rel: &str, mut df: DataFrame) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let f = std::fs::File::create(&path).unwrap();
+    ParquetWriter::new(f).finish(&mut df).unwrap();
+}
+
+/// Reads every part of a Parquet folder (or one file).
+pub fn read_parquet(path: &Path) -> DataFrame {
+    let mut files: Vec<PathBuf> = if path.is_dir() {
+        std::fs::read_dir(path)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .collect()
+    } else {
+        vec![path.to_path_buf()]
+    };
+    files.sort();
+    let frames: Vec<LazyFrame> = files
+        .iter()
+        .map(|f| {
+            ParquetReader::new(std::fs::File::open(f).unwrap())
+                .finish()
+                .unwrap()
+                .lazy()
+        })
+        .collect();
+    concat(frames, UnionArgs::default())
+        .unwrap()
+        .collect()
+        .unwrap()
+}
+
+/// Result of one run of the binary.
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the healthscore binary with `args`.
+pub fn healthscore(args: &[&str]) -> Out {
+    healthscore_env(args, &[])
+}
+
+/// Runs the healthscore binary with `args` and extra environment variables.
+pub fn healthscore_env(args: &[&str], env: &[(&str, &str)]) -> Out {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_healthscore"));
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.env_remove("HEALTHSCORE_AS_OF");
+    let o = cmd.output().expect("run healthscore");
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Value of one cell as f64 (None for null).
+pub fn f(df: &DataFrame, column: &str, row: usize) -> Option<f64> {
+    df.column(column)
+        .unwrap()
+        .get(row)
+        .unwrap()
+        .extract::<f64>()
+}
+
+/// Value of one cell as a string (None for null).
+pub fn s(df: &DataFrame, column: &str, row: usize) -> Option<String> {
+    df.column(column)
+        .unwrap()
+        .get(row)
+        .unwrap()
+        .get_str()
+        .map(str::to_string)
+}
+
+/// Index of the row whose customer_id is `id`.
+pub fn row_of(df: &DataFrame, id: &str) -> usize {
+    let ids = df.column("customer_id").unwrap().str().unwrap().clone();
+    ids.into_iter()
+        .position(|v| v == Some(id))
+        .unwrap_or_else(|| panic!("customer {id} not in output"))
+}
+
+/// Asserts two floats agree to 1e-9.
+pub fn close(actual: Option<f64>, expected: f64, what: &str) {
+    let a = actual.unwrap_or_else(|| panic!("{what}: null, expected {expected}"));
+    assert!(
+        (a - expected).abs() < 1e-9,
+        "{what}: got {a}, expected {expected}"
+    );
+}

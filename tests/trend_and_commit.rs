@@ -1,0 +1,333 @@
+//! Trend (SPEC §4) and the commit protocol (SPEC §6), on a one-metric
+//! pipeline whose score equals the account's onboarding percentage, so
+//! every expected score is the input value itself.
+
+mod common;
+use common::*;
+use polars::prelude::*;
+use std::path::Path;
+
+fn pipeline(version: &str) -> String {
+    format!(
+        r#"[pipeline]
+name = "pct"
+version = "{version}"
+
+[sources.accounts]
+path = "accounts"
+
+[[groups]]
+name = "onboarding"
+playbook = "onboard"
+
+[[metrics]]
+name = "pct"
+group = "onboarding"
+account = "onboarding_completion_pct"
+normalize = {{ linear = [0, 100] }}
+
+[[scorecards]]
+name = "all"
+weights = {{ onboarding = 1 }}
+"#
+    )
+}
+
+fn accounts(dir: &Path, rows: &[(&str, Option<f64>)]) {
+    let df = DataFrame::new_infer_height(vec![
+        Column::new(
+            "customer_id".into(),
+            rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+        ),
+        Column::new("name".into(), rows.iter().map(|r| r.0).collect::<Vec<_>>()),
+        Column::new("segment".into(), vec!["smb"; rows.len()]),
+        date_col("signup_date", &vec![Some(400); rows.len()]),
+        Column::new(
+            "onboarding_completion_pct".into(),
+            rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+        ),
+    ])
+    .unwrap();
+    let _ = std::fs::remove_dir_all(dir.join("accounts"));
+    write_parquet(dir, "accounts/part-0.parquet", df);
+}
+
+struct Env {
+    tmp: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("v1.toml"), pipeline("1")).unwrap();
+        std::fs::write(tmp.path().join("v2.toml"), pipeline("2")).unwrap();
+        Env { tmp }
+    }
+    fn input(&self) -> std::path::PathBuf {
+        self.tmp.path().join("in")
+    }
+    fn out(&self) -> std::path::PathBuf {
+        self.tmp.path().join("out")
+    }
+    fn run(&self, version: &str, as_of: &str) -> Out {
+        let p = self.tmp.path().join(format!("v{version}.toml"));
+        healthscore(&[
+            "run",
+            "--pipeline",
+            p.to_str().unwrap(),
+            "--input",
+            self.input().to_str().unwrap(),
+            "--output",
+            self.out().to_str().unwrap(),
+            "--as-of",
+            as_of,
+        ])
+    }
+    fn scores(&self, date: &str) -> DataFrame {
+        read_parquet(&self.out().join(format!("scores/snapshot_date={date}")))
+    }
+}
+
+#[test]
+fn trend_new_up_down_flat_with_exact_thresholds() {
+    let env = Env::new();
+    accounts(
+        &env.input(),
+        &[
+            ("U", Some(50.0)),
+            ("Dn", Some(50.0)),
+            ("F", Some(50.0)),
+            ("X", None),
+            ("Y", Some(30.0)),
+        ],
+    );
+    assert_eq!(env.run("1", "2026-11-20").code, 0);
+    accounts(
+        &env.input(),
+        &[
+            ("U", Some(55.0)),
+            ("Dn", Some(45.0)),
+            ("F", Some(54.0)),
+            ("X", Some(70.0)),
+            ("Y", None),
+            ("N", Some(10.0)),
+        ],
+    );
+    let r = env.run("1", "2026-11-21");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let df = env.scores("2026-11-21");
+    let t = |id: &str| s(&df, "trend", row_of(&df, id));
+    let ch = |id: &str| f(&df, "score_change", row_of(&df, id));
+    assert_eq!(t("U").as_deref(), Some("up"), "+5 exactly is up");
+    assert_eq!(ch("U"), Some(5.0));
+    assert_eq!(t("Dn").as_deref(), Some("down"), "−5 exactly is down");
+    assert_eq!(ch("Dn"), Some(-5.0));
+    assert_eq!(t("F").as_deref(), Some("flat"), "+4 is flat");
+    assert_eq!(t("N").as_deref(), Some("new"));
+    assert_eq!(f(&df, "prev_score", row_of(&df, "N")), None);
+    // X was unscored before, Y is unscored now: flat, change null.
+    assert_eq!(t("X").as_deref(), Some("flat"));
+    assert_eq!(ch("X"), None);
+    assert_eq!(t("Y").as_deref(), Some("flat"));
+    assert_eq!(ch("Y"), None);
+    assert_eq!(f(&df, "prev_score", row_of(&df, "Y")), Some(30.0));
+    assert_eq!(
+        s(&df, "prev_band", row_of(&df, "Y")).as_deref(),
+        Some("Critical")
+    );
+    assert_eq!(
+        s(&df, "band", row_of(&df, "Y")).as_deref(),
+        Some("Unscored")
+    );
+    assert_eq!(s(&df, "color", row_of(&df, "Y")).as_deref(), Some("grey"));
+    assert_eq!(f(&df, "completeness", row_of(&df, "Y")), Some(0.0));
+    assert_eq!(s(&df, "top_drivers", row_of(&df, "Y")), None);
+    assert_eq!(s(&df, "playbook", row_of(&df, "Y")), None);
+}
+
+#[test]
+fn latest_committed_earlier_date_is_the_previous_snapshot() {
+    let env = Env::new();
+    accounts(&env.input(), &[("A", Some(20.0))]);
+    assert_eq!(env.run("1", "2026-11-18").code, 0);
+    accounts(&env.input(), &[("A", Some(40.0))]);
+    assert_eq!(env.run("1", "2026-11-19").code, 0);
+    // 11-19 loses its _SUCCESS: it is no longer a committed snapshot.
+    std::fs::remove_file(env.out().join("scores/snapshot_date=2026-11-19/_SUCCESS")).unwrap();
+    accounts(&env.input(), &[("A", Some(90.0))]);
+    assert_eq!(
+        env.run("1", "2026-11-25").code,
+        0,
+        "a later date must not be used"
+    );
+    accounts(&env.input(), &[("A", Some(30.0))]);
+    assert_eq!(env.run("1", "2026-11-21").code, 0);
+    let df = env.scores("2026-11-21");
+    assert_eq!(
+        f(&df, "prev_score", 0),
+        Some(20.0),
+        "11-18 is the latest committed date before 11-21"
+    );
+    assert_eq!(f(&df, "score_change", 0), Some(10.0));
+    assert_eq!(s(&df, "trend", 0).as_deref(), Some("up"));
+}
+
+#[test]
+fn new_model_version_is_rebased() {
+    let env = Env::new();
+    accounts(&env.input(), &[("A", Some(20.0))]);
+    assert_eq!(env.run("1", "2026-11-20").code, 0);
+    accounts(&env.input(), &[("A", Some(60.0))]);
+    assert_eq!(env.run("2", "2026-11-21").code, 0);
+    let df = env.scores("2026-11-21");
+    assert_eq!(s(&df, "trend", 0).as_deref(), Some("rebased"));
+    assert_eq!(f(&df, "score_change", 0), None);
+    assert_eq!(f(&df, "prev_score", 0), Some(20.0));
+    assert_eq!(s(&df, "model_version", 0).as_deref(), Some("pct@2"));
+}
+
+#[test]
+fn rerun_replaces_and_removes_stale_parts() {
+    let env = Env::new();
+    accounts(&env.input(), &[("A", Some(20.0)), ("B", Some(70.0))]);
+    assert_eq!(env.run("1", D).code, 0);
+    let folder = env.out().join("scores/snapshot_date=2026-11-24");
+    let first = std::fs::read(folder.join("part-00000.parquet")).unwrap();
+    // A stale part from an earlier, larger run.
+    std::fs::write(folder.join("part-00007.parquet"), b"stale").unwrap();
+    assert_eq!(env.run("1", D).code, 0);
+    let second = std::fs::read(folder.join("part-00000.parquet")).unwrap();
+    assert_eq!(
+        first, second,
+        "a rerun of the same inputs is byte-identical"
+    );
+    assert!(
+        !folder.join("part-00007.parquet").exists(),
+        "stale part removed"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["_SUCCESS", "part-00000.parquet"]);
+    assert!(!env.out().join("_LOCK").exists(), "the lease is released");
+}
+
+#[test]
+fn manifest_records_run_and_counts() {
+    let env = Env::new();
+    accounts(&env.input(), &[("A", Some(20.0)), ("B", Some(70.0))]);
+    let p = env.tmp.path().join("v1.toml");
+    let r = healthscore(&[
+        "run",
+        "--pipeline",
+        p.to_str().unwrap(),
+        "--input",
+        env.input().to_str().unwrap(),
+        "--output",
+        env.out().to_str().unwrap(),
+        "--as-of",
+        D,
+        "--run-id",
+        "nightly-42",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let m: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(env.out().join("scores/snapshot_date=2026-11-24/_SUCCESS")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m["run_id"], "nightly-42");
+    assert_eq!(m["as_of"], "2026-11-24");
+    assert_eq!(m["pipeline"]["name"], "pct");
+    assert_eq!(m["pipeline"]["version"], "1");
+    assert_eq!(m["pipeline"]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(m["tables"]["accounts"]["rows_read"], 2);
+    assert_eq!(m["tables"]["accounts"]["rows_used"], 2);
+    assert_eq!(m["accounts"]["by_band"]["Critical"], 1);
+    assert_eq!(m["accounts"]["by_band"]["Healthy"], 1);
+    assert_eq!(m["outputs"].as_array().unwrap().len(), 2);
+    assert!(m["stages_ms"]["score"].is_number());
+}
+
+#[test]
+fn a_lease_held_by_another_run_is_exit_1_and_an_expired_one_is_taken_over() {
+    let env = Env::new();
+    accounts(&env.input(), &[("A", Some(20.0))]);
+    std::fs::create_dir_all(env.out()).unwrap();
+    let future = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    std::fs::write(
+        env.out().join("_LOCK"),
+        format!(r#"{{"run_id":"other","host":"h","expires":"{future}"}}"#),
+    )
+    .unwrap();
+    let r = env.run("1", D);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("locked"), "{}", r.stderr);
+    assert!(
+        !env.out().join("scores").exists(),
+        "nothing written while locked"
+    );
+    let past = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    std::fs::write(
+        env.out().join("_LOCK"),
+        format!(r#"{{"run_id":"other","host":"h","expires":"{past}"}}"#),
+    )
+    .unwrap();
+    assert_eq!(env.run("1", D).code, 0, "an expired lease is taken over");
+    assert!(!env.out().join("_LOCK").exists());
+}
+
+#[test]
+fn summary_rows_and_shares() {
+    let env = Env::new();
+    accounts(
+        &env.input(),
+        &[
+            ("A", Some(20.0)),
+            ("B", Some(70.0)),
+            ("C", Some(90.0)),
+            ("E", Some(64.0)),
+            ("F", None),
+        ],
+    );
+    assert_eq!(env.run("1", D).code, 0);
+    let sm = read_parquet(&env.out().join("summary/snapshot_date=2026-11-24"));
+    // Bands in declared order, Unscored last.
+    let bands: Vec<Option<String>> = (0..sm.height()).map(|i| s(&sm, "band", i)).collect();
+    assert_eq!(
+        bands,
+        vec![
+            Some("Critical".into()),
+            Some("Healthy".into()),
+            Some("Thriving".into()),
+            Some("Unscored".into())
+        ]
+    );
+    let healthy = 1;
+    assert_eq!(f(&sm, "accounts", healthy), Some(2.0));
+    close(f(&sm, "mean_score", healthy), 67.0, "mean of 70 and 64");
+    close(f(&sm, "share", healthy), 0.4, "2 of 5");
+    assert_eq!(f(&sm, "mean_score", 3), None, "Unscored has no mean");
+    let total: f64 = (0..sm.height()).map(|i| f(&sm, "share", i).unwrap()).sum();
+    close(Some(total), 1.0, "shares sum to 1");
+}
+
+#[test]
+fn wrong_command_line_is_64() {
+    assert_eq!(healthscore(&["run", "--pipeline"]).code, 64);
+    assert_eq!(healthscore(&["frobnicate"]).code, 64);
+    let r = healthscore(&[
+        "run",
+        "--pipeline",
+        "x",
+        "--input",
+        "y",
+        "--output",
+        "z",
+        "--as-of",
+        "2026-13-01",
+    ]);
+    assert_eq!(r.code, 64, "{}", r.stderr);
+    assert_eq!(healthscore(&["--help"]).code, 0);
+}
