@@ -855,9 +855,9 @@ impl Ctx {
 
     fn tickets(&self, rng: &mut ChaCha8Rng, id: &str, num: u64, p: &Profile, b: &mut Buffers) {
         let base = match p.segment {
-            Segment::Enterprise => 4.5,
-            Segment::MidMarket => 2.0,
-            Segment::Smb => 1.2,
+            Segment::Enterprise => 5.0,
+            Segment::MidMarket => 2.2,
+            Segment::Smb => 1.35,
         } * (1.5 - p.health);
         let start = (self.as_of - EVENT_DAYS + 1).max(p.signup);
         let end = p.end_excl(self.as_of + DAYS_AFTER + 1);
@@ -935,7 +935,7 @@ impl Ctx {
         let scratch = &mut b.survey_scratch;
         scratch.clear();
         if end > start {
-            let n = poisson(rng, 1.5 * f64::from(end - start) / 365.0);
+            let n = poisson(rng, 1.68 * f64::from(end - start) / 365.0);
             for _ in 0..n {
                 let t = rng.gen_range(start..end);
                 let nps = uniform(rng) < 0.6;

@@ -586,8 +586,11 @@ fn count_by(scores: &DataFrame, column: &str) -> serde_json::Value {
 /// `healthscore run`: score date D and commit the snapshot.
 pub fn run(p: &Pipeline, input: &Store, output: &Store, opts: &RunOptions) -> Result<RunResult> {
     let started = Utc::now();
+    // Reading and checking the inputs writes nothing, so a bad input never
+    // touches the output, not even its lease.
+    let checked = check_inputs(p, input, opts.as_of)?;
     let lease = Lease::acquire(output, &opts.run_id)?;
-    let result = run_leased(p, input, output, opts, started);
+    let result = run_leased(p, checked, output, opts, started);
     let released = lease.release();
     let r = result?;
     released?;
@@ -596,12 +599,11 @@ pub fn run(p: &Pipeline, input: &Store, output: &Store, opts: &RunOptions) -> Re
 
 fn run_leased(
     p: &Pipeline,
-    input: &Store,
+    mut checked: Checked,
     output: &Store,
     opts: &RunOptions,
     started: chrono::DateTime<Utc>,
 ) -> Result<RunResult> {
-    let mut checked = check_inputs(p, input, opts.as_of)?;
     let t = Instant::now();
     let prev = snapshot::previous_for_trend(output, opts.as_of)?;
     let prev_date = prev.as_ref().map(|(d, _)| d.to_string());

@@ -134,9 +134,8 @@ pub fn s(df: &DataFrame, column: &str, row: usize) -> Option<String> {
 /// Index of the row whose customer_id is `id`.
 pub fn row_of(df: &DataFrame, id: &str) -> usize {
     let ids = df.column("customer_id").unwrap().str().unwrap().clone();
-    ids.into_iter()
-        .position(|v| v == Some(id))
-        .unwrap_or_else(|| panic!("customer {id} not in output"))
+    let pos = ids.iter().position(|v| v == Some(id));
+    pos.unwrap_or_else(|| panic!("customer {id} not in output"))
 }
 
 /// Asserts two floats agree to 1e-9.
