@@ -127,16 +127,20 @@ fn aggregation_expr(a: &Aggregation, valid: Expr, as_of: i32) -> Expr {
         cond = cond.and(f.expr.clone().fill_null(lit(false)));
     }
     let value = || col(a.column.as_deref().unwrap_or(DAY));
+    // Row-wise masking then a plain aggregation: vectorised, and streamable.
+    let masked = || when(cond.clone()).then(value()).otherwise(lit(NULL));
     match a.func {
         AggFunc::Count => cond.cast(DataType::Int64).sum(),
-        AggFunc::Sum => value().filter(cond).sum(),
+        AggFunc::Sum => masked().sum(),
         AggFunc::CountDistinct => {
-            let v = value();
-            v.clone().filter(cond.and(v.is_not_null())).n_unique()
+            // n_unique counts null as a value; masked rows are null.
+            let m = masked();
+            m.clone().n_unique().cast(DataType::Int64)
+                - m.null_count().gt(lit(0)).cast(DataType::Int64)
         }
-        AggFunc::Mean => value().filter(cond).mean(),
-        AggFunc::Min => value().filter(cond).min(),
-        AggFunc::Max => value().filter(cond).max(),
+        AggFunc::Mean => masked().mean(),
+        AggFunc::Min => masked().min(),
+        AggFunc::Max => masked().max(),
         AggFunc::First | AggFunc::Last => {
             let v = value();
             let cond = cond.and(v.clone().is_not_null());
@@ -164,7 +168,11 @@ pub fn aggregate_table(p: &Pipeline, t: &OpenTable, as_of: i32) -> Result<LazyFr
     let mut aggs: Vec<Expr> = vec![
         len().cast(DataType::Int64).alias(ROWS),
         after.clone().cast(DataType::Int64).sum().alias(AFTER),
-        col(DAY).filter(valid.clone()).max().alias(MAX_DAY),
+        when(valid.clone())
+            .then(col(DAY))
+            .otherwise(lit(NULL))
+            .max()
+            .alias(MAX_DAY),
     ];
     for (i, (rule, _)) in rules.iter().enumerate() {
         aggs.push(

@@ -144,7 +144,7 @@ pub fn check_inputs(p: &Pipeline, input: &Store, as_of: NaiveDate) -> Result<Che
     let grouped = if plans.is_empty() {
         Vec::new()
     } else {
-        LazyFrame::collect_all_with_engine(plans, Engine::Auto, OptFlags::default())
+        LazyFrame::collect_all_with_engine(plans, Engine::Streaming, OptFlags::default())
             .map_err(|e| read_error(input, e))?
     };
     let mut counts = BTreeMap::new();
