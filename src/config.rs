@@ -140,7 +140,7 @@ pub struct Metric {
 #[derive(Debug, Clone)]
 pub enum MetricDef {
     /// An aggregation over one table within a window.
-    Aggregate(Aggregation),
+    Aggregate(Box<Aggregation>),
     /// An account column, or `tenure_days`.
     Account(AccountValue),
     /// numerator / denominator as Float64; null on a null side or a 0 denominator.
@@ -155,7 +155,7 @@ pub enum Operand {
     /// A named metric.
     Metric(String),
     /// An inline aggregation (not an output column).
-    Aggregate(Aggregation),
+    Aggregate(Box<Aggregation>),
     /// An inline account value.
     Account(AccountValue),
 }
@@ -459,7 +459,7 @@ impl RawInline {
 
 enum RawOperand {
     Name(Spanned<String>),
-    Inline(RawAgg),
+    Inline(Box<RawAgg>),
 }
 
 #[derive(Deserialize)]
@@ -769,7 +769,7 @@ impl<'a> Validator<'a> {
                 match groups.iter().position(|g| &g.name == gname) {
                     Some(i) => {
                         let value = *w.get_ref();
-                        if !(value >= 0.0) || !value.is_finite() {
+                        if value < 0.0 || !value.is_finite() {
                             self.err(w.span(), format!("scorecard `{sname}`: weight of `{gname}` is {value}; group weights must be ≥ 0"));
                         }
                         weights[i] = value;
@@ -1137,7 +1137,7 @@ impl<'a> Validator<'a> {
                     Operand::Account(self.account_value(owner, a, ctx))
                 } else if r.table.is_some() {
                     match self.aggregation(at.clone(), owner, r, ctx) {
-                        Some(a) => Operand::Aggregate(a),
+                        Some(a) => Operand::Aggregate(Box::new(a)),
                         None => Operand::Metric(String::new()),
                     }
                 } else {
@@ -1187,7 +1187,7 @@ impl<'a> Validator<'a> {
                 match v {
                     toml::Value::String(n) => ops.push(RawOperand::Name(Spanned::new(ratio.span(), n.clone()))),
                     toml::Value::Table(_) => match v.clone().try_into::<RawInline>() {
-                        Ok(i) => ops.push(RawOperand::Inline(i.spanned(ratio.span()))),
+                        Ok(i) => ops.push(RawOperand::Inline(Box::new(i.spanned(ratio.span())))),
                         Err(e) => self.err(ratio.span(), format!("metric `{name}`: ratio operand: {}", e.message().trim())),
                     },
                     _ => self.err(ratio.span(), format!("metric `{name}`: a ratio operand is a metric name or an inline table {{ table = …, agg = … }} / {{ account = … }}")),
@@ -1225,7 +1225,7 @@ impl<'a> Validator<'a> {
                 account: None,
             };
             match self.aggregation(at.clone(), &name, &raw, ctx) {
-                Some(a) => MetricDef::Aggregate(a),
+                Some(a) => MetricDef::Aggregate(Box::new(a)),
                 None => MetricDef::Account(AccountValue::TenureDays),
             }
         };
@@ -1266,7 +1266,7 @@ impl<'a> Validator<'a> {
                     None => 1.0,
                     Some(w) => {
                         let value = *w.get_ref();
-                        if !(value > 0.0) || !value.is_finite() {
+                        if value <= 0.0 || !value.is_finite() {
                             self.err(
                                 w.span(),
                                 format!("metric `{name}`: weight {value} must be > 0"),

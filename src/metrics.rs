@@ -203,12 +203,12 @@ pub fn aggregate_table(p: &Pipeline, t: &OpenTable, as_of: i32) -> Result<LazyFr
 pub fn aggregation_slots(def: &crate::config::MetricDef) -> Vec<(usize, &Aggregation)> {
     use crate::config::{MetricDef, Operand};
     match def {
-        MetricDef::Aggregate(a) => vec![(0, a)],
+        MetricDef::Aggregate(a) => vec![(0, a.as_ref())],
         MetricDef::Ratio(a, b) => [a.as_ref(), b.as_ref()]
             .into_iter()
             .enumerate()
             .filter_map(|(i, o)| match o {
-                Operand::Aggregate(a) => Some((i, a)),
+                Operand::Aggregate(a) => Some((i, a.as_ref())),
                 _ => None,
             })
             .collect(),

@@ -105,11 +105,11 @@ fn pipeline_reads_account_column(p: &Pipeline, name: &str) -> bool {
 /// The aggregations a metric definition computes (its own and inline operands).
 pub fn aggregations(def: &MetricDef) -> Vec<&crate::config::Aggregation> {
     match def {
-        MetricDef::Aggregate(a) => vec![a],
+        MetricDef::Aggregate(a) => vec![a.as_ref()],
         MetricDef::Ratio(a, b) => [a.as_ref(), b.as_ref()]
             .into_iter()
             .filter_map(|o| match o {
-                Operand::Aggregate(a) => Some(a),
+                Operand::Aggregate(a) => Some(a.as_ref()),
                 _ => None,
             })
             .collect(),
@@ -167,12 +167,7 @@ fn scan(input: &Store, objects: &[ObjectInfo]) -> Result<LazyFrame> {
             .collect();
         ScanSources::Paths(paths.into_iter().collect())
     } else {
-        let mut buffers: Vec<_> = Vec::with_capacity(objects.len());
-        for o in objects {
-            let bytes = input.get(&o.rel)?;
-            buffers.push(bytes.to_vec().into());
-        }
-        ScanSources::Buffers(buffers.into())
+        return crate::storage::scan_remote(input, objects);
     };
     LazyFrame::scan_parquet_sources(sources, args).map_err(|e| Error::Corrupt {
         url: input.url().to_string(),
