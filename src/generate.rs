@@ -3,9 +3,10 @@
 //!
 //! Accounts are generated in chunks of [`CHUNK_ACCOUNTS`]; each chunk gets its
 //! own random stream derived from (seed, chunk index), builds its rows as
-//! column vectors, and writes them as the next Parquet part of each table, so
-//! memory stays bounded for any number of accounts and the same seed gives
-//! byte-identical files.
+//! column vectors and encodes them as the next Parquet part of each table.
+//! Chunks are generated on a few worker threads and written in chunk order,
+//! so memory stays bounded for any number of accounts and the same seed gives
+//! byte-identical files whatever the number of cores.
 //!
 //! Every account has a latent health in [0, 1] that drives its usage,
 //! sentiment, tickets, payments and revenue. About a tenth of the accounts
@@ -173,35 +174,61 @@ pub fn generate(opts: &GenerateOptions, out: &Store) -> Result<GenerateReport> {
     let ctx = Ctx::new(opts)?;
     let mut writers: Vec<TableWriter> = TABLES.iter().map(|t| TableWriter::new(t)).collect();
     let chunks = opts.accounts.div_ceil(CHUNK_ACCOUNTS);
-    for chunk in 0..chunks {
-        let first = chunk * CHUNK_ACCOUNTS;
-        let n = CHUNK_ACCOUNTS.min(opts.accounts - first);
-        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-        rng.set_stream(chunk as u64);
-        let mut bufs = Buffers::new(n);
-        for i in 0..n {
-            ctx.account(&mut rng, (first + i + 1) as u64, &mut bufs);
-            if bufs.usage.len() >= MAX_PART_ROWS {
-                let full = std::mem::replace(&mut bufs.usage, UsageBuf::new(n));
-                writers[1].write(out, full.finish()?)?;
-            }
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8)
+        .min(chunks.max(1));
+    // Workers generate and encode chunks w, w + workers, …; this thread
+    // writes them in chunk order, so part names do not depend on timing.
+    // Each worker has at most one finished chunk waiting: memory stays
+    // bounded by about 2 × workers chunks.
+    std::thread::scope(|scope| -> Result<()> {
+        let mut receivers = Vec::with_capacity(workers);
+        for w in 0..workers {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<EncodedPart>>>(1);
+            receivers.push(rx);
+            let ctx = &ctx;
+            scope.spawn(move || {
+                for chunk in (w..chunks).step_by(workers) {
+                    let res = ctx.chunk(opts, chunk);
+                    let failed = res.is_err();
+                    if tx.send(res).is_err() || failed {
+                        break;
+                    }
+                }
+            });
         }
-        bufs.write(out, &mut writers)?;
-        tracing::info!(
-            stage = "generate",
-            chunk,
-            accounts = first + n,
-            "generated {} of {} accounts",
-            first + n,
-            opts.accounts
-        );
-    }
+        for chunk in 0..chunks {
+            let parts = receivers[chunk % workers]
+                .recv()
+                .map_err(|_| Error::Internal("a generator thread stopped early".into()))??;
+            for part in parts {
+                writers[part.table].put(out, part)?;
+            }
+            let done = ((chunk + 1) * CHUNK_ACCOUNTS).min(opts.accounts);
+            tracing::info!(
+                stage = "generate",
+                chunk,
+                accounts = done,
+                "generated {done} of {} accounts",
+                opts.accounts
+            );
+        }
+        Ok(())
+    })?;
     // Empty tables still get one part with the right schema.
-    let empty = Buffers::new(0);
-    let empty_frames = empty.finish()?;
-    for (w, df) in writers.iter_mut().zip(empty_frames) {
+    let empty_frames = Buffers::new(0).finish()?;
+    for (table, (w, df)) in writers.iter_mut().zip(empty_frames).enumerate() {
         if w.parts == 0 {
-            w.write(out, df)?;
+            let bytes = parquet_file::encode(df)?;
+            w.put(
+                out,
+                EncodedPart {
+                    table,
+                    bytes,
+                    rows: 0,
+                },
+            )?;
         }
     }
     for w in &writers {
@@ -213,6 +240,26 @@ pub fn generate(opts: &GenerateOptions, out: &Store) -> Result<GenerateReport> {
             .map(|w| (w.table.to_string(), w.rows))
             .collect(),
     })
+}
+
+/// One encoded part of one table (index into [`TABLES`]).
+struct EncodedPart {
+    table: usize,
+    bytes: bytes::Bytes,
+    rows: usize,
+}
+
+/// Encodes `df` as a part of `table`; empty frames give no part.
+fn encode_part(table: usize, df: DataFrame, parts: &mut Vec<EncodedPart>) -> Result<()> {
+    let rows = df.height();
+    if rows > 0 {
+        parts.push(EncodedPart {
+            table,
+            bytes: parquet_file::encode(df)?,
+            rows,
+        });
+    }
+    Ok(())
 }
 
 /// Parts written so far for one table.
@@ -235,12 +282,10 @@ impl TableWriter {
         format!("{}/part-{index:05}.parquet", self.table)
     }
 
-    fn write(&mut self, out: &Store, df: DataFrame) -> Result<()> {
-        let rows = df.height();
-        let bytes = parquet_file::encode(df)?;
-        out.put(&self.part_name(self.parts), bytes)?;
+    fn put(&mut self, out: &Store, part: EncodedPart) -> Result<()> {
+        out.put(&self.part_name(self.parts), part.bytes)?;
         self.parts += 1;
-        self.rows += rows;
+        self.rows += part.rows;
         Ok(())
     }
 
@@ -543,15 +588,10 @@ impl Buffers {
         ])
     }
 
-    fn write(self, out: &Store, writers: &mut [TableWriter]) -> Result<()> {
-        let usage_empty = self.usage.len() == 0;
-        for (i, df) in self.finish()?.into_iter().enumerate() {
-            // Never write an empty usage part once one exists (a part may
-            // have been closed mid-chunk).
-            if i == 1 && usage_empty && writers[1].parts > 0 {
-                continue;
-            }
-            writers[i].write(out, df)?;
+    /// Encodes every non-empty table of the chunk.
+    fn encode(self, parts: &mut Vec<EncodedPart>) -> Result<()> {
+        for (table, df) in self.finish()?.into_iter().enumerate() {
+            encode_part(table, df, parts)?;
         }
         Ok(())
     }
@@ -700,6 +740,26 @@ impl Ctx {
         })
     }
 
+    /// Generates and encodes chunk `chunk` of the accounts: its own random
+    /// stream, derived from (seed, chunk index).
+    fn chunk(&self, opts: &GenerateOptions, chunk: usize) -> Result<Vec<EncodedPart>> {
+        let first = chunk * CHUNK_ACCOUNTS;
+        let n = CHUNK_ACCOUNTS.min(opts.accounts.saturating_sub(first));
+        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        rng.set_stream(chunk as u64);
+        let mut bufs = Buffers::new(n);
+        let mut parts = Vec::new();
+        for i in 0..n {
+            self.account(&mut rng, (first + i + 1) as u64, &mut bufs);
+            if bufs.usage.len() >= MAX_PART_ROWS {
+                let full = std::mem::replace(&mut bufs.usage, UsageBuf::new(n));
+                encode_part(1, full.finish()?, &mut parts)?;
+            }
+        }
+        bufs.encode(&mut parts)?;
+        Ok(parts)
+    }
+
     /// Generates account number `num` (1-based) into `b`.
     fn account(&self, rng: &mut ChaCha8Rng, num: u64, b: &mut Buffers) {
         let a = self.as_of;
@@ -805,9 +865,9 @@ impl Ctx {
     fn usage(&self, rng: &mut ChaCha8Rng, id: &str, p: &Profile, b: &mut Buffers) {
         let h = p.health;
         let (p_base, n_range, q_base) = match p.segment {
-            Segment::Enterprise => (0.80, (3usize, 8usize), 0.20),
-            Segment::MidMarket => (0.42, (2, 6), 0.13),
-            Segment::Smb => (0.20, (1, 4), 0.10),
+            Segment::Enterprise => (0.84, (3usize, 8usize), 0.20),
+            Segment::MidMarket => (0.44, (2, 6), 0.13),
+            Segment::Smb => (0.21, (1, 4), 0.10),
         };
         let p_day = (p_base * (0.5 + h)).min(0.97);
         let user_frac = 0.15 + 0.55 * h;
@@ -916,7 +976,7 @@ impl Ctx {
                 1 => rng.gen_range(2.0..168.0),
                 _ => rng.gen_range(4.0..336.0),
             };
-            let closed = opened + (hours * 3_600_000_000.0) as i64;
+            let closed = opened + (f64::round(hours * 3600.0) as i64) * 1_000_000;
             let recent = horizon - opened < 7 * MICROS_PER_DAY;
             let open = uniform(rng) < if recent { 0.5 } else { 0.03 };
             b.text.clear();
