@@ -350,7 +350,12 @@ fn open_table(
         } else {
             col(d.as_str())
         };
-        let frame = lf.select(exprs).with_column(e.alias(DAY));
+        let mut frame = lf.select(exprs).with_column(e.alias(DAY));
+        if s.table == "revenue" {
+            // The month column itself holds the truncated date too, so an
+            // aggregation of `month` (max, count_distinct) sees months.
+            frame = frame.with_column(col(DAY).alias(d.as_str()));
+        }
         return Ok(OpenTable {
             table: s.table.clone(),
             frame,
