@@ -145,7 +145,7 @@ pub fn check_inputs(p: &Pipeline, input: &Store, as_of: NaiveDate) -> Result<Che
         Vec::new()
     } else {
         LazyFrame::collect_all_with_engine(plans, Engine::Streaming, OptFlags::default())
-            .map_err(|e| read_error(input, e))?
+            .map_err(|e| source::unreadable_object(&event_tables, read_error(input, e)))?
     };
     let mut counts = BTreeMap::new();
     counts.insert("accounts".to_string(), account_counts);
@@ -198,13 +198,16 @@ fn accept_accounts(
     t: &OpenTable,
     d: i32,
 ) -> Result<(DataFrame, DataFrame, TableCounts)> {
-    let all = t.frame.clone().collect().map_err(|e| Error::Corrupt {
-        url: t
-            .objects
-            .first()
-            .map(|o| o.path.clone())
-            .unwrap_or_default(),
-        message: e.to_string(),
+    let all = t.frame.clone().collect().map_err(|e| {
+        let fallback = Error::Corrupt {
+            url: t
+                .objects
+                .first()
+                .map(|o| o.path.clone())
+                .unwrap_or_default(),
+            message: e.to_string(),
+        };
+        source::unreadable_object(&[t], fallback)
     })?;
     let rows_read = all.height() as i64;
     let null_ids = all

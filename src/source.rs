@@ -37,6 +37,9 @@ pub struct OpenTable {
     pub objects: Vec<InputObject>,
     /// Canonical columns in contract (then first-use) order, with their kinds.
     pub columns: Vec<(String, Kind)>,
+    /// Each object's URL with its own canonical scan, to name the object
+    /// that cannot be decoded when reading the table fails.
+    pub parts: Vec<(String, LazyFrame)>,
 }
 
 /// The columns each table must provide for this pipeline, in contract order
@@ -136,7 +139,10 @@ fn account_values(def: &MetricDef) -> Vec<&AccountValue> {
 fn table_objects(input: &Store, s: &Source) -> Result<Vec<ObjectInfo>> {
     let path = s.path.trim_matches('/');
     if path.ends_with(".parquet") {
-        let all = input.list(path)?;
+        // A single object: list its folder (a prefix listing of the file's
+        // own path finds nothing on some stores).
+        let parent = path.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+        let all = input.list(parent)?;
         return Ok(all.into_iter().filter(|o| o.rel == path).collect());
     }
     let objects = input.list(path)?;
@@ -173,31 +179,6 @@ fn scan(input: &Store, objects: &[ObjectInfo]) -> Result<LazyFrame> {
         url: input.url().to_string(),
         message: e.to_string(),
     })
-}
-
-/// Finds the object that cannot be decoded, to name it in the error.
-fn corrupt_object(input: &Store, objects: &[ObjectInfo], e: PolarsError) -> Error {
-    for o in objects {
-        let single = scan(input, std::slice::from_ref(o)).and_then(|mut lf| {
-            lf.collect_schema().map_err(|e| Error::Corrupt {
-                url: input.url_of(&o.rel),
-                message: e.to_string(),
-            })
-        });
-        if let Err(err) = single {
-            return match err {
-                Error::Corrupt { message, .. } => Error::Corrupt {
-                    url: input.url_of(&o.rel),
-                    message,
-                },
-                other => other,
-            };
-        }
-    }
-    Error::Corrupt {
-        url: input.url().to_string(),
-        message: e.to_string(),
-    }
 }
 
 fn kind_accepts(kind: Kind, dt: &DataType) -> bool {
@@ -287,88 +268,178 @@ pub fn open_tables(p: &Pipeline, input: &Store) -> Result<Vec<OpenTable>> {
     Ok(out)
 }
 
+/// One object of a table, scanned on its own.
+struct Part {
+    url: String,
+    frame: LazyFrame,
+    schema: SchemaRef,
+}
+
+/// The contract error for a column of one object: missing, or of a type
+/// that cannot be read as the contract's. Names the table, the column, the
+/// object and what was expected; never a value.
+fn check_column(s: &Source, part: &Part, name: &str, kind: Option<Kind>) -> Result<DataType> {
+    let physical = s.physical(name);
+    let Some(dt) = part.schema.get(physical) else {
+        let renamed = if physical != name {
+            format!(" (renamed from canonical `{name}` in the pipeline)")
+        } else {
+            String::new()
+        };
+        return Err(Error::Contract {
+            table: s.table.clone(),
+            column: Some(name.to_string()),
+            file: Some(part.url.clone()),
+            message: format!(
+                "table {}: column `{physical}`{renamed} is missing in {}; expected {} (found columns: {}). Map the warehouse's name with [sources.{}] columns = {{ {name} = \"...\" }}",
+                s.table,
+                part.url,
+                kind.map(Kind::describe).unwrap_or("it"),
+                part.schema.iter_names().map(|n| n.as_str()).collect::<Vec<_>>().join(", "),
+                s.table
+            ),
+        });
+    };
+    if let Some(k) = kind {
+        if !kind_accepts(k, dt) {
+            return Err(Error::Contract {
+                table: s.table.clone(),
+                column: Some(name.to_string()),
+                file: Some(part.url.clone()),
+                message: format!(
+                    "table {}: column `{physical}` has type {dt} in {}; expected {}",
+                    s.table,
+                    part.url,
+                    k.describe()
+                ),
+            });
+        }
+    }
+    Ok(dt.clone())
+}
+
+/// The canonical frame of a scan whose needed columns have types `types`.
+fn canonical_frame(
+    s: &Source,
+    lf: LazyFrame,
+    needed: &[(String, Option<Kind>, bool)],
+    types: &[DataType],
+) -> (LazyFrame, Vec<(String, Kind)>) {
+    let mut exprs = Vec::new();
+    let mut columns = Vec::new();
+    for ((name, kind, _), dt) in needed.iter().zip(types) {
+        let (e, k) = canonical_expr(name, *kind, dt, s.physical(name));
+        exprs.push(e);
+        columns.push((name.clone(), k));
+    }
+    let Some(d) = &s.date_column else {
+        return (lf.select(exprs), columns);
+    };
+    let e = if s.table == "revenue" {
+        // revenue.month is truncated to the first day of its month.
+        col(d.as_str())
+            .cast(DataType::Date)
+            .dt()
+            .truncate(lit("1mo"))
+            .to_physical()
+            .cast(DataType::Int32)
+    } else {
+        col(d.as_str())
+    };
+    let mut frame = lf.select(exprs).with_column(e.alias(DAY));
+    if s.table == "revenue" {
+        // The month column itself holds the truncated date too, so an
+        // aggregation of `month` (max, count_distinct) sees months.
+        frame = frame.with_column(col(DAY).alias(d.as_str()));
+    }
+    (frame, columns)
+}
+
 fn open_table(
     p: &Pipeline,
     input: &Store,
     s: &Source,
     objects: Vec<ObjectInfo>,
 ) -> Result<OpenTable> {
-    let mut lf = scan(input, &objects)?;
-    let schema = lf
-        .collect_schema()
-        .map_err(|e| corrupt_object(input, &objects, e))?;
-    let mut exprs = Vec::new();
-    let mut columns = Vec::new();
-    for (name, kind, _nullable) in needed_columns(p, s) {
-        let physical = s.physical(&name).to_string();
-        let Some(dt) = schema.get(physical.as_str()) else {
-            let renamed = if physical != name {
-                format!(" (renamed from canonical `{name}` in the pipeline)")
-            } else {
-                String::new()
-            };
-            return Err(Error::Contract {
-                table: s.table.clone(),
-                column: Some(name.clone()),
-                file: Some(input.url_of(&s.path)),
-                message: format!(
-                    "table {}: column `{physical}`{renamed} is missing; expected {} (found columns: {}). Map the warehouse's name with [sources.{}] columns = {{ {name} = \"...\" }}",
-                    s.table,
-                    kind.map(Kind::describe).unwrap_or("it"),
-                    schema.iter_names().map(|n| n.as_str()).collect::<Vec<_>>().join(", "),
-                    s.table
-                ),
-            });
-        };
-        if let Some(k) = kind {
-            if !kind_accepts(k, dt) {
-                return Err(Error::Contract {
-                    table: s.table.clone(),
-                    column: Some(name.clone()),
-                    file: Some(input.url_of(&s.path)),
-                    message: format!(
-                        "table {}: column `{physical}` has type {dt}; expected {}",
-                        s.table,
-                        k.describe()
-                    ),
-                });
-            }
-        }
-        let (e, k) = canonical_expr(&name, kind, dt, &physical);
-        exprs.push(e);
-        columns.push((name, k));
+    // Every object is checked on its own (its footer only), so the one file
+    // of a multi-file table that breaks the contract is named, and files
+    // whose accepted types differ (int32 here, int64 there) are read as one.
+    let needed = needed_columns(p, s);
+    let mut parts = Vec::with_capacity(objects.len());
+    for o in &objects {
+        let url = input.url_of(&o.rel);
+        let mut frame = scan(input, std::slice::from_ref(o)).map_err(|e| match e {
+            Error::Corrupt { message, .. } => Error::Corrupt {
+                url: url.clone(),
+                message,
+            },
+            other => other,
+        })?;
+        let schema = frame.collect_schema().map_err(|e| Error::Corrupt {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        parts.push(Part { url, frame, schema });
     }
-    if let Some(d) = &s.date_column {
-        let e = if s.table == "revenue" {
-            // revenue.month is truncated to the first day of its month.
-            col(d.as_str())
-                .cast(DataType::Date)
-                .dt()
-                .truncate(lit("1mo"))
-                .to_physical()
-                .cast(DataType::Int32)
+    let mut types_per_part = Vec::with_capacity(parts.len());
+    for part in &parts {
+        let mut types = Vec::with_capacity(needed.len());
+        for (name, kind, _) in &needed {
+            types.push(check_column(s, part, name, *kind)?);
+        }
+        types_per_part.push(types);
+    }
+    let canonical_parts: Vec<(String, LazyFrame)> = parts
+        .iter()
+        .zip(&types_per_part)
+        .map(|(part, types)| {
+            let (f, _) = canonical_frame(s, part.frame.clone(), &needed, types);
+            (part.url.clone(), f)
+        })
+        .collect();
+    let same_types = types_per_part.windows(2).all(|w| w[0] == w[1]);
+    let (frame, columns) = if same_types && input.local_path("").is_some() {
+        // One multi-file scan: the plan the engine reads fastest.
+        let lf = scan(input, &objects)?;
+        canonical_frame(s, lf, &needed, &types_per_part[0])
+    } else {
+        // Each object cast to the canonical types, then stacked.
+        let (_, columns) = canonical_frame(s, parts[0].frame.clone(), &needed, &types_per_part[0]);
+        let frames: Vec<LazyFrame> = canonical_parts.iter().map(|(_, f)| f.clone()).collect();
+        let frame = if frames.len() == 1 {
+            frames.into_iter().next().expect("one part")
         } else {
-            col(d.as_str())
+            concat(frames, UnionArgs::default()).map_err(|e| Error::Corrupt {
+                url: input.url_of(&s.path),
+                message: e.to_string(),
+            })?
         };
-        let mut frame = lf.select(exprs).with_column(e.alias(DAY));
-        if s.table == "revenue" {
-            // The month column itself holds the truncated date too, so an
-            // aggregation of `month` (max, count_distinct) sees months.
-            frame = frame.with_column(col(DAY).alias(d.as_str()));
-        }
-        return Ok(OpenTable {
-            table: s.table.clone(),
-            frame,
-            objects: objects.iter().map(|o| to_input(input, o)).collect(),
-            columns,
-        });
-    }
+        (frame, columns)
+    };
     Ok(OpenTable {
         table: s.table.clone(),
-        frame: lf.select(exprs),
+        frame,
         objects: objects.iter().map(|o| to_input(input, o)).collect(),
         columns,
+        parts: canonical_parts,
     })
+}
+
+/// The error for a failed read of `tables`: when one object cannot be
+/// decoded on its own, a corrupt-object error naming it (exit 1); else
+/// `fallback`.
+pub fn unreadable_object(tables: &[&OpenTable], fallback: Error) -> Error {
+    for t in tables {
+        for (url, frame) in &t.parts {
+            if let Err(e) = frame.clone().collect() {
+                return Error::Corrupt {
+                    url: url.clone(),
+                    message: e.to_string(),
+                };
+            }
+        }
+    }
+    fallback
 }
 
 fn to_input(input: &Store, o: &ObjectInfo) -> InputObject {
