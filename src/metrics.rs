@@ -18,6 +18,28 @@ pub const ROWS: &str = "__rows";
 pub const AFTER: &str = "__after";
 /// Latest valid event day.
 pub const MAX_DAY: &str = "__maxday";
+/// Earliest valid event day.
+pub const MIN_DAY: &str = "__minday";
+
+/// Column holding the nulls of one optional (nullable) contract column
+/// among the valid rows.
+pub fn nulls_column(column: &str) -> String {
+    format!("__nulls_{column}")
+}
+
+/// The optional (nullable) contract columns a table reads, in contract
+/// order: their null shares are reported, never rejected.
+pub fn optional_columns(table: &str, columns: &[(String, Kind)]) -> Vec<String> {
+    contract::table(table)
+        .map(|t| {
+            t.columns
+                .iter()
+                .filter(|c| c.nullable && columns.iter().any(|(n, _)| n == c.name))
+                .map(|c| c.name.to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
 
 /// Column holding rejected-row counts for one rule.
 pub fn rule_column(rule: &str) -> String {
@@ -141,16 +163,16 @@ fn aggregation_expr(a: &Aggregation, valid: Expr, as_of: i32) -> Expr {
         AggFunc::Mean => masked().mean(),
         AggFunc::Min => masked().min(),
         AggFunc::Max => masked().max(),
+        // The date of the first/last row; its value is taken by `edge_values`.
         AggFunc::First | AggFunc::Last => {
-            let v = value();
-            let cond = cond.and(v.clone().is_not_null());
-            let days = col(DAY).filter(cond.clone());
-            let edge = if a.func == AggFunc::First {
+            let days = when(cond.and(value().is_not_null()))
+                .then(col(DAY))
+                .otherwise(lit(NULL));
+            if a.func == AggFunc::First {
                 days.min()
             } else {
                 days.max()
-            };
-            v.filter(cond.and(col(DAY).eq(edge))).max()
+            }
         }
     }
     .cast(DataType::Float64)
@@ -173,7 +195,22 @@ pub fn aggregate_table(p: &Pipeline, t: &OpenTable, as_of: i32) -> Result<LazyFr
             .otherwise(lit(NULL))
             .max()
             .alias(MAX_DAY),
+        when(valid.clone())
+            .then(col(DAY))
+            .otherwise(lit(NULL))
+            .min()
+            .alias(MIN_DAY),
     ];
+    for c in optional_columns(&t.table, &t.columns) {
+        aggs.push(
+            valid
+                .clone()
+                .and(col(c.as_str()).is_null())
+                .cast(DataType::Int64)
+                .sum()
+                .alias(nulls_column(&c)),
+        );
+    }
     for (i, (rule, _)) in rules.iter().enumerate() {
         aggs.push(
             after
@@ -192,11 +229,72 @@ pub fn aggregate_table(p: &Pipeline, t: &OpenTable, as_of: i32) -> Result<LazyFr
             }
         }
     }
-    Ok(t.frame
+    let rows = t
+        .frame
         .clone()
-        .with_column(rule_code(&rules).alias("__code"))
-        .group_by([col("customer_id")])
-        .agg(aggs))
+        .with_column(rule_code(&rules).alias("__code"));
+    let grouped = rows.clone().group_by([col("customer_id")]).agg(aggs);
+    Ok(edge_values(p, t, rows, grouped, valid, as_of))
+}
+
+/// first/last: the group-by found each account's first/last date (in the
+/// aggregation's own column); a second pass over the rows on that date
+/// takes their largest value (SPEC §4 tie rule) and replaces the date.
+/// Two plain aggregations and a join are much cheaper than a filter with a
+/// nested aggregation inside the group-by.
+fn edge_values(
+    p: &Pipeline,
+    t: &OpenTable,
+    rows: LazyFrame,
+    mut grouped: LazyFrame,
+    valid: Expr,
+    as_of: i32,
+) -> LazyFrame {
+    for (mi, m) in p.metrics.iter().enumerate() {
+        for (slot, a) in aggregation_slots(&m.def) {
+            if a.table != t.table || !matches!(a.func, AggFunc::First | AggFunc::Last) {
+                continue;
+            }
+            let name = agg_column(mi, slot);
+            let v = col(a.column.as_deref().unwrap_or(DAY));
+            let mut cond = valid
+                .clone()
+                .and(window_condition(a, as_of))
+                .and(v.clone().is_not_null());
+            if let Some(f) = &a.filter {
+                cond = cond.and(f.expr.clone().fill_null(lit(false)));
+            }
+            let edge = grouped
+                .clone()
+                .select([col("customer_id"), col(name.as_str()).alias("__edge")]);
+            let values = rows
+                .clone()
+                .filter(cond)
+                .select([col("customer_id"), col(DAY), v.alias("__value")])
+                .join(
+                    edge,
+                    [col("customer_id")],
+                    [col("customer_id")],
+                    JoinArgs::new(JoinType::Inner),
+                )
+                .filter(col(DAY).eq(col("__edge")))
+                .group_by([col("customer_id")])
+                .agg([col("__value")
+                    .max()
+                    .cast(DataType::Float64)
+                    .alias("__edge_value")]);
+            grouped = grouped
+                .join(
+                    values,
+                    [col("customer_id")],
+                    [col("customer_id")],
+                    JoinArgs::new(JoinType::Left),
+                )
+                .with_column(col("__edge_value").alias(name.as_str()))
+                .drop(cols(["__edge_value"]));
+        }
+    }
+    grouped
 }
 
 /// The aggregations of a metric definition with their operand slots.

@@ -4,7 +4,7 @@
 //! group points, score_raw, score, band, completeness, drivers, playbook and
 //! trend (SPEC §4).
 
-use polars::lazy::dsl::sum_horizontal;
+use polars::lazy::dsl::{max_horizontal, sum_horizontal};
 use polars::prelude::*;
 
 use crate::config::{AccountValue, Band, Metric, MetricDef, Normalize, Operand, Pipeline, Scoring};
@@ -403,46 +403,87 @@ impl Metric {
     }
 }
 
-/// top_drivers and playbook: the three largest losses (ties by name) as a
-/// long frame sorted per account, joined back on customer_id.
+/// top_drivers and playbook: the three largest losses, ties by name, as
+/// row-wise (horizontal) expressions. Each positive loss becomes one unique
+/// integer key — the loss in units of 1e-9 (losses are compared rounded to 9
+/// decimals), then the metric's reverse name rank — so the top three are
+/// three successive row maxima, with no sort or reshaping of the data.
 pub fn with_drivers(p: &Pipeline, scored: LazyFrame) -> Result<LazyFrame> {
-    let mut parts = Vec::new();
-    for m in &p.metrics {
-        let Some(s) = &m.scoring else { continue };
-        parts.push(scored.clone().select([
-            col("customer_id"),
-            lit(m.name.as_str()).alias("__metric"),
-            col(loss_column(&m.name)).alias("__loss"),
-            playbook_expr(p, m, s).alias("__playbook"),
-        ]));
-    }
-    if parts.is_empty() {
+    let mut scored_metrics: Vec<(&Metric, &Scoring)> = p
+        .metrics
+        .iter()
+        .filter_map(|m| m.scoring.as_ref().map(|s| (m, s)))
+        .collect();
+    if scored_metrics.is_empty() {
         return Ok(scored.with_columns([
             null_str().alias("top_drivers"),
             null_str().alias("playbook"),
         ]));
     }
-    let long = concat(parts, UnionArgs::default())
-        .map_err(|e| Error::polars("drivers", e))?
-        .filter(col("__loss").gt(lit(0.0)))
-        .sort_by_exprs(
-            [col("customer_id"), col("__loss"), col("__metric")],
-            SortMultipleOptions::default().with_order_descending_multi([false, true, false]),
+    scored_metrics.sort_by(|a, b| a.0.name.as_bytes().cmp(b.0.name.as_bytes()));
+    let n = scored_metrics.len() as i64;
+    // rank 0 = first name; a smaller name must win a tie, so it gets the larger tiebreak.
+    let keys: Vec<Expr> = scored_metrics
+        .iter()
+        .enumerate()
+        .map(|(rank, (m, _))| {
+            let loss = col(loss_column(&m.name));
+            when(loss.clone().gt(lit(0.0)))
+                .then(
+                    (loss * lit(1e9))
+                        .round(0, RoundMode::HalfAwayFromZero)
+                        .cast(DataType::Int64)
+                        * lit(n)
+                        + lit(n - 1 - rank as i64),
+                )
+                .otherwise(lit(NULL).cast(DataType::Int64))
+        })
+        .collect();
+    let pl = |e| Error::polars("drivers", e);
+    let k1 = max_horizontal(keys.clone()).map_err(pl)?;
+    let below = |k: &Expr| -> Result<Expr> {
+        max_horizontal(
+            keys.iter()
+                .map(|key| {
+                    when(key.clone().lt(k.clone()))
+                        .then(key.clone())
+                        .otherwise(lit(NULL).cast(DataType::Int64))
+                })
+                .collect::<Vec<_>>(),
         )
-        .group_by_stable([col("customer_id")])
-        .agg([
-            col("__metric")
-                .head(Some(3))
-                .str()
-                .join(",", true)
-                .alias("top_drivers"),
-            col("__playbook").first().alias("playbook"),
-        ]);
-    Ok(scored.join(
-        long,
-        [col("customer_id")],
-        [col("customer_id")],
-        JoinArgs::new(JoinType::Left),
+        .map_err(pl)
+    };
+    let lf = scored.with_column(k1.alias("__k1"));
+    let lf = lf.with_column(below(&col("__k1"))?.alias("__k2"));
+    let lf = lf.with_column(below(&col("__k2"))?.alias("__k3"));
+    // Decode a key back into the metric name (and playbook) by its rank.
+    let decode = |k: &str, value: &dyn Fn(&Metric, &Scoring) -> Expr| {
+        let rank = lit(n - 1) - (col(k) % lit(n));
+        let mut e = null_str();
+        for (r, (m, s)) in scored_metrics.iter().enumerate().rev() {
+            e = when(rank.clone().eq(lit(r as i64)))
+                .then(value(m, s))
+                .otherwise(e);
+        }
+        when(col(k).is_null()).then(null_str()).otherwise(e)
+    };
+    let name = |m: &Metric, _: &Scoring| lit(m.name.clone());
+    let playbook = |m: &Metric, s: &Scoring| playbook_expr(p, m, s);
+    let lf = lf.with_columns([
+        decode("__k1", &name).alias("__d1"),
+        decode("__k2", &name).alias("__d2"),
+        decode("__k3", &name).alias("__d3"),
+        decode("__k1", &playbook).alias("playbook"),
+    ]);
+    Ok(lf.with_column(
+        when(col("__d1").is_null())
+            .then(null_str())
+            .otherwise(concat_str(
+                [col("__d1"), col("__d2"), col("__d3")],
+                ",",
+                true,
+            ))
+            .alias("top_drivers"),
     ))
 }
 
