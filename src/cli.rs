@@ -262,16 +262,23 @@ pub fn main_with(cli: Cli) -> i32 {
         }
         Err(e) => {
             let code = e.exit_code();
+            let message = e.to_string();
+            let report = REPORT_ON_ERROR.get();
             match format {
-                Format::Text => eprintln!("healthscore: error: {e}"),
+                Format::Text => {
+                    if let Some(r) = report {
+                        println!("{}", r.text);
+                    }
+                    eprintln!("healthscore: error: {message}")
+                }
                 Format::Json => {
-                    let j = serde_json::json!({
+                    let mut j = serde_json::json!({
                         "status": "error",
                         "exit_code": code,
                         "run_id": run_id,
                         "error": {
                             "kind": e.kind(),
-                            "message": e.to_string(),
+                            "message": message,
                             "table": e.table(),
                             "column": e.column(),
                             "file": e.file(),
@@ -279,8 +286,16 @@ pub fn main_with(cli: Cli) -> i32 {
                             "retryable": e.retryable(),
                         }
                     });
+                    if let Some(r) = report {
+                        // `check` refused by a data guard: its report too.
+                        if let Some(fields) = r.json.as_object() {
+                            for (k, v) in fields {
+                                j[k] = v.clone();
+                            }
+                        }
+                    }
                     println!("{j}");
-                    eprintln!("healthscore: error: {e}");
+                    eprintln!("healthscore: error: {message}");
                 }
             }
             code
@@ -318,21 +333,18 @@ fn dispatch(command: Command, run_id: &str) -> Result<Outcome> {
             let as_of = parse_as_of(a.inputs.as_of.as_deref())?;
             let pipeline = Pipeline::load(&a.inputs.pipeline)?;
             let input = open_input(&a.inputs, as_of)?;
-            let checked = run::check_inputs(&pipeline, &input, as_of)?;
-            let mut text = format!(
-                "check {as_of}: pipeline {} ok; inputs pass the contract and the data guards\n",
-                pipeline.model_version()
-            );
-            text.push_str(&counts_text(&checked.counts, true));
-            Ok(Outcome {
-                text,
-                json: serde_json::json!({
-                    "as_of": as_of.to_string(),
-                    "pipeline": pipeline.model_version(),
-                    "tables": checked.counts,
-                    "stages_ms": checked.stages.to_json(),
-                }),
-            })
+            // Schema checks and row rules first, then the guards, so the
+            // report is printed even when a guard refuses the input.
+            let checked = run::read_inputs(&pipeline, &input, as_of)?;
+            let guards = run::check_guards(&pipeline, &checked.counts, as_of);
+            let report = check_report(&pipeline, &checked, as_of, guards.as_ref().err());
+            match guards {
+                Ok(()) => Ok(report),
+                Err(e) => {
+                    let _ = REPORT_ON_ERROR.set(report);
+                    Err(e)
+                }
+            }
         }
         Command::Explain(a) => {
             let output = Store::open(
@@ -377,44 +389,135 @@ fn dispatch(command: Command, run_id: &str) -> Result<Outcome> {
     }
 }
 
-fn counts_text(counts: &std::collections::BTreeMap<String, run::TableCounts>, all: bool) -> String {
-    let mut text = String::new();
-    for (t, c) in counts {
-        let mut extras = Vec::new();
-        if c.after_as_of > 0 {
-            extras.push(format!("after as-of {}", c.after_as_of));
+/// The report of `check` when a data guard refuses the input, printed
+/// with the error.
+static REPORT_ON_ERROR: std::sync::OnceLock<Outcome> = std::sync::OnceLock::new();
+
+fn percent(n: i64, of: i64) -> String {
+    if of <= 0 {
+        "-".into()
+    } else {
+        format!("{:.2}%", 100.0 * n as f64 / of as f64)
+    }
+}
+
+/// `healthscore check`'s report: per table its rows, date range, rows
+/// rejected and orphaned by rule (with their share of the rows dated on or
+/// before D next to the guard), and the null shares of optional columns
+/// among the rows used. Counts and column names only, never a value.
+fn check_report(
+    p: &Pipeline,
+    checked: &run::Checked,
+    as_of: NaiveDate,
+    refused: Option<&Error>,
+) -> Outcome {
+    let s = &p.settings;
+    let mut text = match refused {
+        None => format!(
+            "check {as_of} with {}: inputs pass the contract and the data guards; nothing written",
+            p.model_version()
+        ),
+        Some(_) => format!(
+            "check {as_of} with {}: a data guard refuses the inputs (see the error); nothing written",
+            p.model_version()
+        ),
+    };
+    let mut tables = serde_json::Map::new();
+    for (t, c) in &checked.counts {
+        let scope = c.rows_in_scope();
+        let dates = match (&c.earliest_event_date, &c.latest_event_date) {
+            (Some(a), Some(b)) => format!(", dated {a} to {b}"),
+            _ => String::new(),
+        };
+        text.push_str(&format!(
+            "\n{t}: {} rows read, {} used{dates}",
+            c.rows_read, c.rows_used
+        ));
+        if c.not_yet_customers.is_none() {
+            text.push_str(&format!("\n  after as-of: {}", c.after_as_of));
         }
-        for (r, n) in &c.rejected {
-            if *n > 0 {
-                extras.push(format!("rejected {r} {n}"));
-            }
-        }
-        for (r, n) in &c.orphaned {
-            if *n > 0 {
-                extras.push(format!("orphaned {r} {n}"));
-            }
-        }
-        if let Some(n) = c.not_yet_customers.filter(|n| *n > 0) {
-            extras.push(format!("not yet customers {n}"));
-        }
-        if let Some(n) = c.excluded_by_filter.filter(|n| *n > 0) {
-            extras.push(format!("excluded by filter {n}"));
-        }
-        if all || !extras.is_empty() {
+        let rejected: Vec<String> = c
+            .rejected
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        text.push_str(&format!(
+            "\n  rejected: {} ({} of {scope} rows dated on or before {as_of}; max_rejected_share {})",
+            if rejected.is_empty() {
+                "none".to_string()
+            } else {
+                rejected.join(", ")
+            },
+            percent(c.rejected_total(), scope),
+            format!("{:.2}%", s.max_rejected_share * 100.0),
+        ));
+        if c.not_yet_customers.is_none() {
+            let orphaned: Vec<String> =
+                c.orphaned.iter().map(|(r, n)| format!("{r} {n}")).collect();
             text.push_str(&format!(
-                "  {t}: {} rows read, {} used{}{}{}\n",
-                c.rows_read,
-                c.rows_used,
-                c.latest_event_date
-                    .as_ref()
-                    .map(|d| format!(", latest {d}"))
-                    .unwrap_or_default(),
-                if extras.is_empty() { "" } else { "; " },
-                extras.join(", ")
+                "\n  orphaned: {} ({}; max_orphaned_share {})",
+                orphaned.join(", "),
+                percent(c.orphaned_total(), scope),
+                format!("{:.2}%", s.max_orphaned_share * 100.0),
             ));
         }
+        if let Some(n) = c.not_yet_customers {
+            text.push_str(&format!(
+                "\n  not yet customers: {n}; excluded by filter: {}",
+                c.excluded_by_filter.unwrap_or(0)
+            ));
+        }
+        let mut null_shares = serde_json::Map::new();
+        if !c.nulls.is_empty() {
+            let parts: Vec<String> = c
+                .nulls
+                .iter()
+                .map(|(col, n)| format!("{col} {}", percent(*n, c.rows_used)))
+                .collect();
+            text.push_str(&format!("\n  nulls among rows used: {}", parts.join(", ")));
+            for (col, n) in &c.nulls {
+                let share = (c.rows_used > 0).then(|| *n as f64 / c.rows_used as f64);
+                null_shares.insert(col.clone(), serde_json::json!(share));
+            }
+        }
+        let mut j = serde_json::to_value(c).unwrap_or_default();
+        j["earliest_event_date"] = serde_json::json!(c.earliest_event_date);
+        j["latest_event_date"] = serde_json::json!(c.latest_event_date);
+        j["rejected_share"] =
+            serde_json::json!((scope > 0).then(|| c.rejected_total() as f64 / scope as f64));
+        j["orphaned_share"] =
+            serde_json::json!((scope > 0).then(|| c.orphaned_total() as f64 / scope as f64));
+        j["null_shares"] = serde_json::Value::Object(null_shares);
+        tables.insert(t.clone(), j);
     }
-    text
+    if let Some(t) = &s.lag_table {
+        text.push_str(&format!(
+            "\nfreshness: {t} latest event date {}, must be on or after {} (max_lag_days {})",
+            checked
+                .counts
+                .get(t)
+                .and_then(|c| c.latest_event_date.clone())
+                .unwrap_or_else(|| "none".into()),
+            as_of - chrono::Duration::days(s.max_lag_days),
+            s.max_lag_days
+        ));
+    }
+    Outcome {
+        text,
+        json: serde_json::json!({
+            "as_of": as_of.to_string(),
+            "pipeline": p.model_version(),
+            "guards": {
+                "max_rejected_share": s.max_rejected_share,
+                "max_orphaned_share": s.max_orphaned_share,
+                "max_lag_days": s.max_lag_days,
+                "lag_table": s.lag_table,
+            },
+            "tables": tables,
+            "stages_ms": checked.stages.to_json(),
+        }),
+    }
 }
 
 fn run_outcome(output: &Store, as_of: NaiveDate, r: &run::RunResult) -> Outcome {

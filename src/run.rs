@@ -39,6 +39,14 @@ pub struct TableCounts {
     pub excluded_by_filter: Option<i64>,
     /// Latest event date among the rows used.
     pub latest_event_date: Option<String>,
+    /// Earliest event date among the rows used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earliest_event_date: Option<String>,
+    /// Nulls of each optional (nullable) contract column among the rows
+    /// used (accounts: name, segment, signup_date, seats,
+    /// onboarding_completion_pct; support_tickets: closed_at).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub nulls: BTreeMap<String, i64>,
 }
 
 impl TableCounts {
@@ -119,8 +127,18 @@ fn scalar_i64(df: &DataFrame, column: &str) -> i64 {
         .unwrap_or(0)
 }
 
-/// Reads, validates and aggregates every input table for date `as_of`.
+/// Reads, validates and aggregates every input table for date `as_of`,
+/// then checks the data guards.
 pub fn check_inputs(p: &Pipeline, input: &Store, as_of: NaiveDate) -> Result<Checked> {
+    let checked = read_inputs(p, input, as_of)?;
+    check_guards(p, &checked.counts, as_of)?;
+    Ok(checked)
+}
+
+/// Reads, validates and aggregates every input table for date `as_of`:
+/// schema checks and row accounting, without the data guards (`check`
+/// reports the counts even when a guard trips).
+pub fn read_inputs(p: &Pipeline, input: &Store, as_of: NaiveDate) -> Result<Checked> {
     let d = day_of(as_of);
     let mut stages = StageTimes::default();
     let t = Instant::now();
@@ -152,7 +170,8 @@ pub fn check_inputs(p: &Pipeline, input: &Store, as_of: NaiveDate) -> Result<Che
     let mut aggregates = Vec::new();
     for (et, g) in event_tables.iter().zip(grouped) {
         let rules = metrics::rule_names(p, et);
-        let c = table_counts(&g, &known, &rules)?;
+        let optional = metrics::optional_columns(&et.table, &et.columns);
+        let c = table_counts(&g, &known, &rules, &optional)?;
         let known_only = g
             .lazy()
             .join(
@@ -172,7 +191,6 @@ pub fn check_inputs(p: &Pipeline, input: &Store, as_of: NaiveDate) -> Result<Che
         .iter()
         .flat_map(|t| t.objects.iter().map(move |o| (t.table.clone(), o.clone())))
         .collect();
-    check_guards(p, &counts, as_of)?;
     Ok(Checked {
         accounts,
         aggregates,
@@ -301,12 +319,25 @@ fn accept_accounts(
         not_yet_customers: Some(not_yet_n),
         excluded_by_filter: Some(excluded),
         latest_event_date: None,
+        earliest_event_date: None,
+        nulls: metrics::optional_columns(&t.table, &t.columns)
+            .into_iter()
+            .filter_map(|c| {
+                let n = accepted.column(&c).ok()?.null_count() as i64;
+                Some((c, n))
+            })
+            .collect(),
     };
     Ok((accepted, known, counts))
 }
 
 /// Sums a table's group-by into its row accounting.
-fn table_counts(g: &DataFrame, known: &DataFrame, rules: &[String]) -> Result<TableCounts> {
+fn table_counts(
+    g: &DataFrame,
+    known: &DataFrame,
+    rules: &[String],
+    optional: &[String],
+) -> Result<TableCounts> {
     let scope = col(ROWS) - col(AFTER);
     let is_known = col("__known").fill_null(lit(false));
     let mut exprs = vec![
@@ -326,7 +357,20 @@ fn table_counts(g: &DataFrame, known: &DataFrame, rules: &[String]) -> Result<Ta
             .max()
             .cast(DataType::Int64)
             .alias("max_day"),
+        col(metrics::MIN_DAY)
+            .filter(is_known.clone())
+            .min()
+            .cast(DataType::Int64)
+            .alias("min_day"),
     ];
+    for c in optional {
+        exprs.push(
+            col(metrics::nulls_column(c))
+                .filter(is_known.clone())
+                .sum()
+                .alias(metrics::nulls_column(c)),
+        );
+    }
     for r in rules {
         exprs.push(
             col(metrics::rule_column(r))
@@ -365,12 +409,19 @@ fn table_counts(g: &DataFrame, known: &DataFrame, rules: &[String]) -> Result<Ta
         scalar_i64(&s, "orphan_unknown"),
     );
     c.rows_used = c.rows_in_scope() - c.rejected_total() - c.orphaned_total();
-    c.latest_event_date = s
-        .column("max_day")
-        .ok()
-        .and_then(|col| col.get(0).ok())
-        .and_then(|v| v.extract::<i64>())
-        .map(|d| date_of(d as i32));
+    let day = |name: &str| {
+        s.column(name)
+            .ok()
+            .and_then(|col| col.get(0).ok())
+            .and_then(|v| v.extract::<i64>())
+            .map(|d| date_of(d as i32))
+    };
+    c.latest_event_date = day("max_day");
+    c.earliest_event_date = day("min_day");
+    for o in optional {
+        c.nulls
+            .insert(o.clone(), scalar_i64(&s, &metrics::nulls_column(o)));
+    }
     Ok(c)
 }
 
