@@ -8,6 +8,7 @@
 //! (trend, write, commit). [`storage`] is the one seam to object stores;
 //! [`cli`] is the command line on top.
 
+pub mod backtest;
 pub mod cli;
 pub mod config;
 pub mod contract;
