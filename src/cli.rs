@@ -71,6 +71,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Write realistic synthetic exports of every table.
     Generate(GenerateArgs),
+    /// Measure how well past scores foresaw churn; suggest group weights.
+    Backtest(crate::backtest::BacktestArgs),
 }
 
 /// Input options shared by run and check.
@@ -357,6 +359,7 @@ fn dispatch(command: Command, run_id: &str) -> Result<Outcome> {
             };
             explain::explain(&output, &a.customer, date)
         }
+        Command::Backtest(a) => crate::backtest::command(a),
         Command::Generate(a) => {
             let as_of = parse_as_of(a.as_of.as_deref())?;
             let out = Store::open(&a.out, &parse_options(&a.output_option, "output-option")?)?;
