@@ -15,13 +15,23 @@ build:
 run: build
 	$(CARGO) run --quiet -- run --pipeline pipelines/default.toml --input sample_data --output out --as-of $(AS_OF)
 
-# A Python venv with the independent readers (pyarrow, DuckDB) the tests use.
+# A Python venv with the independent readers (pyarrow, DuckDB) the tests use,
+# and moto_server, the S3 server of the object-store tests.
 $(VENV)/.ready: tests/requirements.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 	touch $@
 
-venv: $(VENV)/.ready
+# Azurite, the Azure Blob server of the object-store tests, installed under
+# the repository (gitignored) with the machine's npm; tests start it on
+# 127.0.0.1 with telemetry off.
+TOOLS := .tools
+AZURITE_VERSION := 3.35.0
+$(TOOLS)/.azurite-$(AZURITE_VERSION):
+	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error azurite@$(AZURITE_VERSION)
+	touch $@
+
+venv: $(VENV)/.ready $(TOOLS)/.azurite-$(AZURITE_VERSION)
 
 test: venv
 	HEALTHSCORE_TEST_PYTHON=$(abspath $(PY)) $(CARGO) test -- --test-threads 2

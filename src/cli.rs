@@ -200,13 +200,13 @@ fn set_up_logging(format: LogFormat, run_id: &str, as_of: Option<NaiveDate>) {
             .flatten_event(true)
             .with_current_span(true)
             .with_env_filter(filter)
-            .with_writer(std::io::stderr)
+            .with_writer(|| crate::storage::RedactingStderr)
             .try_init(),
         LogFormat::Text => tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_target(false)
             .with_ansi(std::io::stderr().is_terminal())
-            .with_writer(std::io::stderr)
+            .with_writer(|| crate::storage::RedactingStderr)
             .try_init(),
     };
     let span = tracing::info_span!("job", run_id, as_of = as_of.map(|d| d.to_string()));
@@ -264,7 +264,8 @@ pub fn main_with(cli: Cli) -> i32 {
         }
         Err(e) => {
             let code = e.exit_code();
-            let message = e.to_string();
+            // Never a credential on stdout or stderr (SPEC §8).
+            let message = crate::storage::redact(&e.to_string());
             let report = REPORT_ON_ERROR.get();
             match format {
                 Format::Text => {

@@ -1,7 +1,7 @@
 //! The output side: the lease on an output, the previous committed
 //! snapshot (for trend and explain), and the commit protocol of SPEC §6 —
-//! remove the date's `_SUCCESS`, write every part with one atomic put under
-//! deterministic names, delete what this run did not write, write the
+//! remove the date's `_SUCCESS`, write every part with one atomic put (or a
+//! multipart upload when large) under deterministic names, delete what this run did not write, write the
 //! manifest `_SUCCESS` last.
 
 use std::io::Cursor;
@@ -317,7 +317,9 @@ fn commit_inner(
             let rows = part.height();
             let bytes = parquet_file::encode(part)?;
             let size = bytes.len();
-            out.put(&rel, bytes)?;
+            // One atomic put, or a multipart upload for large parts (aborted
+            // on failure or on a signal).
+            out.put_cancellable(&rel, bytes, &|| INTERRUPTED.load(Ordering::SeqCst))?;
             written.push(Written {
                 path: out.url_of(&rel),
                 rows,
@@ -339,11 +341,20 @@ fn commit_inner(
     check_interrupted()?;
     let body = manifest(&written);
     let bytes = Bytes::from(serde_json::to_vec_pretty(&body).expect("manifest json"));
+    let mut committed: Vec<String> = Vec::new();
     for (table, _) in tables.iter().rev() {
-        out.put(
-            &format!("{}/{SUCCESS}", date_folder(table, date)),
-            bytes.clone(),
-        )?;
+        let rel = format!("{}/{SUCCESS}", date_folder(table, date));
+        if let Err(e) = out.put(&rel, bytes.clone()) {
+            // A failed run leaves no `_SUCCESS` for its date: take back the
+            // markers already written (best effort; the store just failed).
+            for done in &committed {
+                if let Err(undo) = out.delete(done) {
+                    tracing::warn!(object = %out.url_of(done), error = %undo, "could not remove a _SUCCESS after a failed commit");
+                }
+            }
+            return Err(e);
+        }
+        committed.push(rel);
     }
     Ok(written)
 }
