@@ -50,3 +50,19 @@ lint:
 
 clean-out:
 	rm -rf out
+
+# Benchmark (SPEC §9, issue 7; figures and method in BENCHMARKS.md).
+# `make bench` generates the 1M workload once into bench/cache/1m, then runs
+# `healthscore run`, bench/default.sql on DuckDB and a bare column scan,
+# alternating, BENCH_RUNS times each, checks that healthscore and DuckDB wrote
+# the same scores cell by cell, and reports wall time, rows/s, peak RSS and
+# the ratios. `make bench-10m` generates bench/cache/10m once and runs
+# healthscore on it once (wall time, peak RSS). Results: bench/cache/results-*.json.
+BENCH_RUNS ?= 3
+.PHONY: bench bench-10m
+
+bench: build venv
+	$(PY) bench/run_bench.py --workload 1m --runs $(BENCH_RUNS) --as-of $(AS_OF)
+
+bench-10m: build venv
+	$(PY) bench/run_bench.py --workload 10m --as-of $(AS_OF)
