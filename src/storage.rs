@@ -984,7 +984,9 @@ mod tests {
             ("multipart_threshold", "-1"),
             ("multipart_part_size", "0"),
         ] {
-            let e = split_options(&opts(&[bad])).err().expect("usage error");
+            let Err(e) = split_options(&opts(&[bad])) else {
+                panic!("{bad:?} is accepted")
+            };
             assert_eq!(e.exit_code(), 64, "{bad:?}: {e}");
         }
     }
@@ -1020,11 +1022,11 @@ mod tests {
             ("gs://b/p", ("google_no_such_key", "1")),
             ("az://c/p", ("azure_no_such_key", "1")),
         ] {
-            let e = Store::open(url, &opts(&[o])).err().expect("unknown option");
+            let e = Store::open(url, &opts(&[o])).expect_err("unknown option");
             assert_eq!(e.exit_code(), 64);
             assert!(e.to_string().contains(o.0), "{e}");
         }
-        let e = Store::open("ftp://host/p", &[]).err().expect("scheme");
+        let e = Store::open("ftp://host/p", &[]).expect_err("scheme");
         assert_eq!(e.exit_code(), 64);
     }
 
@@ -1046,7 +1048,7 @@ mod tests {
         )
         .unwrap();
         let started = std::time::Instant::now();
-        let e = g.get("scores/x.parquet").err().expect("no server");
+        let e = g.get("scores/x.parquet").expect_err("no server");
         assert!(started.elapsed() < Duration::from_secs(30));
         assert_eq!(e.exit_code(), 1);
         assert!(
@@ -1068,8 +1070,7 @@ mod tests {
         assert_eq!(s.get("small").unwrap(), Bytes::from_static(b"tiny"));
         let e = s
             .put_cancellable("cancelled", data, &|| true)
-            .err()
-            .expect("cancelled");
+            .expect_err("cancelled");
         assert_eq!(e.kind(), "interrupted");
         assert!(s.get_opt("cancelled").unwrap().is_none());
     }
