@@ -168,6 +168,10 @@ def run_scan(a, inp):
     return {"wall": wall, "rss": rss}
 
 
+def load1():
+    return float(open("/proc/loadavg").read().split()[0])
+
+
 def summarise(name, runs, total_rows):
     walls = [r["wall"] for r in runs]
     return {
@@ -177,6 +181,7 @@ def summarise(name, runs, total_rows):
         "wall_median_s": round(statistics.median(walls), 3),
         "rows_per_s_median": round(total_rows / statistics.median(walls)),
         "peak_rss_mib": round(max(r["rss"] for r in runs)),
+        "load1_before_runs": [r.get("load1") for r in runs],
     }
 
 
@@ -190,6 +195,15 @@ def machine():
     for line in open("/proc/meminfo"):
         if line.startswith("MemTotal"):
             mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    fam = {}
+    for line in open("/proc/cpuinfo"):
+        k = line.split(":", 1)[0].strip()
+        if k in ("cpu family", "model", "cpu MHz", "cache size") and k not in fam:
+            fam[k] = line.split(":", 1)[1].strip()
+    if fam:
+        cpu += " (" + ", ".join(f"{k} {v}" for k, v in fam.items()) + ")"
+    if " hypervisor" in open("/proc/cpuinfo").read():
+        cpu += ", virtual machine"
     return {"nproc": os.cpu_count(), "memory": mem, "cpu": cpu, "loadavg_at_end": open("/proc/loadavg").read().split()[:3]}
 
 
@@ -216,7 +230,18 @@ def main():
     log(f"input rows: {rows} = {total}")
     work = os.path.join(a.cache, "runs", a.workload)
     os.makedirs(work, exist_ok=True)
+    try:
+        version = subprocess.run([a.binary, "--version"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        version = "?"
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock"],
+                           capture_output=True, text=True, cwd=ROOT).stdout.strip() != ""
+    import duckdb
     result = {"workload": a.workload, "as_of": a.as_of, "input": inp, "input_rows": rows,
+              "healthscore_version": version, "git_commit": commit + ("+uncommitted src changes" if dirty else ""),
+              "binary_mtime": datetime.datetime.fromtimestamp(os.path.getmtime(a.binary)).isoformat(timespec="seconds"),
+              "duckdb_version": duckdb.__version__,
               "input_rows_total": total, "generate": gen, "binary": a.binary, "pipeline": a.pipeline,
               "started": datetime.datetime.now().isoformat(timespec="seconds")}
 
@@ -234,12 +259,18 @@ def main():
         run_scan(a, inp)
         hs_runs, dd_runs, sc_runs = [], [], []
         for i in range(a.runs):
+            l1 = load1()
             hs = run_healthscore(a, inp, os.path.join(work, f"healthscore-{i}"), os.path.join(work, f"healthscore-{i}.log"))
-            log(f"run {i + 1}/{a.runs} healthscore {hs['wall']:.2f} s, {hs['rss']:.0f} MiB")
+            hs["load1"] = l1
+            log(f"run {i + 1}/{a.runs} healthscore {hs['wall']:.2f} s, {hs['rss']:.0f} MiB (load before {l1})")
+            l1 = load1()
             dd = run_duckdb(a, inp, os.path.join(work, f"duckdb-{i}.parquet"), os.path.join(work, f"duckdb-{i}.log"))
-            log(f"run {i + 1}/{a.runs} duckdb      {dd['wall']:.2f} s, {dd['rss']:.0f} MiB")
+            dd["load1"] = l1
+            log(f"run {i + 1}/{a.runs} duckdb      {dd['wall']:.2f} s, {dd['rss']:.0f} MiB (load before {l1})")
+            l1 = load1()
             sc = run_scan(a, inp)
-            log(f"run {i + 1}/{a.runs} scan        {sc['wall']:.2f} s, {sc['rss']:.0f} MiB")
+            sc["load1"] = l1
+            log(f"run {i + 1}/{a.runs} scan        {sc['wall']:.2f} s, {sc['rss']:.0f} MiB (load before {l1})")
             hs_runs.append(hs), dd_runs.append(dd), sc_runs.append(sc)
             if i + 1 < a.runs:  # keep one pair of outputs for the comparison
                 shutil.rmtree(os.path.join(work, f"healthscore-{i}"), ignore_errors=True)
@@ -278,7 +309,8 @@ def report(r):
     m = r["machine"]
     print(f"\n## {r['workload']} workload, as of {r['as_of']} — {r['finished']}")
     print(f"machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory']}; load average at end {' '.join(m['loadavg_at_end'])}")
-    print(f"input rows: {r['input_rows_total']:,} ({', '.join(f'{k} {v:,}' for k, v in r['input_rows'].items())})\n")
+    print(f"input rows: {r['input_rows_total']:,} ({', '.join(f'{k} {v:,}' for k, v in r['input_rows'].items())})")
+    print(f"{r['healthscore_version']} ({r['binary']}, built {r['binary_mtime']}, tree {r['git_commit']}); DuckDB {r['duckdb_version']}\n")
     print("| contender | runs | wall min (s) | wall median (s) | input rows/s (median) | peak RSS (MiB) |")
     print("|---|---|---|---|---|---|")
     for name in ("healthscore", "duckdb", "scan"):
@@ -292,11 +324,20 @@ def report(r):
             print(f"- {k}: {v}")
         print(f"- scores identical cell by cell: {r['scores_identical']}")
     h = r["healthscore"]
+    per_run = h.get("stages_ms_per_run") or ([h["stages_ms"]] if h.get("stages_ms") else [])
     st = h.get("stages_log_ms_median") or h.get("stages_log_ms")
     if st:
-        print("\nhealthscore stages (ms, " + ("median of runs" if "stages_log_ms_median" in h else "one run") + "): "
-              + ", ".join(f"{k} {v:g}" for k, v in st.items()))
+        names = list(st)
+        print("\nhealthscore time per stage (ms; manifest stages_ms per run, median of the log lines):\n")
+        print("| run | " + " | ".join(names) + " |")
+        print("|---|" + "---|" * len(names))
+        for i, run in enumerate(per_run):
+            print(f"| {i + 1} | " + " | ".join(f"{run.get(k, 0):,}" for k in names) + " |")
+        print("| median (log) | " + " | ".join(f"{st[k]:,g}" for k in names) + " |")
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--report":  # re-print a saved results JSON
+        report(json.load(open(sys.argv[2])))
+    else:
+        main()
