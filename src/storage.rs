@@ -107,14 +107,24 @@ fn memory_store(name: &str) -> Arc<dyn ObjectStore> {
 }
 
 fn storage_err(operation: &str, url: &str, e: impl std::fmt::Display) -> Error {
+    // One line: stores answer with indented XML bodies.
+    let mut message = redact(&e.to_string())
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let metadata = [
+        "/latest/api/token",
+        "169.254.169.254",
+        "metadata.google.internal",
+        "/metadata/identity/oauth2",
+    ];
+    if metadata.iter().any(|m| message.contains(m)) {
+        message.push_str(" (no credentials are configured for this store, so the cloud's instance metadata service was asked: set the store's credentials in the environment or with --input-option/--output-option, see the README's storage section)");
+    }
     Error::Storage {
         operation: operation.to_string(),
         url: redact(url),
-        // One line: stores answer with indented XML bodies.
-        message: redact(&e.to_string())
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" "),
+        message,
     }
 }
 

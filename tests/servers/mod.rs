@@ -350,6 +350,16 @@ pub fn healthscore_with(args: &[&str], env: &[(String, String)]) -> super::commo
             cmd.env_remove(k);
         }
     }
+    // Should a test forget credentials, the clouds' metadata services are
+    // looked for on a closed loopback port, never off this machine.
+    let closed = "127.0.0.1:9";
+    cmd.env("AWS_METADATA_ENDPOINT", format!("http://{closed}"))
+        .env("GCE_METADATA_HOST", closed)
+        .env("GCE_METADATA_IP", closed)
+        .env(
+            "AZURE_MSI_ENDPOINT",
+            format!("http://{closed}/metadata/identity/oauth2/token"),
+        );
     for (k, v) in env {
         cmd.env(k, v);
     }
