@@ -289,3 +289,89 @@ fn failing_s3_runs_print_no_secret() {
         }
     }
 }
+
+#[test]
+fn sigterm_during_a_multipart_upload_aborts_it_and_commits_nothing() {
+    let moto = moto_with_env(&[("S3_UPLOAD_PART_MIN_SIZE", "1024")]);
+    create_bucket(&moto, "snapshots");
+    let tmp = tempfile::tempdir().unwrap();
+    let local_in = tmp.path().join("in");
+    ok_code(
+        &healthscore_with(
+            &[
+                "generate",
+                "--accounts",
+                "20000",
+                "--as-of",
+                D1,
+                "--out",
+                local_in.to_str().unwrap(),
+            ],
+            &[],
+        ),
+        0,
+    );
+    let pipeline = common::repo().join("pipelines/default.toml");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_healthscore"));
+    cmd.args([
+        "run",
+        "--pipeline",
+        pipeline.to_str().unwrap(),
+        "--input",
+        local_in.to_str().unwrap(),
+        "--output",
+        "s3://snapshots/hs",
+        "--as-of",
+        D1,
+        // Many small parts: the upload lasts long enough to be interrupted.
+        "--output-option",
+        "multipart_threshold=1",
+        "--output-option",
+        "multipart_part_size=4KiB",
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") || k.starts_with("HEALTHSCORE_") {
+            cmd.env_remove(k);
+        }
+    }
+    for (k, v) in s3_env(&moto) {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().expect("start healthscore");
+    // Wait until parts are being uploaded, then SIGTERM.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !moto.log().contains("partNumber=3") {
+        assert!(Instant::now() < deadline, "no multipart upload started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let o = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    // Nothing committed, no lease left, and no upload left open.
+    let out = healthscore::storage::Store::open("s3://snapshots/hs", &s3_options(&moto)).unwrap();
+    let names: Vec<String> = out.list("").unwrap().into_iter().map(|o| o.rel).collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.ends_with("_SUCCESS") || n == "_LOCK"),
+        "{names:?}"
+    );
+    let (status, uploads) = http(moto.port, "GET", "/snapshots?uploads", &[], b"").unwrap();
+    assert_eq!(status, 200, "{uploads}");
+    assert!(
+        !uploads.contains("<UploadId>"),
+        "the interrupted multipart upload was aborted: {uploads}"
+    );
+    assert!(
+        moto.log().contains("DELETE /snapshots/hs/"),
+        "an abort was sent"
+    );
+}
