@@ -274,6 +274,7 @@ def main():
             hs_runs.append(hs), dd_runs.append(dd), sc_runs.append(sc)
             if i + 1 < a.runs:  # keep one pair of outputs for the comparison
                 shutil.rmtree(os.path.join(work, f"healthscore-{i}"), ignore_errors=True)
+                os.remove(os.path.join(work, f"duckdb-{i}.parquet"))
         from compare import compare
         last = a.runs - 1
         log("comparing healthscore and DuckDB scores cell by cell")
