@@ -8,6 +8,9 @@ mod common;
 mod fixture;
 use common::*;
 use fixture::*;
+use polars::prelude::{
+    Column, DataFrame, DataType, IntoColumn, NamedFrom, Series, TimeUnit, TimeZone,
+};
 
 /// The header, one scored account metric (so a scorecard exists), the
 /// given helper metrics and a catch-all scorecard.
@@ -750,4 +753,210 @@ fn revenue_month_is_truncated_to_the_first_of_its_month() {
     // The latest month is 2026-11-01 (not 11-30): day 20781 − 23 = 20758.
     is(&df, "A", "latest_month", 20758.0);
     assert_eq!(run.manifest()["tables"]["revenue"]["after_as_of"], 0);
+}
+
+#[test]
+fn timestamps_are_dated_by_their_utc_calendar_day() {
+    let metrics = [
+        agg(
+            "tickets_30d",
+            "support_tickets",
+            "count",
+            None,
+            "window_days = 30\n",
+        ),
+        agg(
+            "usage_1d",
+            "usage",
+            "sum",
+            Some("events"),
+            "window_days = 1\n",
+        ),
+    ]
+    .concat();
+    let data = Data {
+        accounts: vec![acc("A")],
+        ..Default::default()
+    };
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+    let d = (day(0) - epoch).num_days(); // D's day number
+    const MS_DAY: i64 = 86_400_000;
+    const MS_HOUR: i64 = 3_600_000;
+    let opened_ms: Vec<i64> = vec![
+        (d - 30) * MS_DAY + MS_DAY - 1, // D − 30 23:59:59.999 UTC: out of 30 days
+        (d - 29) * MS_DAY,              // D − 29 00:00 UTC: in
+        d * MS_DAY + MS_DAY - 1_000,    // D 23:59:59 UTC: in
+        (d + 1) * MS_DAY,               // D + 1 00:00 UTC: after D
+        (d + 1) * MS_DAY + 3 * MS_HOUR, // D 22:00 in New York = D + 1 03:00 UTC: after D
+    ];
+    let new_york = DataType::Datetime(
+        TimeUnit::Milliseconds,
+        TimeZone::opt_try_new(Some("America/New_York")).unwrap(),
+    );
+    const NS_DAY: i64 = 86_400_000_000_000;
+    const NS_HOUR: i64 = 3_600_000_000_000;
+    let usage_ns: Vec<i64> = vec![
+        (d - 1) * NS_DAY + 23 * NS_HOUR, // D − 1 23:00: out of 1 day
+        d * NS_DAY + 23 * NS_HOUR,       // D 23:00: in
+        (d + 1) * NS_DAY + NS_HOUR,      // D + 1 01:00: after D
+    ];
+    let run = run_with(&pipeline(&metrics), &data, |dir| {
+        let tickets = DataFrame::new_infer_height(vec![
+            Column::new("ticket_id".into(), ["T1", "T2", "T3", "T4", "T5"]),
+            Column::new("customer_id".into(), ["A"; 5]),
+            Series::new("opened_at".into(), opened_ms)
+                .cast(&new_york)
+                .unwrap()
+                .into_column(),
+            Series::new("closed_at".into(), vec![None::<i64>; 5])
+                .cast(&new_york)
+                .unwrap()
+                .into_column(),
+            Column::new("priority".into(), ["low"; 5]),
+        ])
+        .unwrap();
+        write_parquet(dir, "support_tickets/part-0.parquet", tickets);
+        // usage.date as a nanosecond timestamp without time zone (UTC).
+        let usage = DataFrame::new_infer_height(vec![
+            Column::new("customer_id".into(), ["A"; 3]),
+            Series::new("date".into(), usage_ns)
+                .cast(&DataType::Datetime(TimeUnit::Nanoseconds, None))
+                .unwrap()
+                .into_column(),
+            Column::new("feature".into(), ["login"; 3]),
+            Column::new("events".into(), [1i64, 10, 100]),
+            Column::new("users".into(), [1i64, 1, 1]),
+        ])
+        .unwrap();
+        write_parquet(dir, "usage/part-0.parquet", usage);
+    });
+    assert_eq!(run.result.code, 0, "{}", run.result.stderr);
+    let df = run.scores();
+    is(&df, "A", "tickets_30d", 2.0); // T2, T3
+    is(&df, "A", "usage_1d", 10.0); // the D 23:00 row only
+    let t = &run.manifest()["tables"];
+    assert_eq!(t["support_tickets"]["after_as_of"], 2); // T4, T5
+    assert_eq!(t["usage"]["after_as_of"], 1);
+}
+
+#[test]
+fn further_event_table_aggregations_ignore_null_values() {
+    // A further table of the warehouse (SPEC §2): customer_id, a date column
+    // the pipeline names, and a nullable float.
+    let metrics = [
+        agg("calls", "calls", "count", None, "window_days = 30\n"),
+        agg(
+            "rating_sum",
+            "calls",
+            "sum",
+            Some("rating"),
+            "window_days = 30\n",
+        ),
+        agg(
+            "rating_mean",
+            "calls",
+            "mean",
+            Some("rating"),
+            "window_days = 30\n",
+        ),
+        agg(
+            "rating_min",
+            "calls",
+            "min",
+            Some("rating"),
+            "window_days = 30\n",
+        ),
+        agg(
+            "rating_max",
+            "calls",
+            "max",
+            Some("rating"),
+            "window_days = 30\n",
+        ),
+        agg(
+            "rating_first",
+            "calls",
+            "first",
+            Some("rating"),
+            "window_days = 30\n",
+        ),
+        agg(
+            "rating_last",
+            "calls",
+            "last",
+            Some("rating"),
+            "window_days = 30\n",
+        ),
+        agg(
+            "ratings",
+            "calls",
+            "count_distinct",
+            Some("rating"),
+            "window_days = 30\n",
+        ),
+        agg(
+            "good",
+            "calls",
+            "count",
+            None,
+            "filter = \"rating >= 3\"\nwindow_days = 30\n",
+        ),
+        agg(
+            "not_good",
+            "calls",
+            "count",
+            None,
+            "filter = \"not (rating >= 3)\"\nwindow_days = 30\n",
+        ),
+    ]
+    .concat();
+    let text = pipeline(&metrics).replacen(
+        "[sources.revenue]",
+        "[sources.calls]\npath = \"crm/calls.parquet\"\ndate = \"called_on\"\n[sources.revenue]",
+        1,
+    );
+    let data = Data {
+        accounts: vec![acc("A"), acc("B")],
+        ..Default::default()
+    };
+    // (days before D, rating)
+    let rows: Vec<(i64, Option<f64>)> = vec![
+        (10, None),     // smallest date, but no value: first skips it
+        (3, Some(2.0)), // → first
+        (2, None),
+        (1, Some(4.0)),  // → last
+        (0, None),       // largest date, no value: last skips it
+        (-1, Some(9.0)), // after D
+    ];
+    let run = run_with(&text, &data, |dir| {
+        let calls = DataFrame::new_infer_height(vec![
+            Column::new("customer_id".into(), vec!["A"; rows.len()]),
+            date_col(
+                "called_on",
+                &rows.iter().map(|r| Some(r.0)).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "rating".into(),
+                rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            ),
+        ])
+        .unwrap();
+        write_parquet(dir, "crm/calls.parquet", calls);
+    });
+    assert_eq!(run.result.code, 0, "{}", run.result.stderr);
+    let df = run.scores();
+    is(&df, "A", "calls", 5.0); // rows, whatever their rating
+    is(&df, "A", "rating_sum", 6.0); // 2 + 4
+    is(&df, "A", "rating_mean", 3.0); // (2 + 4) / 2: nulls ignored
+    is(&df, "A", "rating_min", 2.0);
+    is(&df, "A", "rating_max", 4.0);
+    is(&df, "A", "rating_first", 2.0);
+    is(&df, "A", "rating_last", 4.0);
+    is(&df, "A", "ratings", 2.0); // distinct non-null {2, 4}
+    is(&df, "A", "good", 1.0); // 4 ≥ 3; null ≥ 3 is false
+    is(&df, "A", "not_good", 1.0); // the 2 only: not (null) is false too
+    is(&df, "B", "calls", 0.0);
+    is_null(&df, "B", "rating_mean");
+    is_null(&df, "B", "rating_first");
+    assert_eq!(run.manifest()["tables"]["calls"]["after_as_of"], 1);
 }

@@ -557,6 +557,12 @@ weights = {{ g = 1, h = 1 }}
     is(&df, "K3", "score", 41.0);
     // K4: g has no present metric → only h: 80.
     is(&df, "K4", "score", 80.0);
+    // A group of weight 0 yields no driver: K1's ym (80 points) is in h,
+    // unused by `a`; xm loses (100 − 20)·1/1 = 80.
+    is_str(&df, "K1", "top_drivers", Some("xm"));
+    // completeness counts only used groups: K1 = 1; K4 (c) = (1·0 + 1·1)/2.
+    is(&df, "K1", "completeness", 1.0);
+    is(&df, "K4", "completeness", 0.5);
 }
 
 // ---------------------------------------------------------------------------
