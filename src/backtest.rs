@@ -39,7 +39,7 @@ use serde::Serialize;
 use crate::cli::Outcome;
 use crate::config::{Pipeline, Source};
 use crate::error::{Error, Result};
-use crate::score::points_column;
+use crate::score::{group_column, points_column};
 use crate::storage::Store;
 use crate::{run, source};
 
@@ -507,6 +507,41 @@ fn group_points_exprs(p: &Pipeline) -> Vec<Expr> {
         .collect()
 }
 
+/// The recomputed group points must equal the scores table's
+/// `<group>_score` wherever the scorecard uses the group; a difference would
+/// mean the weight fit and the single-signal AUCs see other points than the
+/// score does, so it is logged.
+fn check_group_points(p: &Pipeline, scores: &DataFrame) -> Result<()> {
+    let diffs: Vec<Expr> = p
+        .groups
+        .iter()
+        .map(|g| {
+            (col(group_points_column(&g.name).as_str()) - col(group_column(&g.name).as_str()))
+                .abs()
+                .max()
+                .alias(g.name.as_str())
+        })
+        .collect();
+    let d = scores
+        .clone()
+        .lazy()
+        .with_columns(group_points_exprs(p))
+        .select(diffs)
+        .collect()
+        .map_err(pl("checking group points"))?;
+    for g in &p.groups {
+        let v = scalar_f64(&d, &g.name);
+        if v > 1e-6 {
+            tracing::warn!(
+                group = g.name.as_str(),
+                max_difference = v,
+                "recomputed group points differ from the scores table"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Scores of one date joined with the labels.
 pub struct DateFrame {
     /// One row per account scored at D and not churned by D (columns
@@ -549,6 +584,7 @@ pub fn join_labels(
             sel.push(col(points_column(&m.name).as_str()).cast(DataType::Float64));
         }
     }
+    check_group_points(p, scores)?;
     let joined = scores
         .clone()
         .lazy()
@@ -1662,15 +1698,32 @@ pub fn backtest_model(
     let pooled = concat(frames, UnionArgs::default())
         .and_then(|lf| lf.collect())
         .map_err(pl("pooling dates"))?;
+    let t = std::time::Instant::now();
+    let pooled_eval = evaluate(&pooled, &ctx)?;
+    let pooled_by_scorecard = by_scorecard(p, &pooled, &ctx)?;
+    tracing::info!(
+        stage = "backtest-pooled",
+        model = p.model_version(),
+        rows = pooled.height() as u64,
+        duration_ms = t.elapsed().as_millis() as u64,
+        "all dates measured"
+    );
+    let t = std::time::Instant::now();
     let weights = suggest_weights(p, &pooled, &opts.dates, opts.l2)?;
+    tracing::info!(
+        stage = "backtest-weights",
+        model = p.model_version(),
+        duration_ms = t.elapsed().as_millis() as u64,
+        "weights fitted"
+    );
     let toml = toml_fragment(p, &weights, opts);
     Ok(ModelReport {
         model_version: p.model_version(),
         pipeline_file: p.file.clone(),
         pipeline_sha256: p.sha256.clone(),
         alert_bands: alert.to_vec(),
-        pooled: evaluate(&pooled, &ctx)?,
-        by_scorecard: by_scorecard(p, &pooled, &ctx)?,
+        pooled: pooled_eval,
+        by_scorecard: pooled_by_scorecard,
         per_date,
         weights,
         toml,
@@ -1739,7 +1792,8 @@ fn compare_models(a: &ModelReport, b: &ModelReport) -> Comparison {
         ),
     ];
     for ba in &a.pooled.bands {
-        if let Some(bb) = b.pooled.bands.iter().find(|x| x.band == ba.band) {
+        let found = b.pooled.bands.iter().find(|x| x.band == ba.band);
+        if let Some(bb) = found.filter(|bb| ba.accounts + bb.accounts > 0) {
             figures.push(diff(
                 format!("churn rate {}", ba.band),
                 ba.churn_rate,
@@ -2017,9 +2071,7 @@ fn outcome(r: &Report, store: &Store) -> Outcome {
                 f.figure,
                 fmt_fig(&f.figure, f.baseline),
                 fmt_fig(&f.figure, f.candidate),
-                f.difference
-                    .map(|d| format!("{d:+.3}"))
-                    .unwrap_or_else(|| "n/a".into())
+                fmt_diff(&f.figure, f.difference)
             );
         }
     }
@@ -2058,17 +2110,29 @@ fn outcome(r: &Report, store: &Store) -> Outcome {
     Outcome { text, json }
 }
 
-fn fmt_fig(figure: &str, v: Option<f64>) -> String {
-    if figure.starts_with("churn rate")
+fn is_share(figure: &str) -> bool {
+    figure.starts_with("churn rate")
         || figure.starts_with("share")
         || figure.contains("capture")
         || figure.contains("flagged")
-    {
+}
+
+fn fmt_fig(figure: &str, v: Option<f64>) -> String {
+    if is_share(figure) {
         pct(v)
     } else if figure.contains("days") {
         days(v)
     } else {
         f3(v)
+    }
+}
+
+fn fmt_diff(figure: &str, d: Option<f64>) -> String {
+    match d {
+        None => "n/a".into(),
+        Some(d) if is_share(figure) => format!("{:+.1} pts", d * 100.0),
+        Some(d) if figure.contains("days") => format!("{d:+.0} days"),
+        Some(d) => format!("{d:+.3}"),
     }
 }
 
@@ -2289,9 +2353,7 @@ fn markdown(r: &Report) -> String {
                 f.figure,
                 fmt_fig(&f.figure, f.baseline),
                 fmt_fig(&f.figure, f.candidate),
-                f.difference
-                    .map(|d| format!("{d:+.3}"))
-                    .unwrap_or_else(|| "n/a".into())
+                fmt_diff(&f.figure, f.difference)
             );
         }
         s.push('\n');
@@ -2792,6 +2854,65 @@ fn svg_signals(e: &Eval) -> String {
     s
 }
 
+fn svg_weights(w: &WeightSuggestion) -> String {
+    let row_h = 26.0;
+    let pl = Plot {
+        w: 440.0,
+        h: 88.0 + row_h * w.groups.len() as f64,
+        left: 100.0,
+        right: 40.0,
+        top: 44.0,
+        bottom: 44.0,
+    };
+    let mut s = pl.open(&format!("Weights of scorecard {}", w.scorecard));
+    let max = w
+        .groups
+        .iter()
+        .map(|g| g.current_share.max(g.suggested.unwrap_or(0) as f64))
+        .fold(0.0, f64::max)
+        / 100.0;
+    let (top, nt) = nice_max(max * 1.05);
+    s.push_str(&pl.axes(&ticks(nt, top, pct_tick), &[], "share of the score", ""));
+    for (i, g) in w.groups.iter().enumerate() {
+        let y = pl.top + i as f64 * row_h + 2.0;
+        let _ = write!(
+            s,
+            r##"<text x="{}" y="{:.1}" font-size="11" text-anchor="end" fill="#222">{}</text>"##,
+            pl.left - 6.0,
+            y + row_h * 0.5,
+            esc(&g.group)
+        );
+        for (k, (v, color)) in [
+            (g.current_share, "#b0b0b0"),
+            (g.suggested.unwrap_or(0) as f64, "#1f4e79"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let yy = y + k as f64 * (row_h - 6.0) / 2.0;
+            let wd = pl.x((v / 100.0 / top).min(1.0)) - pl.left;
+            let _ = write!(
+                s,
+                r##"<rect x="{}" y="{yy:.1}" width="{wd:.1}" height="{:.1}" fill="{color}"/><text x="{:.1}" y="{:.1}" font-size="9" fill="#444">{v:.0}</text>"##,
+                pl.left,
+                (row_h - 6.0) / 2.0 - 1.0,
+                pl.left + wd + 3.0,
+                yy + (row_h - 6.0) / 2.0 - 3.0
+            );
+        }
+    }
+    s.push_str(&legend(
+        &[
+            ("current".into(), "#b0b0b0".into(), false),
+            ("suggested".into(), "#1f4e79".into(), false),
+        ],
+        pl.x(0.6),
+        12.0,
+    ));
+    s.push_str("</svg>");
+    s
+}
+
 fn html(r: &Report) -> String {
     let mut s = String::new();
     let m0 = &r.models[0];
@@ -2969,7 +3090,7 @@ th{{background:#f3f3f3}} pre{{background:#f6f8fa;border:1px solid #ddd;padding:1
                     None => String::new(),
                 }
             );
-            s.push_str("<table><tr><th>group</th><th>current</th><th>current share</th><th>suggested</th></tr>");
+            s.push_str("<div class=\"row\"><table><tr><th>group</th><th>current</th><th>current share</th><th>suggested</th></tr>");
             for g in &w.groups {
                 let _ = write!(
                     s,
@@ -2982,7 +3103,7 @@ th{{background:#f3f3f3}} pre{{background:#f6f8fa;border:1px solid #ddd;padding:1
                         .unwrap_or_else(|| "n/a".into())
                 );
             }
-            s.push_str("</table>");
+            let _ = write!(s, "</table><figure>{}</figure></div>", svg_weights(w));
         }
         let _ = write!(s, "<pre>{}</pre>", esc(&m.toml));
     }
@@ -3002,9 +3123,7 @@ th{{background:#f3f3f3}} pre{{background:#f6f8fa;border:1px solid #ddd;padding:1
                 esc(&f.figure),
                 fmt_fig(&f.figure, f.baseline),
                 fmt_fig(&f.figure, f.candidate),
-                f.difference
-                    .map(|d| format!("{d:+.3}"))
-                    .unwrap_or_else(|| "n/a".into())
+                fmt_diff(&f.figure, f.difference)
             );
         }
         s.push_str("</table>");
