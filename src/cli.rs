@@ -245,7 +245,19 @@ pub fn main_with(cli: Cli) -> i32 {
         pb.enable_steady_tick(std::time::Duration::from_millis(120));
         pb
     });
-    let result = dispatch(cli.command, &run_id);
+    // Never a panic (SPEC §7): one escaping the engine is an internal error
+    // (exit 1, retryable), reported like any other.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        dispatch(cli.command, &run_id)
+    }))
+    .unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown cause".into());
+        Err(Error::Internal(format!("unexpected panic: {what}")))
+    });
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }
