@@ -1542,3 +1542,84 @@ fn check_of_duplicate_accounts_is_exit_2() {
     let r = case.check(&[]);
     assert_refused(&case, &r, 2, &["table accounts", "unique", "A000"]);
 }
+
+// ---------------------------------------------------------------------------
+// Types only other writers produce (pyarrow, Spark): run when a Python with
+// pyarrow is at hand (`make test` provides one), skipped otherwise.
+// ---------------------------------------------------------------------------
+
+/// A Python with pyarrow: $HEALTHSCORE_TEST_PYTHON or the repo's .venv.
+fn python_with_pyarrow() -> Option<String> {
+    let candidates = [
+        std::env::var("HEALTHSCORE_TEST_PYTHON").ok(),
+        Some(
+            repo()
+                .join(".venv/bin/python")
+                .to_string_lossy()
+                .into_owned(),
+        ),
+    ];
+    candidates.into_iter().flatten().find(|py| {
+        std::process::Command::new(py)
+            .args(["-c", "import pyarrow"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+#[test]
+fn arrow_types_from_other_writers_are_accepted() {
+    let Some(py) = python_with_pyarrow() else {
+        eprintln!("skipped: no Python with pyarrow (set HEALTHSCORE_TEST_PYTHON)");
+        return;
+    };
+    let fx = Fixture::valid(4);
+    let expected = baseline_scores(&fx);
+    let case = Case::lenient();
+    fx.write(&case.input());
+    // Seconds-unit zoned timestamps (stored as ms with the Arrow schema),
+    // legacy INT96 timestamps (Spark, Impala), date64, LargeString,
+    // StringView, dictionary strings, unsigned 64-bit and 8-bit integers.
+    let script = r#"
+import sys, pyarrow as pa, pyarrow.parquet as pq, pyarrow.compute as pc
+root = sys.argv[1]
+def rewrite(table, casts, **kw):
+    path = f"{root}/{table}/part-0.parquet"
+    t = pq.read_table(path)
+    for name, f in casts.items():
+        i = t.schema.get_field_index(name)
+        t = t.set_column(i, name, f(t.column(name)))
+    pq.write_table(t, path, **kw)
+rewrite("usage", {
+    "date": lambda c: pc.cast(pc.cast(c, pa.timestamp("s")), pa.timestamp("s", tz="America/New_York")),
+    "customer_id": lambda c: pc.cast(c, pa.string_view()),
+    "feature": lambda c: pc.cast(c, pa.string()).dictionary_encode(),
+    "events": lambda c: pc.cast(c, pa.uint64()),
+    "users": lambda c: pc.cast(c, pa.uint8()),
+})
+rewrite("support_tickets", {
+    "opened_at": lambda c: pc.cast(c, pa.timestamp("ns")),
+    "closed_at": lambda c: pc.cast(c, pa.timestamp("ns")),
+    "priority": lambda c: pc.cast(c, pa.large_string()),
+}, use_deprecated_int96_timestamps=True, store_schema=False)
+rewrite("survey_responses", {
+    "kind": lambda c: pc.cast(c, pa.string()),
+    "score": lambda c: pc.cast(c, pa.int8()),
+})
+rewrite("revenue", {"month": lambda c: pc.cast(c, pa.date64())})
+rewrite("accounts", {"segment": lambda c: pc.cast(c, pa.large_string()).dictionary_encode()})
+"#;
+    let out = std::process::Command::new(&py)
+        .args(["-c", script, case.input().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pyarrow: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = case.run(&[]);
+    assert_ok(&r);
+    assert_balanced(&case.manifest(), &fx);
+    assert!(case.scores().equals_missing(&expected));
+}
