@@ -268,8 +268,9 @@ pub fn command(a: BacktestArgs) -> Result<Outcome> {
         .map(|p| alert_bands(p, &a.alert_bands))
         .collect::<Result<Vec<_>>>()?;
 
+    let last = opts.dates.last().copied().unwrap_or(to);
     let (labels, labels_info) =
-        read_labels(&pipelines[0], &a.input, &a.labels, to, &input_options)?;
+        read_labels(&pipelines[0], &a.input, &a.labels, last, &input_options)?;
     let open_input = |d: NaiveDate| -> Result<Store> {
         Store::open(&a.input.replace("{as_of}", &d.to_string()), &input_options)
     };
@@ -283,7 +284,10 @@ pub fn command(a: BacktestArgs) -> Result<Outcome> {
         let last_end =
             opts.dates.last().copied().unwrap_or(to) + chrono::Duration::days(opts.horizon_days);
         if let Ok(l) = NaiveDate::parse_from_str(latest, "%Y-%m-%d") {
-            if l < last_end {
+            // A gap of a few days is the labels' own sparsity; more than a
+            // tenth of the horizon suggests the labels stop early.
+            let slack = chrono::Duration::days((opts.horizon_days / 10).max(1));
+            if l + slack < last_end {
                 notes.push(format!(
                     "the labels' latest churned_on is {l}, before {last_end} (last date + horizon): churn after {l} may not be recorded yet, so the last dates' churn rates may be understated"
                 ));
@@ -1443,6 +1447,11 @@ pub struct WeightSuggestion {
     pub suggested_auc: Option<f64>,
     /// Fitted on the earlier half of the dates, evaluated on the later half.
     pub out_of_time: Option<Validation>,
+    /// Whether the suggestion is worth trying: false when, out of time, the
+    /// weights fitted on the earlier dates rank the later dates' churners
+    /// worse than the current weights do (then keep the current weights);
+    /// true otherwise (also without an out-of-time check).
+    pub recommended: bool,
     /// The regression behind the suggestion (coefficients of the groups
     /// with data, in declared order).
     pub fit: Option<LogisticFit>,
@@ -1503,6 +1512,7 @@ fn suggest_weights(
             current_auc,
             suggested_auc: None,
             out_of_time: None,
+            recommended: false,
             fit: None,
         };
         let fitted = if n_pos < MIN_CHURNERS_TO_FIT || n_neg < MIN_CHURNERS_TO_FIT {
@@ -1567,6 +1577,21 @@ fn suggest_weights(
                 current_auc: auc_of(current_scores, &ey)?,
                 suggested_auc,
             });
+        }
+        s.recommended = fitted.is_some()
+            && match &s.out_of_time {
+                Some(v) => match (v.suggested_auc, v.current_auc) {
+                    (Some(a), Some(b)) => a >= b,
+                    (None, _) => false,
+                    (Some(_), None) => true,
+                },
+                None => true,
+            };
+        if fitted.is_some() && !s.recommended {
+            s.note = Some(
+                "out of time, weights fitted on the earlier dates rank the later dates' churners worse than the current weights: keep the current weights (or backtest a longer range)"
+                    .into(),
+            );
         }
         s.groups = p
             .groups
@@ -1949,20 +1974,33 @@ fn toml_fragment(p: &Pipeline, weights: &[WeightSuggestion], opts: &Options) -> 
                     .iter()
                     .map(|(g, w)| format!("{} = {w}", toml_key(g)))
                     .collect();
-                let _ = writeln!(t, "weights = {{ {} }}", body.join(", "));
+                if s.recommended {
+                    let _ = writeln!(t, "weights = {{ {} }}", body.join(", "));
+                } else {
+                    let _ = writeln!(
+                        t,
+                        "# fitted, NOT suggested: {{ {} }}\n# {}",
+                        body.join(", "),
+                        s.note.as_deref().unwrap_or("")
+                    );
+                    let _ = writeln!(t, "weights = {{ {} }}", current_weights(s));
+                }
             }
             None => {
                 let _ = writeln!(t, "# {}", s.note.as_deref().unwrap_or("no suggestion"));
-                let body: Vec<String> = s
-                    .groups
-                    .iter()
-                    .map(|g| format!("{} = {}", toml_key(&g.group), fmt_weight(g.current)))
-                    .collect();
-                let _ = writeln!(t, "weights = {{ {} }}", body.join(", "));
+                let _ = writeln!(t, "weights = {{ {} }}", current_weights(s));
             }
         }
     }
     t
+}
+
+fn current_weights(s: &WeightSuggestion) -> String {
+    s.groups
+        .iter()
+        .map(|g| format!("{} = {}", toml_key(&g.group), fmt_weight(g.current)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn fmt_weight(w: f64) -> String {
@@ -2051,7 +2089,15 @@ fn outcome(r: &Report, store: &Store) -> Outcome {
         let per_sc: Vec<String> = m
             .by_scorecard
             .iter()
-            .map(|s| format!("{} {} (n {})", s.scorecard, f3(s.eval.auc), s.eval.scored))
+            .map(|s| {
+                format!(
+                    "{} {} ({} account-dates, {} churned)",
+                    s.scorecard,
+                    f3(s.eval.auc),
+                    s.eval.scored,
+                    s.eval.churned
+                )
+            })
             .collect();
         let _ = writeln!(text, "  AUC per scorecard: {}", per_sc.join(", "));
         let _ = writeln!(
@@ -2059,7 +2105,11 @@ fn outcome(r: &Report, store: &Store) -> Outcome {
             "  suggested weights (not applied; paste into the pipeline):"
         );
         for l in m.toml.lines() {
-            let _ = writeln!(text, "    {l}");
+            if l.is_empty() {
+                text.push('\n');
+            } else {
+                let _ = writeln!(text, "    {l}");
+            }
         }
     }
     if let Some(c) = &r.compare {
@@ -2299,13 +2349,13 @@ fn markdown(r: &Report) -> String {
                 "**{}** — {} account-dates, {} churned.",
                 w.scorecard, w.accounts, w.churned
             );
-            if let Some(n) = &w.note {
-                let _ = writeln!(s, "{n}.\n");
+            if w.fit.is_none() {
+                let _ = writeln!(s, "{}.\n", w.note.as_deref().unwrap_or("no suggestion"));
                 continue;
             }
             let _ = writeln!(
                 s,
-                "AUC on all dates: suggested {} vs current {}.{}\n",
+                "AUC on all dates: suggested {} vs current {}.{}{}\n",
                 f3(w.suggested_auc),
                 f3(w.current_auc),
                 match &w.out_of_time {
@@ -2317,7 +2367,11 @@ fn markdown(r: &Report) -> String {
                         f3(v.current_auc)
                     ),
                     None => String::new(),
-                }
+                },
+                w.note
+                    .as_ref()
+                    .map(|n| format!(" **Not suggested**: {n}."))
+                    .unwrap_or_default()
             );
             let _ = writeln!(
                 s,
@@ -3070,13 +3124,17 @@ th{{background:#f3f3f3}} pre{{background:#f6f8fa;border:1px solid #ddd;padding:1
                 w.accounts,
                 w.churned
             );
-            if let Some(n) = &w.note {
-                let _ = write!(s, "{}.</p>", esc(n));
+            if w.fit.is_none() {
+                let _ = write!(
+                    s,
+                    "{}.</p>",
+                    esc(w.note.as_deref().unwrap_or("no suggestion"))
+                );
                 continue;
             }
             let _ = write!(
                 s,
-                "AUC on all dates: suggested {} vs current {}.{}</p>",
+                "AUC on all dates: suggested {} vs current {}.{}{}</p>",
                 f3(w.suggested_auc),
                 f3(w.current_auc),
                 match &w.out_of_time {
@@ -3088,7 +3146,11 @@ th{{background:#f3f3f3}} pre{{background:#f6f8fa;border:1px solid #ddd;padding:1
                         f3(v.current_auc)
                     ),
                     None => String::new(),
-                }
+                },
+                w.note
+                    .as_ref()
+                    .map(|n| format!(" <b class=\"bad\">Not suggested</b>: {}.", esc(n)))
+                    .unwrap_or_default()
             );
             s.push_str("<div class=\"row\"><table><tr><th>group</th><th>current</th><th>current share</th><th>suggested</th></tr>");
             for g in &w.groups {

@@ -433,6 +433,14 @@ fn default_pipeline_foresees_churn_on_sample_data() {
         .sum();
     assert_eq!(sum, 100);
     assert!(standard["out_of_time"]["suggested_auc"].as_f64().is_some());
+    // A fit that does worse out of time than the current weights is shown
+    // but not suggested: the fragment keeps the current weights.
+    for w in weights {
+        if w["fit"].is_object() && w["recommended"] == false {
+            let toml_text = r["models"][0]["toml"].as_str().unwrap();
+            assert!(toml_text.contains("NOT suggested"), "{toml_text}");
+        }
+    }
     // The TOML fragment parses and names every scorecard.
     let toml_text = r["models"][0]["toml"].as_str().unwrap();
     let parsed: toml::Value = toml::from_str(toml_text).unwrap();
