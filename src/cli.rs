@@ -458,8 +458,13 @@ fn check_report(
             .filter(|(_, n)| **n > 0)
             .map(|(r, n)| format!("{r} {n}"))
             .collect();
+        let of_rows = if c.not_yet_customers.is_some() {
+            format!("{scope} rows")
+        } else {
+            format!("{scope} rows dated on or before {as_of}")
+        };
         text.push_str(&format!(
-            "\n  rejected: {} ({} of {scope} rows dated on or before {as_of}; max_rejected_share {})",
+            "\n  rejected: {} ({} of {of_rows}; max_rejected_share {})",
             if rejected.is_empty() {
                 "none".to_string()
             } else {
