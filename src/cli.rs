@@ -464,23 +464,23 @@ fn check_report(
             format!("{scope} rows dated on or before {as_of}")
         };
         text.push_str(&format!(
-            "\n  rejected: {} ({} of {of_rows}; max_rejected_share {})",
+            "\n  rejected: {} ({} of {of_rows}; max_rejected_share {:.2}%)",
             if rejected.is_empty() {
                 "none".to_string()
             } else {
                 rejected.join(", ")
             },
             percent(c.rejected_total(), scope),
-            format!("{:.2}%", s.max_rejected_share * 100.0),
+            s.max_rejected_share * 100.0,
         ));
         if c.not_yet_customers.is_none() {
             let orphaned: Vec<String> =
                 c.orphaned.iter().map(|(r, n)| format!("{r} {n}")).collect();
             text.push_str(&format!(
-                "\n  orphaned: {} ({}; max_orphaned_share {})",
+                "\n  orphaned: {} ({}; max_orphaned_share {:.2}%)",
                 orphaned.join(", "),
                 percent(c.orphaned_total(), scope),
-                format!("{:.2}%", s.max_orphaned_share * 100.0),
+                s.max_orphaned_share * 100.0,
             ));
         }
         if let Some(n) = c.not_yet_customers {

@@ -411,7 +411,7 @@ fn predict(fx: &Fixture, s: &Settings) -> (i32, BTreeMap<&'static str, Expected>
             code = 2;
         }
     }
-    if !out["usage"].latest.is_some_and(|l| l <= s.max_lag_days) {
+    if out["usage"].latest.is_none_or(|l| l > s.max_lag_days) {
         code = 2;
     }
     (code, out)
