@@ -1623,3 +1623,85 @@ rewrite("accounts", {"segment": lambda c: pc.cast(c, pa.large_string()).dictiona
     assert_balanced(&case.manifest(), &fx);
     assert!(case.scores().equals_missing(&expected));
 }
+
+// ---------------------------------------------------------------------------
+// A further event table of the warehouse (SPEC §2): same rules
+// ---------------------------------------------------------------------------
+
+fn with_calls_table() -> String {
+    lenient_pipeline()
+        .replace(
+            "[sources.revenue]\npath = \"revenue\"\n",
+            "[sources.revenue]\npath = \"revenue\"\n[sources.csm_calls]\npath = \"crm/calls\"\ndate = \"called_on\"\n",
+        )
+        .replace(
+            "# --- adoption",
+            "[[metrics]]\nname = \"calls_90d\"\ntable = \"csm_calls\"\nagg = \"count\"\nwindow_days = 90\n\n# --- adoption",
+        )
+}
+
+fn calls(ids: &[Option<&str>], days: &[Option<i64>]) -> DataFrame {
+    DataFrame::new_infer_height(vec![
+        Column::new("customer_id".into(), ids.to_vec()),
+        ts_col("called_on", days),
+        Column::new("minutes".into(), vec![10i64; ids.len()]),
+    ])
+    .unwrap()
+}
+
+#[test]
+fn a_further_event_table_counts_null_dates_orphans_and_late_rows() {
+    let fx = Fixture::valid(4);
+    let case = Case::new(&with_calls_table());
+    fx.write(&case.input());
+    write_parquet(
+        &case.input(),
+        "crm/calls/part-0.parquet",
+        calls(
+            &[
+                Some("A000"),
+                Some("A000"),
+                Some("A001"),
+                None,
+                Some("nobody"),
+                Some("A002"),
+            ],
+            &[Some(1), Some(100), None, Some(2), Some(3), Some(-1)],
+        ),
+    );
+    let r = case.run(&[]);
+    assert_ok(&r);
+    let m = case.manifest();
+    assert_balanced(&m, &fx);
+    assert_eq!(count(&m, "csm_calls", "rows_read"), 6);
+    assert_eq!(count(&m, "csm_calls", "rows_used"), 2);
+    assert_eq!(count(&m, "csm_calls", "after_as_of"), 1);
+    assert_eq!(rejected(&m, "csm_calls"), pairs(&[("null_called_on", 1)]));
+    assert_eq!(count(&m, "csm_calls", "orphaned.null_customer_id"), 1);
+    assert_eq!(count(&m, "csm_calls", "orphaned.unknown_customer_id"), 1);
+    let df = case.scores();
+    close(
+        f(&df, "calls_90d", row_of(&df, "A000")),
+        1.0,
+        "the call 100 days ago is outside 90 days",
+    );
+}
+
+#[test]
+fn a_further_event_table_with_a_text_date_is_exit_2() {
+    let case = Case::new(&with_calls_table());
+    Fixture::valid(4).write(&case.input());
+    let df = calls(&[Some("A000")], &[Some(1)]);
+    write_parquet(
+        &case.input(),
+        "crm/calls/part-0.parquet",
+        recast(df, "called_on", DataType::String),
+    );
+    let r = case.run(&[]);
+    assert_refused(
+        &case,
+        &r,
+        2,
+        &["table csm_calls", "`called_on`", "expected a date"],
+    );
+}
