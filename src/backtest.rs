@@ -159,7 +159,7 @@ pub fn parse_days(flag: &str, s: &str) -> Result<i64> {
         (t, 1)
     };
     match num.trim().parse::<i64>() {
-        Ok(n) if n >= 1 && n <= 36_600 => Ok(n * mul),
+        Ok(n) if (1..=36_600).contains(&n) => Ok(n * mul),
         _ => Err(Error::Usage(format!(
             "--{flag} {s}: expected a positive number of days such as 30d (or weeks such as 4w)"
         ))),
@@ -1172,9 +1172,9 @@ pub fn fit_nonneg_logistic(x: &[f64], p: usize, y: &[bool], l2: f64) -> Logistic
     };
     let objective = |t: &[f64]| -> f64 {
         let mut s = 0.0;
-        for i in 0..n {
+        for (i, &yi) in y.iter().enumerate().take(n) {
             let z = eta(t, i);
-            s += softplus(z) - if y[i] { z } else { 0.0 };
+            s += softplus(z) - if yi { z } else { 0.0 };
         }
         s / n as f64 + 0.5 * l2 * t[1..].iter().map(|b| b * b).sum::<f64>()
     };
@@ -2560,7 +2560,10 @@ fn legend(items: &[(String, String, bool)], x: f64, y: f64) -> String {
     s
 }
 
-fn svg_roc(curves: &[(String, String, bool, f64, Vec<[f64; 2]>)]) -> String {
+/// One ROC curve to draw: label, colour, dashed, AUC, points.
+type RocCurve = (String, String, bool, f64, Vec<[f64; 2]>);
+
+fn svg_roc(curves: &[RocCurve]) -> String {
     let pl = Plot {
         w: 440.0,
         h: 420.0,
@@ -3003,10 +3006,9 @@ th{{background:#f3f3f3}} pre{{background:#f6f8fa;border:1px solid #ddd;padding:1
         esc(&r.tool)
     );
     let e = &m0.pooled;
-    let _ = write!(
+    let _ = writeln!(
         s,
-        r#"<div class="kpis"><div class="kpi"><b>{}</b><span>ROC AUC (0.5 = chance, 1 = perfect)</span></div><div class="kpi"><b>{}</b><span>churned within {} days ({} of {} account-dates)</span></div><div class="kpi"><b>{}</b><span>of churners in the lowest-scored 10% (lift {})</span></div><div class="kpi"><b>{}</b><span>median warning before churn ({} of churners flagged {})</span></div></div>
-"#,
+        r#"<div class="kpis"><div class="kpi"><b>{}</b><span>ROC AUC (0.5 = chance, 1 = perfect)</span></div><div class="kpi"><b>{}</b><span>churned within {} days ({} of {} account-dates)</span></div><div class="kpi"><b>{}</b><span>of churners in the lowest-scored 10% (lift {})</span></div><div class="kpi"><b>{}</b><span>median warning before churn ({} of churners flagged {})</span></div></div>"#,
         f3(e.auc),
         pct(e.churn_rate),
         r.horizon_days,
@@ -3069,10 +3071,9 @@ th{{background:#f3f3f3}} pre{{background:#f6f8fa;border:1px solid #ddd;padding:1
         svg_histogram(e),
         svg_auc_by_date(&all)
     );
-    let _ = write!(
+    let _ = writeln!(
         s,
-        r#"<h2>Which signals carry the prediction</h2><figure>{}<figcaption>Each group's and metric's points on their own, all accounts and dates (groups in dark blue; a group's points are recomputed from its metrics even where a scorecard gives it no weight).</figcaption></figure>
-"#,
+        r#"<h2>Which signals carry the prediction</h2><figure>{}<figcaption>Each group's and metric's points on their own, all accounts and dates (groups in dark blue; a group's points are recomputed from its metrics even where a scorecard gives it no weight).</figcaption></figure>"#,
         svg_signals(e)
     );
     for m in &r.models {

@@ -686,7 +686,7 @@ impl<'a> Validator<'a> {
             }
         }
         for p in &raw.accounts.pass_through {
-            if RESERVED_COLUMNS.contains(&p.get_ref().as_str()) || p.get_ref() == "name" {
+            if is_reserved_column(p.get_ref()) || p.get_ref() == "name" {
                 self.err(
                     p.span(),
                     format!(
@@ -710,7 +710,7 @@ impl<'a> Validator<'a> {
                     format!("duplicate metric name `{n}`; metric names must be unique"),
                 );
             }
-            let reserved = RESERVED_COLUMNS.contains(&n.as_str())
+            let reserved = is_reserved_column(n)
                 || n.ends_with("_points")
                 || n.ends_with("_score")
                 || n.starts_with("__");
@@ -1435,8 +1435,8 @@ impl<'a> Validator<'a> {
     }
 }
 
-/// Output column names a metric or pass-through column may not take.
-const RESERVED_COLUMNS: &[&str] = &[
+/// The fixed leading columns of the scores table, in SPEC §6 order.
+pub const FIXED_OUTPUT_COLUMNS: &[&str] = &[
     "customer_id",
     "customer_name",
     "segment",
@@ -1452,9 +1452,13 @@ const RESERVED_COLUMNS: &[&str] = &[
     "prev_band",
     "score_change",
     "trend",
-    "model_version",
-    "snapshot_date",
 ];
+
+/// Whether a metric or pass-through column would collide with an output
+/// column the job writes itself (or readers add: snapshot_date).
+fn is_reserved_column(name: &str) -> bool {
+    FIXED_OUTPUT_COLUMNS.contains(&name) || name == "model_version" || name == "snapshot_date"
+}
 
 struct MetricCtx<'a> {
     sources: &'a [Source],

@@ -542,26 +542,10 @@ pub fn with_trend(
 
 /// The scores table's columns in SPEC §6 order.
 pub fn output_columns(p: &Pipeline) -> Vec<String> {
-    let mut cols: Vec<String> = [
-        "customer_id",
-        "customer_name",
-        "segment",
-        "scorecard",
-        "score",
-        "score_raw",
-        "band",
-        "color",
-        "completeness",
-        "top_drivers",
-        "playbook",
-        "prev_score",
-        "prev_band",
-        "score_change",
-        "trend",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut cols: Vec<String> = crate::config::FIXED_OUTPUT_COLUMNS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     cols.extend(p.groups.iter().map(|g| group_column(&g.name)));
     for m in &p.metrics {
         cols.push(m.name.clone());

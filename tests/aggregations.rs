@@ -409,7 +409,6 @@ ratio = [
             ("T3", "R3", 1, None, "low"),
         ],
         revenue: vec![("R2", (2026, 11, 1), 50.0, 0)],
-        ..Default::default()
     };
     let (_run, df) = run_ok(&pipeline(metrics), &data);
     // per_seat = logins / seats.
@@ -580,7 +579,6 @@ fn data_after_as_of_is_ignored_and_counted_before_validation() {
             ("A", (2026, 11, 1), 100.0, 0),
             ("A", (2026, 12, 1), 9000.0, 0), // month after D
         ],
-        ..Default::default()
     };
     let (run, df) = run_ok(&pipeline(&metrics), &data);
     is(&df, "A", "ev_all", 5.0);
@@ -594,13 +592,13 @@ fn data_after_as_of_is_ignored_and_counted_before_validation() {
     assert_eq!(t["revenue"]["after_as_of"], 1);
     let rejected = &t["usage"]["rejected"];
     assert!(
-        rejected.get("negative_events").map_or(true, |v| v == 0),
+        rejected.get("negative_events").is_none_or(|v| v == 0),
         "a row after D is never rejected: {rejected}"
     );
     assert!(
         t["survey_responses"]["rejected"]
             .get("nps_out_of_range")
-            .map_or(true, |v| v == 0),
+            .is_none_or(|v| v == 0),
         "a row after D is never rejected"
     );
     assert_eq!(t["usage"]["rows_used"], 1);

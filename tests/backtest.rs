@@ -368,7 +368,7 @@ fn labels_semantics_end_to_end() {
 // The default pipeline on sample_data/.
 // ---------------------------------------------------------------------------
 
-fn sample_args<'a>(report: &'a str) -> Vec<&'a str> {
+fn sample_args(report: &str) -> Vec<&str> {
     vec![
         "backtest",
         "--pipeline",
