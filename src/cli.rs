@@ -73,6 +73,8 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Measure how well past scores foresaw churn; suggest group weights.
     Backtest(crate::backtest::BacktestArgs),
+    /// Delete old snapshot dates (retention), under the run lease.
+    Prune(PruneArgs),
 }
 
 /// Input options shared by run and check.
@@ -106,6 +108,39 @@ pub struct RunArgs {
     #[arg(long, env = "HEALTHSCORE_OUTPUT")]
     pub output: String,
     /// Run id recorded in the lease and manifest (default: a fresh UUID).
+    #[arg(long, env = "HEALTHSCORE_RUN_ID")]
+    pub run_id: Option<String>,
+    /// Object-store option for the output (KEY=VALUE, repeatable).
+    #[arg(
+        long = "output-option",
+        env = "HEALTHSCORE_OUTPUT_OPTION",
+        value_delimiter = ','
+    )]
+    pub output_option: Vec<String>,
+}
+
+/// `healthscore prune`.
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    /// Output root holding the snapshots.
+    #[arg(long, env = "HEALTHSCORE_OUTPUT")]
+    pub output: String,
+    /// Keep the dates on or after the newest committed date minus N days.
+    #[arg(long, value_name = "N", env = "HEALTHSCORE_KEEP_DAYS")]
+    pub keep_days: u32,
+    /// Keep also the last M month-end snapshots (last committed date of
+    /// each complete calendar month).
+    #[arg(
+        long,
+        value_name = "M",
+        default_value_t = 0,
+        env = "HEALTHSCORE_KEEP_MONTH_ENDS"
+    )]
+    pub keep_month_ends: u32,
+    /// List what would be deleted; delete nothing.
+    #[arg(long, env = "HEALTHSCORE_DRY_RUN")]
+    pub dry_run: bool,
+    /// Run id recorded in the lease (default: a fresh UUID).
     #[arg(long, env = "HEALTHSCORE_RUN_ID")]
     pub run_id: Option<String>,
     /// Object-store option for the output (KEY=VALUE, repeatable).
@@ -196,9 +231,10 @@ fn set_up_logging(format: LogFormat, run_id: &str, as_of: Option<NaiveDate>) {
         EnvFilter::try_from_env("HEALTHSCORE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = match format {
         LogFormat::Json => tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
+            .event_format(JsonLines {
+                run_id: run_id.to_string(),
+                as_of: as_of.map(|d| d.to_string()),
+            })
             .with_env_filter(filter)
             .with_writer(|| crate::storage::RedactingStderr)
             .try_init(),
@@ -214,6 +250,63 @@ fn set_up_logging(format: LogFormat, run_id: &str, as_of: Option<NaiveDate>) {
     std::mem::forget(span.entered());
 }
 
+/// `--log-format json`: one flat object a line for schedulers — ts, level,
+/// run_id, as_of, then the event's own fields (stage, table, rows,
+/// duration_ms, message…).
+struct JsonLines {
+    run_id: String,
+    as_of: Option<String>,
+}
+
+/// Collects an event's fields into a JSON object.
+struct JsonFields<'a>(&'a mut serde_json::Map<String, serde_json::Value>);
+
+impl tracing::field::Visit for JsonFields<'_> {
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0
+            .insert(field.name().into(), format!("{value:?}").into());
+    }
+}
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for JsonLines
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let mut map = serde_json::Map::new();
+        map.insert("ts".into(), Utc::now().to_rfc3339().into());
+        map.insert(
+            "level".into(),
+            event.metadata().level().as_str().to_lowercase().into(),
+        );
+        map.insert("run_id".into(), self.run_id.clone().into());
+        map.insert("as_of".into(), self.as_of.clone().into());
+        event.record(&mut JsonFields(&mut map));
+        writeln!(writer, "{}", serde_json::Value::Object(map))
+    }
+}
+
 /// What a command reports on stdout.
 pub struct Outcome {
     /// Human-readable summary.
@@ -226,6 +319,10 @@ pub struct Outcome {
 pub fn main_with(cli: Cli) -> i32 {
     let run_id = match &cli.command {
         Command::Run(a) => a
+            .run_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        Command::Prune(a) => a
             .run_id
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
@@ -373,6 +470,28 @@ fn dispatch(command: Command, run_id: &str) -> Result<Outcome> {
             explain::explain(&output, &a.customer, date)
         }
         Command::Backtest(a) => crate::backtest::command(a),
+        Command::Prune(a) => {
+            let output = Store::open(
+                &a.output,
+                &parse_options(&a.output_option, "output-option")?,
+            )?;
+            let report = crate::prune::prune(
+                &output,
+                &crate::prune::PruneOptions {
+                    keep_days: a.keep_days,
+                    keep_month_ends: a.keep_month_ends,
+                    dry_run: a.dry_run,
+                    run_id: run_id.to_string(),
+                },
+            )?;
+            let mut json = serde_json::to_value(&report).unwrap_or_default();
+            json["run_id"] = run_id.into();
+            json["output"] = output.url().into();
+            Ok(Outcome {
+                text: report.text(output.url()),
+                json,
+            })
+        }
         Command::Generate(a) => {
             let as_of = parse_as_of(a.as_of.as_deref())?;
             let out = Store::open(&a.out, &parse_options(&a.output_option, "output-option")?)?;

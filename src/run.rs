@@ -182,6 +182,15 @@ pub fn read_inputs(p: &Pipeline, input: &Store, as_of: NaiveDate) -> Result<Chec
             )
             .collect()
             .map_err(pl("joining aggregates"))?;
+        tracing::info!(
+            stage = "aggregate",
+            table = et.table.as_str(),
+            rows = c.rows_read,
+            rows_used = c.rows_used,
+            rejected = c.rejected_total(),
+            orphaned = c.orphaned_total(),
+            "table read"
+        );
         counts.insert(et.table.clone(), c);
         aggregates.push((et.table.clone(), known_only));
     }

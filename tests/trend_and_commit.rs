@@ -331,3 +331,51 @@ fn wrong_command_line_is_64() {
     assert_eq!(r.code, 64, "{}", r.stderr);
     assert_eq!(healthscore(&["--help"]).code, 0);
 }
+
+#[test]
+fn json_log_lines_are_flat_objects_for_schedulers() {
+    let env = Env::new();
+    accounts(&env.input(), &[("A", Some(20.0))]);
+    let p = env.tmp.path().join("v1.toml");
+    let r = healthscore(&[
+        "--log-format",
+        "json",
+        "--format",
+        "json",
+        "run",
+        "--pipeline",
+        p.to_str().unwrap(),
+        "--input",
+        env.input().to_str().unwrap(),
+        "--output",
+        env.out().to_str().unwrap(),
+        "--as-of",
+        D,
+        "--run-id",
+        "r-7",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<serde_json::Value> = r
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    let stages: Vec<&str> = lines.iter().filter_map(|l| l["stage"].as_str()).collect();
+    assert!(
+        stages.contains(&"score") && stages.contains(&"write"),
+        "{stages:?}"
+    );
+    for l in &lines {
+        assert_eq!(l["run_id"], "r-7");
+        assert_eq!(l["as_of"], "2026-11-24");
+        assert!(l["ts"].is_string() && l["level"].is_string());
+    }
+    let scored = lines.iter().find(|l| l["stage"] == "score").unwrap();
+    assert_eq!(scored["rows"], 1);
+    assert!(scored["duration_ms"].is_u64());
+    // stdout: one JSON object with the status.
+    let out: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(out["status"], "ok");
+    assert_eq!(out["exit_code"], 0);
+    assert_eq!(out["run_id"], "r-7");
+}
