@@ -17,6 +17,7 @@ pub mod explain;
 pub mod generate;
 pub mod metrics;
 pub mod parquet_file;
+pub mod prune;
 pub mod run;
 pub mod score;
 pub mod snapshot;
