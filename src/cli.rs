@@ -117,6 +117,10 @@ pub struct RunArgs {
         value_delimiter = ','
     )]
     pub output_option: Vec<String>,
+    /// Write the run's figures to this local file in the Prometheus text
+    /// format (atomically, on failure too), for a textfile collector.
+    #[arg(long, value_name = "PATH", env = "HEALTHSCORE_METRICS_FILE")]
+    pub metrics_file: Option<std::path::PathBuf>,
 }
 
 /// `healthscore prune`.
@@ -336,6 +340,10 @@ pub fn main_with(cli: Cli) -> i32 {
     set_up_logging(cli.log_format, &run_id, as_of_for_logs);
     snapshot::install_signal_handler();
     let format = cli.format;
+    let metrics_file = match &cli.command {
+        Command::Run(a) => a.metrics_file.clone(),
+        _ => None,
+    };
     let progress = (format == Format::Text && std::io::stderr().is_terminal()).then(|| {
         let pb = indicatif::ProgressBar::new_spinner();
         pb.set_message("working");
@@ -357,6 +365,25 @@ pub fn main_with(cli: Cli) -> i32 {
     });
     if let Some(pb) = progress {
         pb.finish_and_clear();
+    }
+    if let Some(path) = &metrics_file {
+        let (json, code) = match &result {
+            Ok(o) => (Some(&o.json), 0),
+            Err(e) => (None, e.exit_code()),
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        let text = crate::monitoring::render(json, code, now);
+        // The snapshot's fate is already decided: a metrics file that
+        // cannot be written is a warning, not a failed run.
+        if let Err(e) = crate::monitoring::write_atomic(path, &text) {
+            eprintln!(
+                "healthscore: warning: cannot write the metrics file {}: {e}",
+                path.display()
+            );
+        }
     }
     match result {
         Ok(o) => {

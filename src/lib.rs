@@ -16,6 +16,7 @@ pub mod error;
 pub mod explain;
 pub mod generate;
 pub mod metrics;
+pub mod monitoring;
 pub mod parquet_file;
 pub mod prune;
 pub mod run;
