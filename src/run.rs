@@ -697,7 +697,7 @@ fn run_leased(
         "as_of": opts.as_of.to_string(),
         "started_at": started.to_rfc3339(),
         "inputs": checked.inputs.iter().map(|(t, o)| serde_json::json!({
-            "table": t, "path": o.path, "size": o.size, "etag": o.etag, "last_modified": o.last_modified,
+            "table": t, "path": o.path, "size": o.size, "rows": o.rows, "etag": o.etag, "last_modified": o.last_modified,
         })).collect::<Vec<_>>(),
         "tables": checked.counts,
         "accounts": {

@@ -21,6 +21,8 @@ pub struct InputObject {
     pub path: String,
     /// Size in bytes.
     pub size: u64,
+    /// Rows in the object (from its footer).
+    pub rows: Option<u64>,
     /// ETag where the store gives one.
     pub etag: Option<String>,
     /// Last modification time.
@@ -381,6 +383,7 @@ fn open_table(
         })?;
         parts.push(Part { url, frame, schema });
     }
+    let rows: Vec<Option<u64>> = parts.iter().map(|part| object_rows(&part.frame)).collect();
     let mut types_per_part = Vec::with_capacity(parts.len());
     for part in &parts {
         let mut types = Vec::with_capacity(needed.len());
@@ -419,7 +422,11 @@ fn open_table(
     Ok(OpenTable {
         table: s.table.clone(),
         frame,
-        objects: objects.iter().map(|o| to_input(input, o)).collect(),
+        objects: objects
+            .iter()
+            .zip(rows)
+            .map(|(o, rows)| to_input(input, o, rows))
+            .collect(),
         columns,
         parts: canonical_parts,
     })
@@ -442,10 +449,17 @@ pub fn unreadable_object(tables: &[&OpenTable], fallback: Error) -> Error {
     fallback
 }
 
-fn to_input(input: &Store, o: &ObjectInfo) -> InputObject {
+/// Rows of one Parquet object, read from its footer (no data pages).
+fn object_rows(frame: &LazyFrame) -> Option<u64> {
+    let df = frame.clone().select([len().alias("n")]).collect().ok()?;
+    df.column("n").ok()?.get(0).ok()?.extract::<u64>()
+}
+
+fn to_input(input: &Store, o: &ObjectInfo, rows: Option<u64>) -> InputObject {
     InputObject {
         path: input.url_of(&o.rel),
         size: o.size,
+        rows,
         etag: o.etag.clone(),
         last_modified: o.last_modified.clone(),
     }

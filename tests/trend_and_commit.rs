@@ -243,6 +243,14 @@ fn manifest_records_run_and_counts() {
     assert_eq!(m["pipeline"]["version"], "1");
     assert_eq!(m["pipeline"]["sha256"].as_str().unwrap().len(), 64);
     assert_eq!(m["tables"]["accounts"]["rows_read"], 2);
+    let inputs = m["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 1, "one object read: accounts/part-0.parquet");
+    assert_eq!(inputs[0]["rows"], 2);
+    assert!(inputs[0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("accounts/part-0.parquet"));
+    assert!(inputs[0]["size"].as_u64().unwrap() > 0);
     assert_eq!(m["tables"]["accounts"]["rows_used"], 2);
     assert_eq!(m["accounts"]["by_band"]["Critical"], 1);
     assert_eq!(m["accounts"]["by_band"]["Healthy"], 1);
