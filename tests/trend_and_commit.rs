@@ -387,3 +387,59 @@ fn json_log_lines_are_flat_objects_for_schedulers() {
     assert_eq!(out["exit_code"], 0);
     assert_eq!(out["run_id"], "r-7");
 }
+
+#[test]
+fn account_filter_is_counted_and_pass_through_columns_follow_model_version() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = pipeline("1").replace(
+        "[[groups]]",
+        "[accounts]\nfilter = \"status != 'cancelled'\"\nextra_columns = [\"status\", \"csm_owner\"]\npass_through = [\"csm_owner\"]\n\n[[groups]]",
+    );
+    let p = tmp.path().join("p.toml");
+    std::fs::write(&p, text).unwrap();
+    let input = tmp.path().join("in");
+    let df = DataFrame::new_infer_height(vec![
+        Column::new("customer_id".into(), ["A", "B", "C"]),
+        Column::new("name".into(), ["A", "B", "C"]),
+        Column::new("segment".into(), ["smb", "smb", "smb"]),
+        date_col("signup_date", &[Some(400), Some(400), Some(400)]),
+        Column::new("onboarding_completion_pct".into(), [70.0f64, 80.0, 90.0]),
+        Column::new("status".into(), [Some("active"), Some("cancelled"), None]),
+        Column::new("csm_owner".into(), ["ann", "bob", "cy"]),
+    ])
+    .unwrap();
+    write_parquet(&input, "accounts/part-0.parquet", df);
+    let out = tmp.path().join("out");
+    let r = healthscore(&[
+        "run",
+        "--pipeline",
+        p.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--as-of",
+        D,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let scores = read_parquet(&out.join("scores/snapshot_date=2026-11-24"));
+    // B is cancelled; C's status is null, and a filter on null is false.
+    assert_eq!(scores.height(), 1);
+    assert_eq!(s(&scores, "customer_id", 0).as_deref(), Some("A"));
+    let names: Vec<String> = scores
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(
+        &names[names.len() - 2..],
+        &["model_version".to_string(), "csm_owner".to_string()]
+    );
+    assert_eq!(s(&scores, "csm_owner", 0).as_deref(), Some("ann"));
+    let m: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join("scores/snapshot_date=2026-11-24/_SUCCESS")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m["tables"]["accounts"]["excluded_by_filter"], 2);
+    assert_eq!(m["tables"]["accounts"]["rows_used"], 1);
+}
