@@ -149,6 +149,41 @@ pub enum MetricDef {
     Same(String),
 }
 
+impl MetricDef {
+    /// The aggregations this definition computes — its own, or a ratio's
+    /// inline operands — with their operand slot (0 = own or numerator,
+    /// 1 = denominator).
+    pub fn aggregations(&self) -> Vec<(usize, &Aggregation)> {
+        match self {
+            MetricDef::Aggregate(a) => vec![(0, a.as_ref())],
+            MetricDef::Ratio(a, b) => [a.as_ref(), b.as_ref()]
+                .into_iter()
+                .enumerate()
+                .filter_map(|(i, o)| match o {
+                    Operand::Aggregate(a) => Some((i, a.as_ref())),
+                    _ => None,
+                })
+                .collect(),
+            MetricDef::Account(_) | MetricDef::Same(_) => Vec::new(),
+        }
+    }
+
+    /// The account values this definition reads (its own or a ratio's inline operands).
+    pub fn account_values(&self) -> Vec<&AccountValue> {
+        match self {
+            MetricDef::Account(v) => vec![v],
+            MetricDef::Ratio(a, b) => [a.as_ref(), b.as_ref()]
+                .into_iter()
+                .filter_map(|o| match o {
+                    Operand::Account(v) => Some(v),
+                    _ => None,
+                })
+                .collect(),
+            MetricDef::Aggregate(_) | MetricDef::Same(_) => Vec::new(),
+        }
+    }
+}
+
 /// An operand of a ratio.
 #[derive(Debug, Clone)]
 pub enum Operand {
@@ -818,7 +853,12 @@ impl<'a> Validator<'a> {
         // Keep only the sources the pipeline reads.
         let used: HashSet<String> = metrics
             .iter()
-            .flat_map(|m| tables_of(&m.def))
+            .flat_map(|m| {
+                m.def
+                    .aggregations()
+                    .into_iter()
+                    .map(|(_, a)| a.table.clone())
+            })
             .chain(std::iter::once("accounts".to_string()))
             .collect();
         let sources: Vec<Source> = sources
@@ -1463,18 +1503,4 @@ fn is_reserved_column(name: &str) -> bool {
 struct MetricCtx<'a> {
     sources: &'a [Source],
     known_account: &'a HashSet<String>,
-}
-
-fn tables_of(def: &MetricDef) -> Vec<String> {
-    match def {
-        MetricDef::Aggregate(a) => vec![a.table.clone()],
-        MetricDef::Account(_) | MetricDef::Same(_) => Vec::new(),
-        MetricDef::Ratio(a, b) => [a.as_ref(), b.as_ref()]
-            .iter()
-            .filter_map(|o| match o {
-                Operand::Aggregate(a) => Some(a.table.clone()),
-                _ => None,
-            })
-            .collect(),
-    }
 }

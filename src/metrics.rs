@@ -10,7 +10,7 @@ use polars::prelude::*;
 use crate::config::{AggFunc, Aggregation, Pipeline};
 use crate::contract::{self, Kind};
 use crate::error::{Error, Result};
-use crate::source::{aggregations, OpenTable, DAY};
+use crate::source::{OpenTable, DAY};
 
 /// Rows of the group; per-table total.
 pub const ROWS: &str = "__rows";
@@ -223,7 +223,7 @@ pub fn aggregate_table(p: &Pipeline, t: &OpenTable, as_of: i32) -> Result<LazyFr
         );
     }
     for (mi, m) in p.metrics.iter().enumerate() {
-        for (slot, a) in aggregation_slots(&m.def) {
+        for (slot, a) in m.def.aggregations() {
             if a.table == t.table {
                 aggs.push(aggregation_expr(a, valid.clone(), as_of).alias(agg_column(mi, slot)));
             }
@@ -251,7 +251,7 @@ fn edge_values(
     as_of: i32,
 ) -> LazyFrame {
     for (mi, m) in p.metrics.iter().enumerate() {
-        for (slot, a) in aggregation_slots(&m.def) {
+        for (slot, a) in m.def.aggregations() {
             if a.table != t.table || !matches!(a.func, AggFunc::First | AggFunc::Last) {
                 continue;
             }
@@ -295,26 +295,6 @@ fn edge_values(
         }
     }
     grouped
-}
-
-/// The aggregations of a metric definition with their operand slots.
-pub fn aggregation_slots(def: &crate::config::MetricDef) -> Vec<(usize, &Aggregation)> {
-    use crate::config::{MetricDef, Operand};
-    match def {
-        MetricDef::Aggregate(a) => vec![(0, a.as_ref())],
-        MetricDef::Ratio(a, b) => [a.as_ref(), b.as_ref()]
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, o)| match o {
-                Operand::Aggregate(a) => Some((i, a.as_ref())),
-                _ => None,
-            })
-            .collect(),
-        _ => {
-            debug_assert!(aggregations(def).is_empty());
-            Vec::new()
-        }
-    }
 }
 
 /// Names of the rules of a table, in order.

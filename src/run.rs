@@ -9,10 +9,10 @@ use chrono::{NaiveDate, Utc};
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::config::{AccountValue, MetricDef, Operand, Pipeline};
+use crate::config::Pipeline;
 use crate::contract::TENURE_DAYS;
 use crate::error::{Error, Result};
-use crate::metrics::{self, agg_column, aggregation_slots, AFTER, MAX_DAY, ROWS};
+use crate::metrics::{self, agg_column, AFTER, MAX_DAY, ROWS};
 use crate::score;
 use crate::snapshot::{self, Lease, Written};
 use crate::source::{self, InputObject, OpenTable};
@@ -504,7 +504,7 @@ pub fn check_guards(
 fn zero_when_empty_columns(p: &Pipeline) -> Vec<String> {
     let mut out = Vec::new();
     for (mi, m) in p.metrics.iter().enumerate() {
-        for (slot, a) in aggregation_slots(&m.def) {
+        for (slot, a) in m.def.aggregations() {
             if a.func.zero_when_empty() {
                 out.push(agg_column(mi, slot));
             }
@@ -524,7 +524,8 @@ pub fn score_accounts(
     for (table, agg) in &checked.aggregates {
         let cols: Vec<Expr> = std::iter::once(col("customer_id"))
             .chain(p.metrics.iter().enumerate().flat_map(|(mi, m)| {
-                aggregation_slots(&m.def)
+                m.def
+                    .aggregations()
                     .into_iter()
                     .filter(|(_, a)| &a.table == table)
                     .map(move |(slot, _)| col(agg_column(mi, slot)))
@@ -733,33 +734,4 @@ fn run_leased(
         scores,
         summary,
     })
-}
-
-/// Account values a metric reads (for documentation and checks).
-pub fn account_columns_read(p: &Pipeline) -> Vec<String> {
-    let mut out = Vec::new();
-    for m in &p.metrics {
-        let vals: Vec<&AccountValue> = match &m.def {
-            MetricDef::Account(v) => vec![v],
-            MetricDef::Ratio(a, b) => [a.as_ref(), b.as_ref()]
-                .into_iter()
-                .filter_map(|o| {
-                    if let Operand::Account(v) = o {
-                        Some(v)
-                    } else {
-                        None
-                    }
-                })
-                .collect(),
-            _ => vec![],
-        };
-        for v in vals {
-            if let AccountValue::Column(c) = v {
-                if !out.contains(c) {
-                    out.push(c.clone());
-                }
-            }
-        }
-    }
-    out
 }

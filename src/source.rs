@@ -6,7 +6,7 @@
 
 use polars::prelude::*;
 
-use crate::config::{AccountValue, MetricDef, Operand, Pipeline, Source};
+use crate::config::{AccountValue, Pipeline, Source};
 use crate::contract::{self, Kind};
 use crate::error::{Error, Result};
 use crate::storage::{ObjectInfo, Store};
@@ -74,7 +74,7 @@ fn needed_columns(p: &Pipeline, s: &Source) -> Vec<(String, Option<Kind>, bool)>
         }
     } else {
         for m in &p.metrics {
-            for a in aggregations(&m.def) {
+            for (_, a) in m.def.aggregations() {
                 if a.table != s.table {
                     continue;
                 }
@@ -94,7 +94,8 @@ fn needed_columns(p: &Pipeline, s: &Source) -> Vec<(String, Option<Kind>, bool)>
 
 fn pipeline_reads_account_column(p: &Pipeline, name: &str) -> bool {
     let in_metric = p.metrics.iter().any(|m| {
-        account_values(&m.def)
+        m.def
+            .account_values()
             .iter()
             .any(|v| **v == AccountValue::Column(name.to_string()))
     });
@@ -105,35 +106,6 @@ fn pipeline_reads_account_column(p: &Pipeline, name: &str) -> bool {
         .chain(p.accounts.filter.iter())
         .any(|pr| pr.columns.iter().any(|c| c == name));
     in_metric || in_pred || p.accounts.pass_through.iter().any(|c| c == name)
-}
-
-/// The aggregations a metric definition computes (its own and inline operands).
-pub fn aggregations(def: &MetricDef) -> Vec<&crate::config::Aggregation> {
-    match def {
-        MetricDef::Aggregate(a) => vec![a.as_ref()],
-        MetricDef::Ratio(a, b) => [a.as_ref(), b.as_ref()]
-            .into_iter()
-            .filter_map(|o| match o {
-                Operand::Aggregate(a) => Some(a.as_ref()),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn account_values(def: &MetricDef) -> Vec<&AccountValue> {
-    match def {
-        MetricDef::Account(v) => vec![v],
-        MetricDef::Ratio(a, b) => [a.as_ref(), b.as_ref()]
-            .into_iter()
-            .filter_map(|o| match o {
-                Operand::Account(v) => Some(v),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// The Parquet objects of a table: one file, or every `.parquet` object in a
