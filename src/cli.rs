@@ -700,6 +700,11 @@ fn run_outcome(output: &Store, as_of: NaiveDate, r: &run::RunResult) -> Outcome 
         let parts: Vec<String> = bands.iter().map(|(b, n)| format!("{b} {n}")).collect();
         text.push_str(&format!("  bands: {}\n", parts.join(", ")));
     }
+    if let Some(warnings) = m["warnings"].as_array() {
+        for w in warnings.iter().filter_map(|w| w.as_str()) {
+            text.push_str(&format!("  warning: {w}\n"));
+        }
+    }
     if let Some(prev) = m["previous_snapshot"].as_str() {
         text.push_str(&format!("  trend against {prev}\n"));
     } else {
@@ -714,6 +719,7 @@ fn run_outcome(output: &Store, as_of: NaiveDate, r: &run::RunResult) -> Outcome 
         "stages_ms": m["stages_ms"],
         "outputs": m["outputs"],
         "previous_snapshot": m["previous_snapshot"],
+        "warnings": m["warnings"],
     });
     if let Some(tables) = m["tables"].as_object() {
         for (t, c) in tables {

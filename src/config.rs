@@ -67,6 +67,9 @@ pub struct Settings {
     pub lag_table: Option<String>,
     /// The metric whose sum is the summary's `mrr` column.
     pub summary_mrr_metric: Option<String>,
+    /// Warn when the share of accounts in the lowest band moves by more than
+    /// this many percentage points since the previous snapshot.
+    pub lowest_band_alert_points: f64,
 }
 
 /// One input table: where it lives and how its columns are named.
@@ -422,6 +425,7 @@ struct RawSettings {
     max_lag_days: Option<Spanned<i64>>,
     lag_table: Option<Spanned<String>>,
     summary_mrr_metric: Option<Spanned<String>>,
+    lowest_band_alert_points: Option<Spanned<f64>>,
     unscored_band: Option<String>,
     unscored_color: Option<String>,
 }
@@ -986,6 +990,15 @@ impl<'a> Validator<'a> {
                 .contains_key("mrr_latest")
                 .then(|| "mrr_latest".to_string()),
         };
+        let lowest_band_alert_points = match &r.lowest_band_alert_points {
+            None => 10.0,
+            Some(v) => {
+                if !(0.0..=100.0).contains(v.get_ref()) {
+                    self.err(v.span(), "settings.lowest_band_alert_points must be between 0 and 100 percentage points");
+                }
+                *v.get_ref()
+            }
+        };
         Settings {
             trend_threshold,
             max_rejected_share,
@@ -993,6 +1006,7 @@ impl<'a> Validator<'a> {
             max_lag_days,
             lag_table,
             summary_mrr_metric,
+            lowest_band_alert_points,
         }
     }
 

@@ -604,6 +604,51 @@ pub fn summarize(p: &Pipeline, scores: &DataFrame) -> Result<DataFrame> {
         .map_err(pl("summary"))
 }
 
+/// Share (0-1) of rows whose `column` equals `band`.
+fn band_share(df: &DataFrame, column: &str, band: &str) -> f64 {
+    let n = df.height();
+    if n == 0 {
+        return 0.0;
+    }
+    let hits = df
+        .column(column)
+        .ok()
+        .and_then(|c| {
+            c.str()
+                .ok()
+                .map(|s| s.iter().filter(|v| *v == Some(band)).count())
+        })
+        .unwrap_or(0);
+    hits as f64 / n as f64
+}
+
+/// A warning when the lowest band's share moved by more than the pipeline's
+/// `lowest_band_alert_points` since the previous snapshot: a broken export
+/// or a model change, more often than a real collapse.
+fn lowest_band_warning(
+    p: &Pipeline,
+    prev_date: Option<&str>,
+    prev: Option<f64>,
+    now: f64,
+) -> Vec<String> {
+    let (Some(prev_date), Some(prev)) = (prev_date, prev) else {
+        return Vec::new();
+    };
+    let moved = (now - prev) * 100.0;
+    if moved.abs() > p.settings.lowest_band_alert_points {
+        vec![format!(
+            "the share of {} accounts moved {:+.1} points since {prev_date} ({:.1}% → {:.1}%), more than settings.lowest_band_alert_points {}: check the inputs before acting on it",
+            p.bands[0].name,
+            moved,
+            prev * 100.0,
+            now * 100.0,
+            p.settings.lowest_band_alert_points
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
 /// Options of `healthscore run`.
 pub struct RunOptions {
     /// Run id (recorded in the lease and manifest).
@@ -678,9 +723,21 @@ fn run_leased(
     checked.stages.record("previous", t, None);
 
     let t = Instant::now();
+    let prev_lowest_share = prev
+        .as_ref()
+        .map(|(_, df)| band_share(df, "prev_band", &p.bands[0].name));
     let scores = score_accounts(p, &checked, prev.map(|(_, df)| df))?;
     let summary = summarize(p, &scores)?;
     checked.stages.record("score", t, Some(scores.height()));
+    let warnings = lowest_band_warning(
+        p,
+        prev_date.as_deref(),
+        prev_lowest_share,
+        band_share(&scores, "band", &p.bands[0].name),
+    );
+    for w in &warnings {
+        tracing::warn!(stage = "score", "{w}");
+    }
 
     let t = Instant::now();
     let mut stages = checked.stages.clone();
@@ -707,6 +764,7 @@ fn run_leased(
             "by_band": count_by(&scores, "band"),
         },
         "previous_snapshot": prev_date,
+        "warnings": warnings,
         "scores_schema": scores.schema().iter().map(|(n, t)| serde_json::json!({"name": n.as_str(), "type": t.to_string()})).collect::<Vec<_>>(),
     });
     let write_started = t;

@@ -443,3 +443,51 @@ fn account_filter_is_counted_and_pass_through_columns_follow_model_version() {
     assert_eq!(m["tables"]["accounts"]["excluded_by_filter"], 2);
     assert_eq!(m["tables"]["accounts"]["rows_used"], 1);
 }
+
+#[test]
+fn a_jump_in_the_lowest_band_share_is_a_warning() {
+    let env = Env::new();
+    accounts(
+        &env.input(),
+        &[
+            ("A", Some(20.0)),
+            ("B", Some(70.0)),
+            ("C", Some(70.0)),
+            ("E", Some(70.0)),
+        ],
+    );
+    assert_eq!(env.run("1", "2026-11-20").code, 0);
+    // Critical: 1 of 4 (25%) → 2 of 4 (50%): +25 points > the default 10.
+    accounts(
+        &env.input(),
+        &[
+            ("A", Some(20.0)),
+            ("B", Some(20.0)),
+            ("C", Some(70.0)),
+            ("E", Some(70.0)),
+        ],
+    );
+    let r = env.run("1", "2026-11-21");
+    assert_eq!(r.code, 0, "a warning does not fail the run: {}", r.stderr);
+    assert!(
+        r.stdout.contains(
+            "warning: the share of Critical accounts moved +25.0 points since 2026-11-20"
+        ),
+        "{}",
+        r.stdout
+    );
+    let m: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(env.out().join("scores/snapshot_date=2026-11-21/_SUCCESS")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m["warnings"].as_array().unwrap().len(), 1);
+    // A move of exactly 25 points under a threshold of 25 is not a warning.
+    let relaxed = pipeline("1").replace(
+        "[sources.accounts]",
+        "[settings]\nlowest_band_alert_points = 25\n\n[sources.accounts]",
+    );
+    std::fs::write(env.tmp.path().join("v1.toml"), relaxed).unwrap();
+    let r = env.run("1", "2026-11-21");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains("warning"), "{}", r.stdout);
+}
