@@ -121,6 +121,10 @@ pub struct RunArgs {
     /// format (atomically, on failure too), for a textfile collector.
     #[arg(long, value_name = "PATH", env = "HEALTHSCORE_METRICS_FILE")]
     pub metrics_file: Option<std::path::PathBuf>,
+    /// Commit even if scores columns were removed or retyped since the
+    /// previous snapshot (added columns never need it).
+    #[arg(long, env = "HEALTHSCORE_ALLOW_SCHEMA_CHANGE")]
+    pub allow_schema_change: bool,
 }
 
 /// `healthscore prune`.
@@ -464,6 +468,7 @@ fn dispatch(command: Command, run_id: &str) -> Result<Outcome> {
                 &RunOptions {
                     run_id: run_id.to_string(),
                     as_of,
+                    allow_schema_change: a.allow_schema_change,
                 },
             )?;
             Ok(run_outcome(&output, as_of, &r))

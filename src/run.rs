@@ -604,6 +604,80 @@ pub fn summarize(p: &Pipeline, scores: &DataFrame) -> Result<DataFrame> {
         .map_err(pl("summary"))
 }
 
+/// Compares the scores schema with the previous snapshot's (from its
+/// manifest): added columns are reported; removed or retyped ones stop the
+/// run (exit 2, nothing written) unless `allow` — a BI reader of the folder
+/// breaks on them.
+fn schema_changes(
+    output: &Store,
+    prev_date: Option<&str>,
+    scores: &DataFrame,
+    allow: bool,
+) -> Result<Vec<String>> {
+    let Some(date) = prev_date.and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()) else {
+        return Ok(Vec::new());
+    };
+    let Some(manifest) = snapshot::read_manifest(output, snapshot::SCORES, date)? else {
+        return Ok(Vec::new());
+    };
+    let Some(prev) = manifest["scores_schema"].as_array() else {
+        return Ok(Vec::new());
+    };
+    let now: Vec<(String, String)> = scores
+        .schema()
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect();
+    let prev: Vec<(String, String)> = prev
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap_or("").to_string(),
+                c["type"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let removed: Vec<&str> = prev
+        .iter()
+        .filter(|(n, _)| !now.iter().any(|(m, _)| m == n))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    let retyped: Vec<String> = prev
+        .iter()
+        .filter_map(|(n, t)| {
+            now.iter()
+                .find(|(m, _)| m == n)
+                .filter(|(_, u)| u != t)
+                .map(|(_, u)| format!("{n} ({t} → {u})"))
+        })
+        .collect();
+    let added: Vec<&str> = now
+        .iter()
+        .filter(|(n, _)| !prev.iter().any(|(m, _)| m == n))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    let mut notes = Vec::new();
+    if !added.is_empty() {
+        notes.push(format!("scores columns added since {date}: {} (readers need union_by_name / mergeSchema to read both dates)", added.join(", ")));
+    }
+    if !removed.is_empty() || !retyped.is_empty() {
+        let what = format!(
+            "scores columns changed since {date}: removed [{}], retyped [{}]",
+            removed.join(", "),
+            retyped.join(", ")
+        );
+        if !allow {
+            return Err(Error::contract(
+                "scores",
+                None,
+                format!("{what}; readers of the folder would break. Pass --allow-schema-change to commit it anyway; nothing was written"),
+            ));
+        }
+        notes.push(format!("{what} (allowed by --allow-schema-change)"));
+    }
+    Ok(notes)
+}
+
 /// Share (0-1) of rows whose `column` equals `band`.
 fn band_share(df: &DataFrame, column: &str, band: &str) -> f64 {
     let n = df.height();
@@ -655,6 +729,9 @@ pub struct RunOptions {
     pub run_id: String,
     /// The as-of date D.
     pub as_of: NaiveDate,
+    /// Commit even when columns were removed or retyped since the previous
+    /// snapshot (added columns never need it).
+    pub allow_schema_change: bool,
 }
 
 /// What a run produced.
@@ -729,12 +806,19 @@ fn run_leased(
     let scores = score_accounts(p, &checked, prev.map(|(_, df)| df))?;
     let summary = summarize(p, &scores)?;
     checked.stages.record("score", t, Some(scores.height()));
-    let warnings = lowest_band_warning(
+    let schema_notes = schema_changes(
+        output,
+        prev_date.as_deref(),
+        &scores,
+        opts.allow_schema_change,
+    )?;
+    let mut warnings = lowest_band_warning(
         p,
         prev_date.as_deref(),
         prev_lowest_share,
         band_share(&scores, "band", &p.bands[0].name),
     );
+    warnings.extend(schema_notes);
     for w in &warnings {
         tracing::warn!(stage = "score", "{w}");
     }

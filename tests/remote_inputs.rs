@@ -83,6 +83,7 @@ fn hive_partitioned_inputs_read_the_same_from_a_store_as_from_disk() {
     let opts = RunOptions {
         run_id: "remote-inputs".into(),
         as_of,
+        allow_schema_change: false,
     };
     let local_out = Store::open(tmp.path().join("out").to_str().unwrap(), &[]).unwrap();
     let remote_out = Store::open("memory://remote-inputs/snapshots", &[]).unwrap();

@@ -245,6 +245,7 @@ fn run(p: &Pipeline, input: &Store, out: &Store, as_of: &str) -> healthscore::Re
         &RunOptions {
             run_id: format!("run-{as_of}"),
             as_of: date(as_of),
+            allow_schema_change: false,
         },
     )
     .map(|_| ())

@@ -491,3 +491,55 @@ fn a_jump_in_the_lowest_band_share_is_a_warning() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!r.stdout.contains("warning"), "{}", r.stdout);
 }
+
+#[test]
+fn removed_columns_need_allow_schema_change_and_added_ones_are_reported() {
+    let env = Env::new();
+    accounts(&env.input(), &[("A", Some(20.0))]);
+    assert_eq!(env.run("1", "2026-11-20").code, 0);
+    // v1 plus a helper metric: one column added.
+    let added = pipeline("1").replace(
+        "[[scorecards]]",
+        "[[metrics]]\nname = \"tenure\"\naccount = \"tenure_days\"\n\n[[scorecards]]",
+    );
+    std::fs::write(env.tmp.path().join("v1.toml"), &added).unwrap();
+    let r = env.run("1", "2026-11-21");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("scores columns added since 2026-11-20: tenure"),
+        "{}",
+        r.stdout
+    );
+    // Back to plain v1 on a later date: `tenure` disappears.
+    std::fs::write(env.tmp.path().join("v1.toml"), pipeline("1")).unwrap();
+    let r = env.run("1", "2026-11-22");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("removed [tenure]") && r.stderr.contains("--allow-schema-change"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !env.out().join("scores/snapshot_date=2026-11-22").exists(),
+        "nothing written"
+    );
+    let p = env.tmp.path().join("v1.toml");
+    let r = healthscore(&[
+        "run",
+        "--pipeline",
+        p.to_str().unwrap(),
+        "--input",
+        env.input().to_str().unwrap(),
+        "--output",
+        env.out().to_str().unwrap(),
+        "--as-of",
+        "2026-11-22",
+        "--allow-schema-change",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(env
+        .out()
+        .join("scores/snapshot_date=2026-11-22/_SUCCESS")
+        .exists());
+}
