@@ -71,27 +71,6 @@ const DEFAULT_COLUMNS: [&str; 53] = [
     "model_version",
 ];
 
-/// The Python with pyarrow and DuckDB: $HEALTHSCORE_TEST_PYTHON, else the
-/// repository's .venv. Never skipped: without one the test fails.
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("HEALTHSCORE_TEST_PYTHON").filter(|p| !p.is_empty()) {
-        let p = PathBuf::from(p);
-        if p.exists() {
-            return p;
-        }
-    }
-    let venv = repo().join(".venv/bin/python");
-    if venv.exists() {
-        return venv;
-    }
-    panic!(
-        "no Python for tests/readers/check_output.py: HEALTHSCORE_TEST_PYTHON is unset or \
-         missing and {} does not exist. Run `make test` (it creates the .venv with pyarrow \
-         and DuckDB and sets HEALTHSCORE_TEST_PYTHON)",
-        venv.display()
-    );
-}
-
 /// SPEC §6 column order derived from the pipeline file: the 15 fixed
 /// columns, `<group>_score` per group, every metric and, for scored ones
 /// (those with a group), `<metric>_points`, model_version, pass-through.

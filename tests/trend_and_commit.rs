@@ -511,6 +511,25 @@ fn removed_columns_need_allow_schema_change_and_added_ones_are_reported() {
         "{}",
         r.stdout
     );
+    // Independent readers read both dates as one table with the flags the
+    // README names: DuckDB union_by_name, pyarrow a unified schema.
+    let script = r#"
+import sys, glob, duckdb, pyarrow as pa, pyarrow.parquet as pq, pyarrow.dataset as ds
+root = sys.argv[1] + "/scores"
+rows = duckdb.sql(f"select snapshot_date::varchar, tenure from read_parquet('{root}/*/*.parquet', hive_partitioning = true, union_by_name = true) order by 1").fetchall()
+# signup is 2026-11-24 − 400 days; as of 2026-11-21 that is 400 − 3 = 397 days
+assert rows == [("2026-11-20", None), ("2026-11-21", 397.0)], rows
+files = sorted(glob.glob(root + "/*/*.parquet"))
+schema = pa.unify_schemas([pq.read_schema(f) for f in files])
+t = ds.dataset(root, format="parquet", partitioning="hive", schema=schema.append(pa.field("snapshot_date", pa.string()))).to_table()
+assert t.num_rows == 2 and "tenure" in t.column_names, t.schema
+print("readers ok")
+"#;
+    let o = std::process::Command::new(python())
+        .args(["-c", script, env.out().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // Back to plain v1 on a later date: `tenure` disappears.
     std::fs::write(env.tmp.path().join("v1.toml"), pipeline("1")).unwrap();
     let r = env.run("1", "2026-11-22");

@@ -146,3 +146,24 @@ pub fn close(actual: Option<f64>, expected: f64, what: &str) {
         "{what}: got {a}, expected {expected}"
     );
 }
+
+/// The Python with pyarrow and DuckDB: $HEALTHSCORE_TEST_PYTHON, else the
+/// repository's .venv. Never skipped: without one the test fails.
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("HEALTHSCORE_TEST_PYTHON").filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        if p.exists() {
+            return p;
+        }
+    }
+    let venv = repo().join(".venv/bin/python");
+    if venv.exists() {
+        return venv;
+    }
+    panic!(
+        "no Python for tests/readers/check_output.py: HEALTHSCORE_TEST_PYTHON is unset or \
+         missing and {} does not exist. Run `make test` (it creates the .venv with pyarrow \
+         and DuckDB and sets HEALTHSCORE_TEST_PYTHON)",
+        venv.display()
+    );
+}
