@@ -177,17 +177,6 @@ pub fn as_of_dates(from: NaiveDate, to: NaiveDate, every_days: i64) -> Vec<Naive
     out
 }
 
-fn parse_options(opts: &[String], flag: &str) -> Result<Vec<(String, String)>> {
-    opts.iter()
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.split_once('=')
-                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
-                .ok_or_else(|| Error::Usage(format!("--{flag} {s}: expected KEY=VALUE")))
-        })
-        .collect()
-}
-
 /// The bands counted as an alert: those named, or the two lowest-scored
 /// bands (the lowest one when there are fewer than three).
 fn alert_bands(p: &Pipeline, named: &[String]) -> Result<Vec<String>> {
@@ -253,10 +242,10 @@ pub fn command(a: BacktestArgs) -> Result<Outcome> {
         horizon_days,
         l2: a.l2,
     };
-    let input_options = parse_options(&a.input_option, "input-option")?;
+    let input_options = crate::storage::parse_options(&a.input_option, "input-option")?;
     let report_store = Store::open(
         &a.report,
-        &parse_options(&a.report_option, "report-option")?,
+        &crate::storage::parse_options(&a.report_option, "report-option")?,
     )?;
 
     let mut pipelines = vec![Pipeline::load(&a.pipeline)?];

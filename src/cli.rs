@@ -222,17 +222,6 @@ pub fn parse_as_of(s: Option<&str>) -> Result<NaiveDate> {
     }
 }
 
-fn parse_options(opts: &[String], flag: &str) -> Result<Vec<(String, String)>> {
-    opts.iter()
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.split_once('=')
-                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
-                .ok_or_else(|| Error::Usage(format!("--{flag} {s}: expected KEY=VALUE")))
-        })
-        .collect()
-}
-
 fn set_up_logging(format: LogFormat, run_id: &str, as_of: Option<NaiveDate>) {
     use tracing_subscriber::EnvFilter;
     let filter =
@@ -448,7 +437,10 @@ pub fn main_with(cli: Cli) -> i32 {
 
 fn open_input(a: &InputArgs, as_of: NaiveDate) -> Result<Store> {
     let url = a.input.replace("{as_of}", &as_of.to_string());
-    Store::open(&url, &parse_options(&a.input_option, "input-option")?)
+    Store::open(
+        &url,
+        &crate::storage::parse_options(&a.input_option, "input-option")?,
+    )
 }
 
 fn dispatch(command: Command, run_id: &str) -> Result<Outcome> {
@@ -459,7 +451,7 @@ fn dispatch(command: Command, run_id: &str) -> Result<Outcome> {
             let input = open_input(&a.inputs, as_of)?;
             let output = Store::open(
                 &a.output,
-                &parse_options(&a.output_option, "output-option")?,
+                &crate::storage::parse_options(&a.output_option, "output-option")?,
             )?;
             let r = run::run(
                 &pipeline,
@@ -493,7 +485,7 @@ fn dispatch(command: Command, run_id: &str) -> Result<Outcome> {
         Command::Explain(a) => {
             let output = Store::open(
                 &a.output,
-                &parse_options(&a.output_option, "output-option")?,
+                &crate::storage::parse_options(&a.output_option, "output-option")?,
             )?;
             let date = match &a.as_of {
                 Some(s) => Some(parse_as_of(Some(s))?),
@@ -505,7 +497,7 @@ fn dispatch(command: Command, run_id: &str) -> Result<Outcome> {
         Command::Prune(a) => {
             let output = Store::open(
                 &a.output,
-                &parse_options(&a.output_option, "output-option")?,
+                &crate::storage::parse_options(&a.output_option, "output-option")?,
             )?;
             let report = crate::prune::prune(
                 &output,
@@ -526,7 +518,10 @@ fn dispatch(command: Command, run_id: &str) -> Result<Outcome> {
         }
         Command::Generate(a) => {
             let as_of = parse_as_of(a.as_of.as_deref())?;
-            let out = Store::open(&a.out, &parse_options(&a.output_option, "output-option")?)?;
+            let out = Store::open(
+                &a.out,
+                &crate::storage::parse_options(&a.output_option, "output-option")?,
+            )?;
             let report = generate::generate(
                 &GenerateOptions {
                     accounts: a.accounts,

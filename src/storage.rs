@@ -894,6 +894,19 @@ pub fn scan_remote(input: &Store, objects: &[ObjectInfo]) -> Result<polars::prel
     concat(frames, UnionArgs::default()).map_err(corrupt(input.url().to_string()))
 }
 
+/// Parses `--input-option`/`--output-option` values (`KEY=VALUE`, repeatable)
+/// into object-store configuration pairs; `flag` names the flag in errors.
+pub fn parse_options(opts: &[String], flag: &str) -> Result<Vec<(String, String)>> {
+    opts.iter()
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                .ok_or_else(|| Error::Usage(format!("--{flag} {s}: expected KEY=VALUE")))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
