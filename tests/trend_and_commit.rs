@@ -70,18 +70,27 @@ impl Env {
         self.tmp.path().join("out")
     }
     fn run(&self, version: &str, as_of: &str) -> Out {
+        self.run_with(&[], version, as_of, &[])
+    }
+    /// `healthscore [global…] run … [extra…]` with pipeline v<version>.
+    fn run_with(&self, global: &[&str], version: &str, as_of: &str, extra: &[&str]) -> Out {
         let p = self.tmp.path().join(format!("v{version}.toml"));
-        healthscore(&[
+        let input = self.input();
+        let out = self.out();
+        let mut args: Vec<&str> = global.to_vec();
+        args.extend([
             "run",
             "--pipeline",
             p.to_str().unwrap(),
             "--input",
-            self.input().to_str().unwrap(),
+            input.to_str().unwrap(),
             "--output",
-            self.out().to_str().unwrap(),
+            out.to_str().unwrap(),
             "--as-of",
             as_of,
-        ])
+        ]);
+        args.extend(extra);
+        healthscore(&args)
     }
     fn scores(&self, date: &str) -> DataFrame {
         read_parquet(&self.out().join(format!("scores/snapshot_date={date}")))
@@ -218,20 +227,7 @@ fn rerun_replaces_and_removes_stale_parts() {
 fn manifest_records_run_and_counts() {
     let env = Env::new();
     accounts(&env.input(), &[("A", Some(20.0)), ("B", Some(70.0))]);
-    let p = env.tmp.path().join("v1.toml");
-    let r = healthscore(&[
-        "run",
-        "--pipeline",
-        p.to_str().unwrap(),
-        "--input",
-        env.input().to_str().unwrap(),
-        "--output",
-        env.out().to_str().unwrap(),
-        "--as-of",
-        D,
-        "--run-id",
-        "nightly-42",
-    ]);
+    let r = env.run_with(&[], "1", D, &["--run-id", "nightly-42"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let m: serde_json::Value = serde_json::from_slice(
         &std::fs::read(env.out().join("scores/snapshot_date=2026-11-24/_SUCCESS")).unwrap(),
@@ -344,24 +340,12 @@ fn wrong_command_line_is_64() {
 fn json_log_lines_are_flat_objects_for_schedulers() {
     let env = Env::new();
     accounts(&env.input(), &[("A", Some(20.0))]);
-    let p = env.tmp.path().join("v1.toml");
-    let r = healthscore(&[
-        "--log-format",
-        "json",
-        "--format",
-        "json",
-        "run",
-        "--pipeline",
-        p.to_str().unwrap(),
-        "--input",
-        env.input().to_str().unwrap(),
-        "--output",
-        env.out().to_str().unwrap(),
-        "--as-of",
+    let r = env.run_with(
+        &["--log-format", "json", "--format", "json"],
+        "1",
         D,
-        "--run-id",
-        "r-7",
-    ]);
+        &["--run-id", "r-7"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let lines: Vec<serde_json::Value> = r
         .stderr
@@ -543,19 +527,7 @@ print("readers ok")
         !env.out().join("scores/snapshot_date=2026-11-22").exists(),
         "nothing written"
     );
-    let p = env.tmp.path().join("v1.toml");
-    let r = healthscore(&[
-        "run",
-        "--pipeline",
-        p.to_str().unwrap(),
-        "--input",
-        env.input().to_str().unwrap(),
-        "--output",
-        env.out().to_str().unwrap(),
-        "--as-of",
-        "2026-11-22",
-        "--allow-schema-change",
-    ]);
+    let r = env.run_with(&[], "1", "2026-11-22", &["--allow-schema-change"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(env
         .out()
