@@ -229,10 +229,7 @@ fn manifest_records_run_and_counts() {
     accounts(&env.input(), &[("A", Some(20.0)), ("B", Some(70.0))]);
     let r = env.run_with(&[], "1", D, &["--run-id", "nightly-42"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let m: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(env.out().join("scores/snapshot_date=2026-11-24/_SUCCESS")).unwrap(),
-    )
-    .unwrap();
+    let m = read_manifest(&env.out(), D);
     assert_eq!(m["run_id"], "nightly-42");
     assert_eq!(m["as_of"], "2026-11-24");
     assert_eq!(m["pipeline"]["name"], "pct");
@@ -420,10 +417,7 @@ fn account_filter_is_counted_and_pass_through_columns_follow_model_version() {
         &["model_version".to_string(), "csm_owner".to_string()]
     );
     assert_eq!(s(&scores, "csm_owner", 0).as_deref(), Some("ann"));
-    let m: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(out.join("scores/snapshot_date=2026-11-24/_SUCCESS")).unwrap(),
-    )
-    .unwrap();
+    let m = read_manifest(&out, D);
     assert_eq!(m["tables"]["accounts"]["excluded_by_filter"], 2);
     assert_eq!(m["tables"]["accounts"]["rows_used"], 1);
 }
@@ -460,10 +454,7 @@ fn a_jump_in_the_lowest_band_share_is_a_warning() {
         "{}",
         r.stdout
     );
-    let m: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(env.out().join("scores/snapshot_date=2026-11-21/_SUCCESS")).unwrap(),
-    )
-    .unwrap();
+    let m = read_manifest(&env.out(), "2026-11-21");
     assert_eq!(m["warnings"].as_array().unwrap().len(), 1);
     // A move of exactly 25 points under a threshold of 25 is not a warning.
     let relaxed = pipeline("1").replace(

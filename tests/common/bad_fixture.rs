@@ -412,10 +412,7 @@ impl Case {
     }
     /// The `_SUCCESS` manifest of the run for D.
     pub fn manifest(&self) -> serde_json::Value {
-        let path = self
-            .out()
-            .join(format!("scores/snapshot_date={D}/_SUCCESS"));
-        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+        read_manifest(&self.out(), D)
     }
     /// The scores of the run for D.
     pub fn scores(&self) -> DataFrame {

@@ -167,3 +167,10 @@ pub fn python() -> PathBuf {
         venv.display()
     );
 }
+
+/// The `_SUCCESS` manifest of the scores snapshot of `date` under `out`.
+pub fn read_manifest(out: &Path, date: &str) -> serde_json::Value {
+    let path = out.join(format!("scores/snapshot_date={date}/_SUCCESS"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap()
+}
