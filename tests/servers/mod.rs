@@ -49,10 +49,6 @@ impl Server {
     }
 }
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -140,7 +136,7 @@ pub fn moto_with_env(env: &[(&str, &str)]) -> Server {
             candidates.push(bin.join("moto_server"));
         }
     }
-    candidates.push(repo().join(".venv/bin/moto_server"));
+    candidates.push(super::common::repo().join(".venv/bin/moto_server"));
     let Some(program) = candidates.iter().find(|p| p.is_file()).cloned() else {
         missing("moto_server (pip moto[s3,server])", &candidates)
     };
@@ -172,7 +168,7 @@ pub fn moto_with_env(env: &[(&str, &str)]) -> Server {
 
 /// Azurite's Blob service, in memory, telemetry off.
 pub fn azurite() -> Server {
-    let program = repo().join(".tools/node_modules/azurite/dist/src/blob/main.js");
+    let program = super::common::repo().join(".tools/node_modules/azurite/dist/src/blob/main.js");
     if !program.is_file() {
         missing("Azurite (npm azurite)", &[program]);
     }
@@ -445,6 +441,33 @@ fn ok(what: &str, o: &super::common::Out) {
     );
 }
 
+/// Asserts a command's exit code, showing its output when it differs.
+pub fn ok_code(o: &super::common::Out, code: i32) {
+    assert_eq!(
+        o.code, code,
+        "expected exit {code}\nstdout:\n{}\nstderr:\n{}",
+        o.stdout, o.stderr
+    );
+}
+
+/// `healthscore generate --accounts N --as-of D --out URL` with `env`, which
+/// must succeed.
+pub fn generate(accounts: &str, as_of: &str, out: &str, env: &[(String, String)]) {
+    let o = healthscore_with(
+        &[
+            "generate",
+            "--accounts",
+            accounts,
+            "--as-of",
+            as_of,
+            "--out",
+            out,
+        ],
+        env,
+    );
+    ok_code(&o, 0);
+}
+
 /// The full round trip of the storage issue against a real server:
 /// `generate` into the bucket, `check`, `run` for two dates reading the
 /// bucket and writing another (the second with multipart uploads), the
@@ -456,7 +479,7 @@ pub fn round_trip(r: &Remote) {
     let tmp = tempfile::tempdir().expect("tmp");
     let local_in = tmp.path().join("in");
     let local_out = tmp.path().join("out");
-    let pipeline = repo().join("pipelines/default.toml");
+    let pipeline = super::common::repo().join("pipelines/default.toml");
     let pipeline = pipeline.to_str().unwrap();
     let gen = |out: &str| {
         [
