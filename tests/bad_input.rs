@@ -1548,31 +1548,10 @@ fn check_of_duplicate_accounts_is_exit_2() {
 // pyarrow is at hand (`make test` provides one), skipped otherwise.
 // ---------------------------------------------------------------------------
 
-/// A Python with pyarrow: $HEALTHSCORE_TEST_PYTHON or the repo's .venv.
-fn python_with_pyarrow() -> Option<String> {
-    let candidates = [
-        std::env::var("HEALTHSCORE_TEST_PYTHON").ok(),
-        Some(
-            repo()
-                .join(".venv/bin/python")
-                .to_string_lossy()
-                .into_owned(),
-        ),
-    ];
-    candidates.into_iter().flatten().find(|py| {
-        std::process::Command::new(py)
-            .args(["-c", "import pyarrow"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-}
-
 #[test]
 fn arrow_types_from_other_writers_are_accepted() {
-    let Some(py) = python_with_pyarrow() else {
-        eprintln!("skipped: no Python with pyarrow (set HEALTHSCORE_TEST_PYTHON)");
-        return;
-    };
+    // Never skipped: without the test venv's Python this test fails.
+    let py = python();
     let fx = Fixture::valid(4);
     let expected = baseline_scores(&fx);
     let case = Case::lenient();
