@@ -458,24 +458,7 @@ pub fn read_labels(
 // ---------------------------------------------------------------------------
 
 fn at_date(d: NaiveDate) -> impl Fn(Error) -> Error {
-    move |e| match e {
-        Error::Guard { table, message } => Error::Guard {
-            table,
-            message: format!("backtest date {d}: {message}"),
-        },
-        Error::Contract {
-            table,
-            column,
-            file,
-            message,
-        } => Error::Contract {
-            table,
-            column,
-            file,
-            message: format!("backtest date {d}: {message}"),
-        },
-        other => other,
-    }
+    move |e| e.at(&format!("backtest date {d}"))
 }
 
 /// Weighted mean of the present metrics' points of each group, as columns

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::generate::{self, GenerateOptions};
 use crate::run::{self, RunOptions};
 use crate::storage::Store;
-use crate::{explain, snapshot};
+use crate::{backfill, explain, snapshot};
 
 /// healthscore: score the health of every customer account from warehouse
 /// Parquet exports and write a dated snapshot for BI tools.
@@ -125,6 +125,24 @@ pub struct RunArgs {
     /// previous snapshot (added columns never need it).
     #[arg(long, env = "HEALTHSCORE_ALLOW_SCHEMA_CHANGE")]
     pub allow_schema_change: bool,
+    /// Backfill: the first date of a range to score in one process
+    /// (YYYY-MM-DD; with --to, instead of --as-of).
+    #[arg(long, value_name = "DATE", requires = "to", conflicts_with = "as_of")]
+    pub from: Option<String>,
+    /// Backfill: the last date of the range (included when on the step).
+    #[arg(long, value_name = "DATE", requires = "from", conflicts_with = "as_of")]
+    pub to: Option<String>,
+    /// Backfill: the step between dates, in days (1d daily, 7d weekly).
+    #[arg(long, value_name = "Nd", default_value = "1d", requires = "from")]
+    pub every: String,
+    /// Backfill: rescore dates already committed with the same pipeline,
+    /// input objects and previous snapshot (skipped otherwise).
+    #[arg(long, env = "HEALTHSCORE_FORCE")]
+    pub force: bool,
+    /// After scoring, rescore the later committed dates whose previous
+    /// snapshot changed (their trend depends on it).
+    #[arg(long, env = "HEALTHSCORE_CASCADE")]
+    pub cascade: bool,
 }
 
 /// `healthscore prune`.
@@ -341,6 +359,7 @@ pub fn main_with(cli: Cli) -> i32 {
         let pb = indicatif::ProgressBar::new_spinner();
         pb.set_message("working");
         pb.enable_steady_tick(std::time::Duration::from_millis(120));
+        let _ = PROGRESS.set(pb.clone());
         pb
     });
     // Never a panic (SPEC §7): one escaping the engine is an internal error
@@ -445,6 +464,7 @@ fn open_input(a: &InputArgs, as_of: NaiveDate) -> Result<Store> {
 
 fn dispatch(command: Command, run_id: &str) -> Result<Outcome> {
     match command {
+        Command::Run(a) if a.from.is_some() || a.cascade => backfill_command(a, run_id),
         Command::Run(a) => {
             let as_of = parse_as_of(a.inputs.as_of.as_deref())?;
             let pipeline = Pipeline::load(&a.inputs.pipeline)?;
@@ -550,6 +570,103 @@ fn dispatch(command: Command, run_id: &str) -> Result<Outcome> {
         }
     }
 }
+
+/// `run --from D1 --to D2` (a backfill) or `run --cascade`.
+fn backfill_command(a: RunArgs, run_id: &str) -> Result<Outcome> {
+    let dates = match (&a.from, &a.to) {
+        (Some(from), Some(to)) => {
+            let from = parse_date("--from", from)?;
+            let to = parse_date("--to", to)?;
+            backfill::dates_between(from, to, backfill::parse_every(&a.every)?)?
+        }
+        _ => vec![parse_as_of(a.inputs.as_of.as_deref())?],
+    };
+    let pipeline = Pipeline::load(&a.inputs.pipeline)?;
+    let output = Store::open(
+        &a.output,
+        &crate::storage::parse_options(&a.output_option, "output-option")?,
+    )?;
+    let open_for = |d: NaiveDate| open_input(&a.inputs, d);
+    let inputs = if a.inputs.input.contains("{as_of}") {
+        backfill::Inputs::PerDate(&open_for)
+    } else {
+        backfill::Inputs::Shared(open_input(&a.inputs, dates[0])?)
+    };
+    let progress = |done: usize, total: usize, o: &backfill::DateOutcome| {
+        tracing::info!(
+            stage = "backfill",
+            date = %o.date,
+            action = ?o.action,
+            done = done as u64,
+            total = total as u64,
+            "date done"
+        );
+        if let Some(pb) = PROGRESS.get() {
+            pb.set_message(format!("{done}/{total} dates ({} {:?})", o.date, o.action));
+        }
+    };
+    let r = backfill::backfill(
+        &pipeline,
+        &inputs,
+        &output,
+        &backfill::BackfillOptions {
+            run_id: run_id.to_string(),
+            // A single date with --cascade is rescored, like any `run`.
+            force: a.force || a.from.is_none(),
+            cascade: a.cascade,
+            allow_schema_change: a.allow_schema_change,
+            dates,
+        },
+        &progress,
+    )?;
+    Ok(backfill_outcome(&output, run_id, &r))
+}
+
+fn parse_date(flag: &str, s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| Error::Usage(format!("{flag} {s}: expected a date YYYY-MM-DD")))
+}
+
+fn backfill_outcome(output: &Store, run_id: &str, r: &backfill::BackfillResult) -> Outcome {
+    let count = |a: backfill::Action| r.dates.iter().filter(|d| d.action == a).count();
+    let (scored, skipped, cascaded) = (
+        count(backfill::Action::Scored),
+        count(backfill::Action::Skipped),
+        count(backfill::Action::Cascaded),
+    );
+    let mut text = format!(
+        "run {run_id}: {} dates into {}: {scored} scored, {skipped} skipped (up to date), {cascaded} rescored by cascade\n",
+        r.dates.len(),
+        output.url()
+    );
+    for d in &r.dates {
+        let accounts = d
+            .accounts
+            .map(|n| format!(", {n} accounts"))
+            .unwrap_or_default();
+        text.push_str(
+            &format!("  {} {:?}: {}{accounts}\n", d.date, d.action, d.reason).to_lowercase(),
+        );
+    }
+    // The last scored date's figures at the top level, as for a one-date
+    // run (the metrics file and schedulers read them).
+    let mut json = match &r.last {
+        Some((date, last)) => run_outcome(output, *date, last).json,
+        None => serde_json::json!({"run_id": run_id, "output": output.url()}),
+    };
+    json["dates"] = serde_json::to_value(&r.dates).unwrap_or_default();
+    json["scored"] = scored.into();
+    json["skipped"] = skipped.into();
+    json["cascaded"] = cascaded.into();
+    Outcome {
+        text: text.trim_end().to_string(),
+        json,
+    }
+}
+
+/// The spinner on stderr (a terminal and text output only), whose message
+/// a long command updates.
+static PROGRESS: std::sync::OnceLock<indicatif::ProgressBar> = std::sync::OnceLock::new();
 
 /// The report of `check` when a data guard refuses the input, printed
 /// with the error.

@@ -111,6 +111,30 @@ fn format_config_issues(file: &str, issues: &[ConfigIssue]) -> String {
 }
 
 impl Error {
+    /// The same error with `context` (e.g. "backfill date 2026-01-31")
+    /// before the message of an input problem, so a run over many dates
+    /// says which date's input broke the contract or tripped a guard.
+    pub fn at(self, context: &str) -> Error {
+        match self {
+            Error::Guard { table, message } => Error::Guard {
+                table,
+                message: format!("{context}: {message}"),
+            },
+            Error::Contract {
+                table,
+                column,
+                file,
+                message,
+            } => Error::Contract {
+                table,
+                column,
+                file,
+                message: format!("{context}: {message}"),
+            },
+            other => other,
+        }
+    }
+
     /// The process exit code of SPEC §7.
     pub fn exit_code(&self) -> i32 {
         match self {

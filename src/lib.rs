@@ -5,9 +5,11 @@
 //! file, parsed and validated once) → [`source`] (open and check the input
 //! tables) → [`metrics`] (lazy aggregations per table) → [`score`]
 //! (normalisation, groups, scorecards, bands, drivers) → [`snapshot`]
-//! (trend, write, commit). [`storage`] is the one seam to object stores;
-//! [`cli`] is the command line on top.
+//! (trend, write, commit). [`run`] drives one date through them and
+//! [`backfill`] a range of dates from inputs read once. [`storage`] is the
+//! one seam to object stores; [`cli`] is the command line on top.
 
+pub mod backfill;
 pub mod backtest;
 pub mod cli;
 pub mod config;

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Datelike, Duration, NaiveDate};
 
 use crate::error::{Error, Result};
-use crate::snapshot::{self, Lease, SCORES, SUCCESS, SUMMARY};
+use crate::snapshot::{self, Lease, SCORES, SUCCESS, TABLES};
 use crate::storage::Store;
 
 /// What to keep, and whether to delete at all.
@@ -62,10 +62,10 @@ fn parse_date_folder(name: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(name.strip_prefix("snapshot_date=")?, "%Y-%m-%d").ok()
 }
 
-/// Every date that has a folder under `scores/` or `summary/`, ascending.
+/// Every date that has a folder under any output table, ascending.
 fn all_dates(out: &Store) -> Result<BTreeSet<NaiveDate>> {
     let mut dates = BTreeSet::new();
-    for table in [SCORES, SUMMARY] {
+    for table in TABLES {
         for d in out.list_dirs(table)? {
             if let Some(date) = parse_date_folder(&d) {
                 dates.insert(date);
@@ -135,7 +135,7 @@ fn plan(out: &Store, opts: &PruneOptions) -> Result<PruneReport> {
             kept_month_ends.push(d);
         } else {
             let mut objects = Vec::new();
-            for table in [SCORES, SUMMARY] {
+            for table in TABLES {
                 for o in out.list(&snapshot::date_folder(table, d))? {
                     objects.push(o.rel);
                 }
@@ -157,10 +157,11 @@ fn plan(out: &Store, opts: &PruneOptions) -> Result<PruneReport> {
     })
 }
 
-/// Deletes one date: both `_SUCCESS` markers first (scores, whose marker
-/// says the date is committed, then summary), then every other object.
+/// Deletes one date: every table's `_SUCCESS` marker first (scores, whose
+/// marker says the date is committed, then summary and metrics), then every
+/// other object.
 fn delete_date(out: &Store, date: NaiveDate, objects: &[String]) -> Result<()> {
-    let markers: Vec<String> = [SCORES, SUMMARY]
+    let markers: Vec<String> = TABLES
         .iter()
         .map(|t| format!("{}/{SUCCESS}", snapshot::date_folder(t, date)))
         .collect();
@@ -173,7 +174,7 @@ fn delete_date(out: &Store, date: NaiveDate, objects: &[String]) -> Result<()> {
         }
     }
     // The local disk keeps empty folders, which would still list as dates.
-    for table in [SCORES, SUMMARY] {
+    for table in TABLES {
         if let Some(dir) = out.local_path(&snapshot::date_folder(table, date)) {
             match std::fs::remove_dir(&dir) {
                 Ok(()) => {}

@@ -69,7 +69,8 @@ impl TableCounts {
 pub struct StageTimes(pub Vec<(String, u128)>);
 
 impl StageTimes {
-    fn record(&mut self, stage: &str, started: Instant, rows: Option<usize>) {
+    /// Records (and logs) a stage that started at `started`.
+    pub fn record(&mut self, stage: &str, started: Instant, rows: Option<usize>) {
         let ms = started.elapsed().as_millis();
         tracing::info!(
             stage,
@@ -139,12 +140,24 @@ pub fn check_inputs(p: &Pipeline, input: &Store, as_of: NaiveDate) -> Result<Che
 /// schema checks and row accounting, without the data guards (`check`
 /// reports the counts even when a guard trips).
 pub fn read_inputs(p: &Pipeline, input: &Store, as_of: NaiveDate) -> Result<Checked> {
-    let d = day_of(as_of);
     let mut stages = StageTimes::default();
     let t = Instant::now();
     let tables = source::open_tables(p, input)?;
     stages.record("open", t, None);
+    aggregate_inputs(p, input, &tables, as_of, stages)
+}
 
+/// Validates and aggregates already opened input tables for date `as_of`
+/// (row accounting, accepted accounts, every metric's aggregations); a
+/// backfill opens the tables once and calls this for each date.
+pub fn aggregate_inputs(
+    p: &Pipeline,
+    input: &Store,
+    tables: &[OpenTable],
+    as_of: NaiveDate,
+    mut stages: StageTimes,
+) -> Result<Checked> {
+    let d = day_of(as_of);
     let t = Instant::now();
     let accounts_table = tables
         .iter()
@@ -513,13 +526,10 @@ fn zero_when_empty_columns(p: &Pipeline) -> Vec<String> {
     out
 }
 
-/// Builds the scoring plan for checked inputs and collects the scores
-/// table (SPEC §6 columns and order), with trend against `prev`.
-pub fn score_accounts(
-    p: &Pipeline,
-    checked: &Checked,
-    prev: Option<DataFrame>,
-) -> Result<DataFrame> {
+/// The scoring plan for checked inputs: every account's metrics, points,
+/// groups, score, band, drivers and trend against `prev` (internal columns
+/// included).
+fn scoring_plan(p: &Pipeline, checked: &Checked, prev: Option<DataFrame>) -> Result<LazyFrame> {
     let mut wide = checked.accounts.clone().lazy();
     for (table, agg) in &checked.aggregates {
         let cols: Vec<Expr> = std::iter::once(col("customer_id"))
@@ -547,18 +557,53 @@ pub fn score_accounts(
     }
     let scored = score::score_frame(p, wide)?;
     let with_drivers = score::with_drivers(p, scored)?;
-    let with_trend = score::with_trend(
+    Ok(score::with_trend(
         with_drivers,
         prev.map(|d| d.lazy()),
         p.settings.trend_threshold,
         &p.model_version(),
-    );
+    ))
+}
+
+/// Scores checked inputs: the scores table (SPEC §6 columns and order),
+/// with trend against `prev`.
+pub fn score_accounts(
+    p: &Pipeline,
+    checked: &Checked,
+    prev: Option<DataFrame>,
+) -> Result<DataFrame> {
     // The in-memory engine here: the streaming one was ~1 s faster on the 1M
     // workload, but its float sums were not bit-for-bit the same from run to
     // run, and reruns must write identical bytes.
-    score::select_output(p, with_trend)
+    score::select_output(p, scoring_plan(p, checked, prev)?)
         .collect()
         .map_err(pl("scoring"))
+}
+
+/// A date's scored tables: the scores and the long metrics table.
+pub struct Scored {
+    /// The scores table (SPEC §6).
+    pub scores: DataFrame,
+    /// One row per account and scored metric ([`score::METRICS_COLUMNS`]).
+    pub metrics: DataFrame,
+}
+
+/// Scores checked inputs into the scores table and the long metrics table,
+/// from one collect of the scoring plan (in-memory engine, for the same
+/// reason as [`score_accounts`]).
+pub fn score_with_metrics(
+    p: &Pipeline,
+    checked: &Checked,
+    prev: Option<DataFrame>,
+) -> Result<Scored> {
+    let with_losses = score::select_output_with_losses(p, scoring_plan(p, checked, prev)?)
+        .collect()
+        .map_err(pl("scoring"))?;
+    let scores = score::scores_of(p, &with_losses).map_err(pl("scoring"))?;
+    let metrics = score::long_metrics(p, with_losses.lazy())?
+        .collect()
+        .map_err(pl("building the metrics table"))?;
+    Ok(Scored { scores, metrics })
 }
 
 /// Collects a plan on polars' streaming engine (lower peak memory than the
@@ -786,7 +831,7 @@ pub fn run(p: &Pipeline, input: &Store, output: &Store, opts: &RunOptions) -> Re
     // touches the output, not even its lease.
     let checked = check_inputs(p, input, opts.as_of)?;
     let lease = Lease::acquire(output, &opts.run_id)?;
-    let result = run_leased(p, checked, output, opts, started);
+    let result = score_and_commit(p, checked, output, opts, started);
     let released = lease.release();
     let r = result?;
     // The snapshot is committed: a lease we failed to delete only delays
@@ -797,7 +842,10 @@ pub fn run(p: &Pipeline, input: &Store, output: &Store, opts: &RunOptions) -> Re
     Ok(r)
 }
 
-fn run_leased(
+/// Scores checked inputs for `opts.as_of` (trend against the latest
+/// committed earlier date) and commits the date's snapshot. The caller
+/// holds the output's lease.
+pub fn score_and_commit(
     p: &Pipeline,
     mut checked: Checked,
     output: &Store,
@@ -807,13 +855,18 @@ fn run_leased(
     let t = Instant::now();
     let prev = snapshot::previous_for_trend(output, opts.as_of)?;
     let prev_date = prev.as_ref().map(|(d, _)| d.to_string());
+    let prev_digest = match &prev {
+        Some((d, _)) => snapshot::read_manifest(output, snapshot::SCORES, *d)?
+            .and_then(|m| m["scores_sha256"].as_str().map(str::to_string)),
+        None => None,
+    };
     checked.stages.record("previous", t, None);
 
     let t = Instant::now();
     let prev_lowest_share = prev
         .as_ref()
         .map(|(_, df)| band_share(df, "prev_band", &p.bands[0].name));
-    let scores = score_accounts(p, &checked, prev.map(|(_, df)| df))?;
+    let Scored { scores, metrics } = score_with_metrics(p, &checked, prev.map(|(_, df)| df))?;
     let summary = summarize(p, &scores)?;
     checked.stages.record("score", t, Some(scores.height()));
     let schema_notes = schema_changes(
@@ -858,6 +911,7 @@ fn run_leased(
             "by_band": count_by(&scores, "band"),
         },
         "previous_snapshot": prev_date,
+        "previous_scores_sha256": prev_digest,
         "warnings": warnings,
         "scores_schema": scores.schema().iter().map(|(n, t)| serde_json::json!({"name": n.as_str(), "type": t.to_string()})).collect::<Vec<_>>(),
     });
@@ -868,11 +922,13 @@ fn run_leased(
         vec![
             (snapshot::SCORES, scores.clone()),
             (snapshot::SUMMARY, summary.clone()),
+            (snapshot::METRICS, metrics),
         ],
         |written: &[Written]| {
             let mut m = manifest_base.clone();
             stages.record("write", write_started, None);
             m["outputs"] = serde_json::to_value(written).unwrap_or_default();
+            m["scores_sha256"] = snapshot::table_digest(written, snapshot::SCORES).into();
             m["finished_at"] = serde_json::json!(Utc::now().to_rfc3339());
             m["stages_ms"] = stages.to_json();
             m

@@ -558,8 +558,100 @@ pub fn output_columns(p: &Pipeline) -> Vec<String> {
     cols
 }
 
+/// Columns of the long metrics table, in order (a fixed shape: adding a
+/// metric adds rows, never columns).
+pub const METRICS_COLUMNS: [&str; 8] = [
+    "customer_id",
+    "scorecard",
+    "group",
+    "metric",
+    "raw",
+    "points",
+    "loss",
+    "model_version",
+];
+
+/// The loss columns kept beside the output columns, for the long metrics
+/// table.
+fn loss_columns(p: &Pipeline) -> Vec<String> {
+    p.metrics
+        .iter()
+        .filter(|m| m.scoring.is_some())
+        .map(|m| loss_column(&m.name))
+        .collect()
+}
+
+/// The scores output columns plus every scored metric's loss (null when
+/// the metric did not count towards the score), sorted by customer_id: one
+/// collect yields both the scores table and the long metrics table.
+pub fn select_output_with_losses(p: &Pipeline, lf: LazyFrame) -> LazyFrame {
+    let losses: Vec<Expr> = loss_columns(p)
+        .into_iter()
+        .map(|c| col(c.as_str()).cast(DataType::Float64))
+        .collect();
+    let mut exprs = output_exprs(p);
+    exprs.extend(losses);
+    lf.select(exprs)
+        .sort(["customer_id"], SortMultipleOptions::default())
+}
+
+/// The scores table (SPEC §6 columns) out of [`select_output_with_losses`].
+pub fn scores_of(p: &Pipeline, with_losses: &DataFrame) -> PolarsResult<DataFrame> {
+    with_losses.select(output_columns(p))
+}
+
+/// The long metrics table: one row per account and scored metric
+/// (customer_id, scorecard, group, metric, raw, points, loss,
+/// model_version), metrics in pipeline order, accounts by customer_id
+/// within a metric.
+pub fn long_metrics(p: &Pipeline, with_losses: LazyFrame) -> Result<LazyFrame> {
+    let per_metric: Vec<LazyFrame> = p
+        .metrics
+        .iter()
+        .filter_map(|m| m.scoring.as_ref().map(|s| (m, s)))
+        .map(|(m, s)| {
+            with_losses.clone().select([
+                col("customer_id"),
+                col("scorecard"),
+                lit(p.groups[s.group].name.as_str()).alias("group"),
+                lit(m.name.as_str()).alias("metric"),
+                col(m.name.as_str()).cast(DataType::Float64).alias("raw"),
+                col(points_column(&m.name))
+                    .cast(DataType::Float64)
+                    .alias("points"),
+                col(loss_column(&m.name)).alias("loss"),
+                col("model_version"),
+            ])
+        })
+        .collect();
+    if per_metric.is_empty() {
+        let empty = DataFrame::new_infer_height(
+            METRICS_COLUMNS
+                .iter()
+                .map(|c| {
+                    let dt = match *c {
+                        "raw" | "points" | "loss" => DataType::Float64,
+                        _ => DataType::String,
+                    };
+                    Column::new_empty((*c).into(), &dt)
+                })
+                .collect(),
+        )
+        .map_err(|e| Error::polars("building the metrics table", e))?;
+        return Ok(empty.lazy());
+    }
+    concat(per_metric, UnionArgs::default())
+        .map_err(|e| Error::polars("building the metrics table", e))
+}
+
 /// Selects the output columns in order with their contract types.
 pub fn select_output(p: &Pipeline, lf: LazyFrame) -> LazyFrame {
+    lf.select(output_exprs(p))
+        .sort(["customer_id"], SortMultipleOptions::default())
+}
+
+/// The output columns as expressions with their contract types.
+fn output_exprs(p: &Pipeline) -> Vec<Expr> {
     let mut exprs: Vec<Expr> = Vec::new();
     for c in output_columns(p) {
         let e = col(c.as_str());
@@ -575,6 +667,5 @@ pub fn select_output(p: &Pipeline, lf: LazyFrame) -> LazyFrame {
         };
         exprs.push(e);
     }
-    lf.select(exprs)
-        .sort(["customer_id"], SortMultipleOptions::default())
+    exprs
 }

@@ -20,6 +20,12 @@ use crate::storage::Store;
 pub const SCORES: &str = "scores";
 /// Folder of the summary table under the output root.
 pub const SUMMARY: &str = "summary";
+/// Folder of the long metrics table (one row per account and scored
+/// metric, a shape that never changes when metrics are added).
+pub const METRICS: &str = "metrics";
+/// Every table a run writes per date; `scores` is committed last, so its
+/// `_SUCCESS` is the date's commit point.
+pub const TABLES: [&str; 3] = [SCORES, SUMMARY, METRICS];
 /// The commit marker (and manifest) of a date folder.
 pub const SUCCESS: &str = "_SUCCESS";
 /// The lease object at the output root.
@@ -196,6 +202,32 @@ impl Lease {
         })
     }
 
+    /// Extends the lease by another [`LEASE_MINUTES`] from now, so a long
+    /// backfill keeps it; fails with `Locked` if another run took it over.
+    pub fn renew(&self) -> Result<()> {
+        if let Some(existing) = self.out.get_opt(LOCK)? {
+            if let Ok(held) = serde_json::from_slice::<LeaseBody>(&existing) {
+                if held.run_id != self.run_id {
+                    return Err(Error::Locked {
+                        url: self.out.url().to_string(),
+                        holder: held.run_id,
+                        host: held.host,
+                        expires: held.expires.to_rfc3339(),
+                    });
+                }
+            }
+        }
+        let body = LeaseBody {
+            run_id: self.run_id.clone(),
+            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            expires: Utc::now() + Duration::minutes(LEASE_MINUTES),
+        };
+        self.out.put(
+            LOCK,
+            Bytes::from(serde_json::to_vec_pretty(&body).expect("lease json")),
+        )
+    }
+
     /// Releases the lease if it is still ours.
     pub fn release(self) -> Result<()> {
         *HELD.lock().expect("lease registry") = None;
@@ -261,12 +293,29 @@ fn check_interrupted() -> Result<()> {
 /// An object written by the commit, for the manifest.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Written {
+    /// The table (output folder) the object belongs to.
+    pub table: String,
     /// Object URL.
     pub path: String,
     /// Rows in it.
     pub rows: usize,
     /// Size in bytes.
     pub bytes: usize,
+    /// SHA-256 of the object's bytes (hex), to tell whether a rewritten
+    /// date changed.
+    pub sha256: String,
+}
+
+/// One digest of a table's written objects, in write order: equal digests
+/// mean byte-identical parts.
+pub fn table_digest(written: &[Written], table: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for w in written.iter().filter(|w| w.table == table) {
+        h.update(w.sha256.as_bytes());
+        h.update(b"\n");
+    }
+    format!("{:x}", h.finalize())
 }
 
 /// Splits a frame into parts of at most [`PART_ROWS`] rows, in order.
@@ -317,13 +366,19 @@ fn commit_inner(
             let rows = part.height();
             let bytes = parquet_file::encode(part)?;
             let size = bytes.len();
+            let sha256 = {
+                use sha2::{Digest, Sha256};
+                format!("{:x}", Sha256::digest(&bytes))
+            };
             // One atomic put, or a multipart upload for large parts (aborted
             // on failure or on a signal).
             out.put_cancellable(&rel, bytes, &|| INTERRUPTED.load(Ordering::SeqCst))?;
             written.push(Written {
+                table: table.to_string(),
                 path: out.url_of(&rel),
                 rows,
                 bytes: size,
+                sha256,
             });
             written_rel.push(rel);
         }

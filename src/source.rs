@@ -404,6 +404,35 @@ fn open_table(
     })
 }
 
+/// Reads every table's canonical frame into memory, once: a run over many
+/// dates then aggregates each date from memory instead of reading every
+/// input object again per date.
+pub fn load_into_memory(tables: &mut [OpenTable]) -> Result<()> {
+    let plans: Vec<_> = tables
+        .iter()
+        .map(|t| t.frame.clone().logical_plan)
+        .collect();
+    let frames = LazyFrame::collect_all_with_engine(plans, Engine::Streaming, OptFlags::default())
+        .map_err(|e| {
+            let refs: Vec<&OpenTable> = tables.iter().collect();
+            unreadable_object(
+                &refs,
+                Error::Corrupt {
+                    url: tables
+                        .first()
+                        .and_then(|t| t.objects.first())
+                        .map(|o| o.path.clone())
+                        .unwrap_or_default(),
+                    message: e.to_string(),
+                },
+            )
+        })?;
+    for (t, df) in tables.iter_mut().zip(frames) {
+        t.frame = df.lazy();
+    }
+    Ok(())
+}
+
 /// The error for a failed read of `tables`: when one object cannot be
 /// decoded on its own, a corrupt-object error naming it (exit 1); else
 /// `fallback`.

@@ -206,3 +206,155 @@ fn one_enterprise_account_scored_by_hand() {
         "SPEC §6: 53 columns for the default pipeline"
     );
 }
+
+#[test]
+fn the_long_metrics_table_holds_each_scored_metric_of_the_account() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    let output = tmp.path().join("out");
+    fixture(&input);
+    let pipeline = repo().join("pipelines/default.toml");
+    let r = healthscore(&[
+        "run",
+        "--pipeline",
+        pipeline.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+        "--as-of",
+        D,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let folder = output.join("metrics/snapshot_date=2026-11-24");
+    assert!(folder.join("_SUCCESS").exists(), "committed with the date");
+    let df = read_parquet(&folder);
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "customer_id",
+            "scorecard",
+            "group",
+            "metric",
+            "raw",
+            "points",
+            "loss",
+            "model_version"
+        ]
+    );
+    // The 13 scored metrics of SPEC §5 in pipeline order (helpers such as
+    // logins_30d are not scored, so not here). Enterprise weights 20, 25,
+    // 20, 20, 5, 5, 5; every group present, so Σ present w = 100 and
+    // loss = (100 − points) · w_g/100 · 1/(present metrics of the group).
+    let third = 1.0 / 3.0;
+    // (group, metric, raw, points, loss)
+    type Row = (
+        &'static str,
+        &'static str,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+    );
+    let expected: Vec<Row> = vec![
+        (
+            "adoption",
+            "logins_per_seat_30d",
+            Some(15.0),
+            Some(75.0),
+            Some(25.0 * 0.20 * third),
+        ),
+        (
+            "adoption",
+            "feature_breadth_30d",
+            Some(1.0),
+            Some(12.5),
+            Some(87.5 * 0.20 * third),
+        ),
+        (
+            "adoption",
+            "active_days_30d",
+            Some(3.0),
+            Some(15.0),
+            Some(85.0 * 0.20 * third),
+        ),
+        // csat absent: nps is the group's only present metric.
+        (
+            "sentiment",
+            "nps_180d",
+            Some(8.0),
+            Some(80.0),
+            Some(20.0 * 0.25),
+        ),
+        ("sentiment", "csat_180d", None, None, None),
+        (
+            "churn_risk",
+            "login_trend",
+            Some(1.5),
+            Some(100.0),
+            Some(0.0),
+        ),
+        (
+            "churn_risk",
+            "mrr_change_90d",
+            Some(1.2),
+            Some(100.0),
+            Some(0.0),
+        ),
+        (
+            "churn_risk",
+            "max_days_past_due_90d",
+            Some(20.0),
+            Some(50.0),
+            Some(50.0 * 0.20 * third),
+        ),
+        ("support", "tickets_30d", Some(2.0), Some(100.0), Some(0.0)),
+        (
+            "support",
+            "urgent_share_90d",
+            Some(2.0 / 3.0),
+            Some(0.0),
+            Some(100.0 * 0.20 / 2.0),
+        ),
+        (
+            "onboarding",
+            "onboarding_pct",
+            Some(80.0),
+            Some(80.0),
+            Some(20.0 * 0.05),
+        ),
+        (
+            "engagement",
+            "seat_utilization_30d",
+            Some(0.8),
+            Some(100.0),
+            Some(0.0),
+        ),
+        (
+            "revenue",
+            "mrr_percentile",
+            Some(1200.0),
+            Some(100.0),
+            Some(0.0),
+        ),
+    ];
+    assert_eq!(df.height(), expected.len());
+    for (i, (group, metric, raw, points, loss)) in expected.into_iter().enumerate() {
+        assert_eq!(s(&df, "customer_id", i).as_deref(), Some("A1"));
+        assert_eq!(s(&df, "scorecard", i).as_deref(), Some("enterprise"));
+        assert_eq!(s(&df, "group", i).as_deref(), Some(group), "row {i}");
+        assert_eq!(s(&df, "metric", i).as_deref(), Some(metric), "row {i}");
+        assert_eq!(s(&df, "model_version", i).as_deref(), Some("default@1"));
+        for (column, want) in [("raw", raw), ("points", points), ("loss", loss)] {
+            match want {
+                // losses are rounded to 9 decimals (SPEC §4)
+                Some(v) => close(f(&df, column, i), v, &format!("{metric} {column}")),
+                None => assert_eq!(f(&df, column, i), None, "{metric} {column}"),
+            }
+        }
+    }
+}

@@ -335,7 +335,7 @@ fn fail_every_write(name: &str, multipart: bool) -> usize {
         );
         faults.reset(0);
         let after = objects(&out, "");
-        for table in ["scores", "summary"] {
+        for table in ["scores", "summary", "metrics"] {
             assert!(
                 !after.contains_key(&success(table, D1)),
                 "{table} {D1} has a _SUCCESS: {ctx}"
@@ -364,6 +364,7 @@ fn fail_every_write(name: &str, multipart: bool) -> usize {
         let rerun = objects(&out, "");
         assert!(rerun.contains_key(&success("scores", D1)), "{ctx}");
         assert!(rerun.contains_key(&success("summary", D1)), "{ctx}");
+        assert!(rerun.contains_key(&success("metrics", D1)), "{ctx}");
         assert!(parquet(&rerun) == reference, "rerun bytes differ: {ctx}");
         assert!(!rerun.contains_key("_LOCK"), "{ctx}");
     }
@@ -373,8 +374,8 @@ fn fail_every_write(name: &str, multipart: bool) -> usize {
 #[test]
 fn every_single_put_write_can_fail_safely() {
     let points = fail_every_write("faults-put", false);
-    // Lease, 2 × un-commit, 2 parts, 2 manifests.
-    assert_eq!(points, 7, "failure points of a run with single puts");
+    // Lease, 3 × un-commit, 3 parts, 3 manifests (scores, summary, metrics).
+    assert_eq!(points, 10, "failure points of a run with single puts");
     eprintln!("single puts: {points} failure points tested");
 }
 

@@ -247,7 +247,33 @@ fn manifest_records_run_and_counts() {
     assert_eq!(m["tables"]["accounts"]["rows_used"], 2);
     assert_eq!(m["accounts"]["by_band"]["Critical"], 1);
     assert_eq!(m["accounts"]["by_band"]["Healthy"], 1);
-    assert_eq!(m["outputs"].as_array().unwrap().len(), 2);
+    // scores, summary and the long metrics table, one part each, each with
+    // the SHA-256 of its bytes; scores_sha256 digests the scores parts.
+    let outputs = m["outputs"].as_array().unwrap();
+    let tables: Vec<&str> = outputs
+        .iter()
+        .map(|o| o["table"].as_str().unwrap())
+        .collect();
+    assert_eq!(tables, ["scores", "summary", "metrics"]);
+    for o in outputs {
+        let path = o["path"].as_str().unwrap();
+        let bytes = std::fs::read(path).unwrap();
+        use sha2::Digest;
+        assert_eq!(
+            o["sha256"],
+            format!("{:x}", sha2::Sha256::digest(&bytes)),
+            "{path}"
+        );
+        assert_eq!(o["bytes"], bytes.len());
+    }
+    let scores_digest = {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(outputs[0]["sha256"].as_str().unwrap().as_bytes());
+        h.update(b"\n");
+        format!("{:x}", h.finalize())
+    };
+    assert_eq!(m["scores_sha256"], scores_digest);
     assert!(m["stages_ms"]["score"].is_number());
 }
 

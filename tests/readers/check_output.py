@@ -20,7 +20,12 @@ hive_partitioning = true)`) and asserts the output contract:
   * customer_id strictly ascending (byte-wise) within each part and across a
     date's parts;
   * summary shares sum to 1 per date (within 1e-9) and the summary's counts
-    and mean scores match the scores table.
+    and mean scores match the scores table;
+  * the long metrics table (`metrics/`, when present): the same dates as
+    scores, exactly METRICS_SCHEMA in every file, one row per account and
+    scored metric, and its raw / points equal the scores table's `<metric>`
+    / `<metric>_points` cell by cell (DuckDB join); loss is null where
+    points are null and never negative.
 
 Usage:
   check_output.py OUT_DIR EXPECTED_COLUMNS_JSON
@@ -75,6 +80,16 @@ SUMMARY_SCHEMA = [
     ("mean_score", pa.float64()),
     ("mrr", pa.float64()),
     ("share", pa.float64()),
+]
+METRICS_SCHEMA = [
+    ("customer_id", pa.string()),
+    ("scorecard", pa.string()),
+    ("group", pa.string()),
+    ("metric", pa.string()),
+    ("raw", pa.float64()),
+    ("points", pa.float64()),
+    ("loss", pa.float64()),
+    ("model_version", pa.string()),
 ]
 DUCKDB_TYPES = {"score": "INTEGER", "prev_score": "INTEGER", "score_change": "INTEGER"}
 PARTITION = "snapshot_date"
@@ -463,6 +478,37 @@ def check_summary(summary: pa.Table, scores: pa.Table, duck_summary: dict) -> No
 
 # ---------------------------------------------------------------------------
 
+def check_metrics_table(con, out: str, score_dates: dict, expected: list[str]) -> None:
+    """The long metrics table against the scores table (see the module doc)."""
+    dates = list_dates(out, "metrics")
+    ensure(sorted(dates) == sorted(score_dates),
+           f"metrics dates {sorted(dates)} differ from scores dates {sorted(score_dates)}")
+    for fs in dates.values():
+        for f in fs:
+            schema = pq.read_schema(f)
+            found = [(fld.name, fld.type) for fld in schema]
+            ensure(found == METRICS_SCHEMA, f"{f}: schema {found}, expected {METRICS_SCHEMA}")
+    scored = [c[: -len("_points")] for c in expected if c.endswith("_points")]
+    m_src = duck_source(out, "metrics")
+    s_src = duck_source(out, "scores")
+    counts = dict(con.execute(
+        f"SELECT CAST({PARTITION} AS VARCHAR), count(*) FROM {m_src} GROUP BY 1").fetchall())
+    accounts = dict(con.execute(
+        f"SELECT CAST({PARTITION} AS VARCHAR), count(*) FROM {s_src} GROUP BY 1").fetchall())
+    for d, n in accounts.items():
+        ensure(counts.get(d) == n * len(scored),
+               f"metrics {d}: {counts.get(d)} rows, expected {n} accounts × {len(scored)} scored metrics")
+    for m in scored:
+        q = (f"SELECT count(*) FROM {m_src} m JOIN {s_src} s USING ({PARTITION}, customer_id) "
+             f"WHERE m.metric = ? AND (m.raw IS DISTINCT FROM s.\"{m}\" "
+             f"OR m.points IS DISTINCT FROM s.\"{m}_points\" OR m.scorecard IS DISTINCT FROM s.scorecard)")
+        bad = con.execute(q, [m]).fetchone()[0]
+        ensure(bad == 0, f"metrics.{m}: {bad} rows whose raw/points/scorecard differ from the scores table")
+    bad = con.execute(
+        f"SELECT count(*) FROM {m_src} WHERE (points IS NULL AND loss IS NOT NULL) OR loss < 0").fetchone()[0]
+    ensure(bad == 0, f"metrics: {bad} rows with a loss but no points, or a negative loss")
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 3 or argv[1] in ("-h", "--help"):
         print("usage: check_output.py OUT_DIR EXPECTED_COLUMNS_JSON|PIPELINE", file=sys.stderr)
@@ -516,6 +562,10 @@ def main(argv: list[str]) -> int:
     if scores is not None and summary is not None and duck_summary is not None:
         r.check("summary: shares sum to 1 per date, counts and mean_score match scores", check_summary,
                 summary, scores, duck_summary)
+
+    if os.path.isdir(os.path.join(out, "metrics")):
+        r.check("metrics: long table schema, rows and values against scores (duckdb)", check_metrics_table,
+                con, out, score_dates, expected)
 
     print(f"readers: {r.passed} passed, {r.failed} failed")
     return 0 if r.failed == 0 else 1

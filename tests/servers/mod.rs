@@ -577,7 +577,7 @@ pub fn round_trip(r: &Remote) {
         );
     }
 
-    // Byte-identical Parquet, both dates, both tables; committed; no lease.
+    // Byte-identical Parquet, both dates, every table; committed; no lease.
     let output = Store::open(r.output.as_str(), &r.options).expect("open output");
     let remote_out = store_tree(&output);
     let disk_out = local_tree(&local_out);
@@ -588,11 +588,16 @@ pub fn round_trip(r: &Remote) {
         "Parquet objects written to {}",
         r.output
     );
-    assert_eq!(rp.len(), 4, "scores and summary for two dates: {rp:?}");
+    assert_eq!(
+        rp.keys().collect::<Vec<_>>().len(),
+        6,
+        "scores, summary and metrics for two dates: {:?}",
+        rp.keys().collect::<Vec<_>>()
+    );
     for (k, v) in &rp {
         assert!(v == &dp[k], "{k} differs from the local run's bytes");
     }
-    for table in ["scores", "summary"] {
+    for table in ["scores", "summary", "metrics"] {
         for date in [D0, D1] {
             let k = format!("{table}/snapshot_date={date}/_SUCCESS");
             assert!(remote_out.contains_key(&k), "{k} missing");
