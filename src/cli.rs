@@ -222,6 +222,9 @@ pub struct GenerateArgs {
     /// The as-of date the data leads up to (default yesterday in UTC).
     #[arg(long, env = "HEALTHSCORE_AS_OF")]
     pub as_of: Option<String>,
+    /// Days of usage up to the as-of date (a longer history to backfill).
+    #[arg(long, default_value_t = generate::USAGE_DAYS, env = "HEALTHSCORE_USAGE_DAYS")]
+    pub usage_days: u32,
     /// Object-store option for the destination (KEY=VALUE, repeatable).
     #[arg(
         long = "output-option",
@@ -547,6 +550,7 @@ fn dispatch(command: Command, run_id: &str) -> Result<Outcome> {
                     accounts: a.accounts,
                     seed: a.seed,
                     as_of,
+                    usage_days: a.usage_days,
                 },
                 &out,
             )?;

@@ -42,7 +42,7 @@ pub const CHUNK_ACCOUNTS: usize = 50_000;
 const MAX_PART_ROWS: usize = 4_000_000;
 
 /// Days of usage up to and including the as-of date.
-const USAGE_DAYS: i32 = 120;
+pub const USAGE_DAYS: u32 = 120;
 /// Days of tickets and surveys up to and including the as-of date.
 const EVENT_DAYS: i32 = 365;
 /// Days of every event table generated after the as-of date.
@@ -156,6 +156,9 @@ pub struct GenerateOptions {
     /// The as-of date the data is centred on; every event table also holds
     /// rows dated after it.
     pub as_of: NaiveDate,
+    /// Days of usage up to and including the as-of date ([`USAGE_DAYS`]
+    /// in SPEC §9's workloads; more to backfill a longer history).
+    pub usage_days: u32,
 }
 
 /// Rows written per table.
@@ -617,6 +620,7 @@ impl Segment {
 /// Dates of the run, as days since 1970-01-01.
 struct Ctx {
     as_of: i32,
+    usage_days: i32,
     id_width: usize,
     /// First days of the revenue months, oldest first: the 12 months up to
     /// the as-of month, then the month after it.
@@ -733,8 +737,15 @@ impl Ctx {
             .and_then(|_| opts.as_of.checked_add_days(chrono::Days::new(366)))
             .ok_or_else(bad_date)?;
         let digits = opts.accounts.max(1).to_string().len();
+        if opts.usage_days == 0 || opts.usage_days > 4 * 366 {
+            return Err(Error::Usage(format!(
+                "--usage-days {}: expected 1 to 1464 days",
+                opts.usage_days
+            )));
+        }
         Ok(Ctx {
             as_of: epoch_days(opts.as_of),
+            usage_days: opts.usage_days as i32,
             id_width: digits.max(7),
             months,
         })
@@ -880,7 +891,7 @@ impl Ctx {
             let j = rng.gen_range(i..FEATURES.len());
             order.swap(i, j);
         }
-        let start = (self.as_of - USAGE_DAYS + 1).max(p.signup);
+        let start = (self.as_of - self.usage_days + 1).max(p.signup);
         let end = p.end_excl(self.as_of + DAYS_AFTER + 1);
         for t in start..end {
             let risk = p.risk(t);
@@ -1130,6 +1141,7 @@ mod tests {
             accounts,
             seed,
             as_of: NaiveDate::from_ymd_opt(2024, 6, 30).expect("valid date"),
+            usage_days: USAGE_DAYS,
         }
     }
 

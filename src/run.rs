@@ -584,8 +584,9 @@ pub fn score_accounts(
 pub struct Scored {
     /// The scores table (SPEC §6).
     pub scores: DataFrame,
-    /// One row per account and scored metric ([`score::METRICS_COLUMNS`]).
-    pub metrics: DataFrame,
+    /// One row per account and scored metric ([`score::METRICS_COLUMNS`]),
+    /// one lazy projection per metric, taken when written.
+    pub metrics: Vec<LazyFrame>,
 }
 
 /// Scores checked inputs into the scores table and the long metrics table,
@@ -600,9 +601,7 @@ pub fn score_with_metrics(
         .collect()
         .map_err(pl("scoring"))?;
     let scores = score::scores_of(p, &with_losses).map_err(pl("scoring"))?;
-    let metrics = score::long_metrics(p, with_losses.lazy())?
-        .collect()
-        .map_err(pl("building the metrics table"))?;
+    let metrics = score::long_metrics(p, &with_losses);
     Ok(Scored { scores, metrics })
 }
 
@@ -920,9 +919,12 @@ pub fn score_and_commit(
         output,
         opts.as_of,
         vec![
-            (snapshot::SCORES, scores.clone()),
-            (snapshot::SUMMARY, summary.clone()),
-            (snapshot::METRICS, metrics),
+            (snapshot::SCORES, snapshot::parts(&scores)),
+            (snapshot::SUMMARY, snapshot::parts(&summary)),
+            (
+                snapshot::METRICS,
+                snapshot::packed_parts(metrics, scores.height()),
+            ),
         ],
         |written: &[Written]| {
             let mut m = manifest_base.clone();

@@ -602,15 +602,17 @@ pub fn scores_of(p: &Pipeline, with_losses: &DataFrame) -> PolarsResult<DataFram
 
 /// The long metrics table: one row per account and scored metric
 /// (customer_id, scorecard, group, metric, raw, points, loss,
-/// model_version), metrics in pipeline order, accounts by customer_id
-/// within a metric.
-pub fn long_metrics(p: &Pipeline, with_losses: LazyFrame) -> Result<LazyFrame> {
+/// model_version), as one lazy frame per metric in pipeline order (accounts
+/// by customer_id within a metric). Each is a cheap projection of
+/// `with_losses`, taken only when written, so the whole long table (13 ×
+/// the accounts for the default pipeline) never sits in memory at once.
+pub fn long_metrics(p: &Pipeline, with_losses: &DataFrame) -> Vec<LazyFrame> {
     let per_metric: Vec<LazyFrame> = p
         .metrics
         .iter()
         .filter_map(|m| m.scoring.as_ref().map(|s| (m, s)))
         .map(|(m, s)| {
-            with_losses.clone().select([
+            with_losses.clone().lazy().select([
                 col("customer_id"),
                 col("scorecard"),
                 lit(p.groups[s.group].name.as_str()).alias("group"),
@@ -625,23 +627,21 @@ pub fn long_metrics(p: &Pipeline, with_losses: LazyFrame) -> Result<LazyFrame> {
         })
         .collect();
     if per_metric.is_empty() {
-        let empty = DataFrame::new_infer_height(
-            METRICS_COLUMNS
-                .iter()
-                .map(|c| {
-                    let dt = match *c {
-                        "raw" | "points" | "loss" => DataType::Float64,
-                        _ => DataType::String,
-                    };
-                    Column::new_empty((*c).into(), &dt)
-                })
-                .collect(),
-        )
-        .map_err(|e| Error::polars("building the metrics table", e))?;
-        return Ok(empty.lazy());
+        let empty: Vec<Column> = METRICS_COLUMNS
+            .iter()
+            .map(|c| {
+                let dt = match *c {
+                    "raw" | "points" | "loss" => DataType::Float64,
+                    _ => DataType::String,
+                };
+                Column::new_empty((*c).into(), &dt)
+            })
+            .collect();
+        return vec![DataFrame::new_infer_height(empty)
+            .expect("empty columns of one height")
+            .lazy()];
     }
-    concat(per_metric, UnionArgs::default())
-        .map_err(|e| Error::polars("building the metrics table", e))
+    per_metric
 }
 
 /// Selects the output columns in order with their contract types.

@@ -319,24 +319,57 @@ pub fn table_digest(written: &[Written], table: &str) -> String {
 }
 
 /// Splits a frame into parts of at most [`PART_ROWS`] rows, in order.
-fn parts(df: &DataFrame) -> Vec<DataFrame> {
+pub fn parts(df: &DataFrame) -> Vec<LazyFrame> {
     let n = df.height();
     if n == 0 {
-        return vec![df.clone()];
+        return vec![df.clone().lazy()];
     }
     (0..n)
         .step_by(PART_ROWS)
-        .map(|start| df.slice(start as i64, PART_ROWS.min(n - start)))
+        .map(|start| df.slice(start as i64, PART_ROWS.min(n - start)).lazy())
         .collect()
 }
 
-/// Writes one date of scores and summary with the commit protocol; the
-/// manifest is produced by `manifest` from the list of written objects.
-/// Must be called while holding the lease.
+/// Packs lazy frames of `rows_each` rows each (in order) into parts of at
+/// most [`PART_ROWS`] rows: several small frames share a part, a large one
+/// is split. Each part is taken only when written.
+pub fn packed_parts(frames: Vec<LazyFrame>, rows_each: usize) -> Vec<LazyFrame> {
+    if rows_each >= PART_ROWS / 2 || frames.len() <= 1 {
+        return frames
+            .into_iter()
+            .flat_map(|f| lazy_parts(f, rows_each))
+            .collect();
+    }
+    let per_part = PART_ROWS / rows_each.max(1);
+    frames
+        .chunks(per_part)
+        .map(|group| concat(group, UnionArgs::default()).expect("frames of one schema concatenate"))
+        .collect()
+}
+
+/// Splits a lazy frame of `rows` rows into parts of at most [`PART_ROWS`]
+/// rows, in order, each taken only when written.
+pub fn lazy_parts(lf: LazyFrame, rows: usize) -> Vec<LazyFrame> {
+    if rows <= PART_ROWS {
+        return vec![lf];
+    }
+    (0..rows)
+        .step_by(PART_ROWS)
+        .map(|start| {
+            lf.clone()
+                .slice(start as i64, PART_ROWS.min(rows - start) as IdxSize)
+        })
+        .collect()
+}
+
+/// Writes one date's tables (each as its parts, in order, taken one at a
+/// time) with the commit protocol; the manifest is produced by `manifest`
+/// from the list of written objects. Must be called while holding the
+/// lease.
 pub fn commit(
     out: &Store,
     date: NaiveDate,
-    tables: Vec<(&str, DataFrame)>,
+    tables: Vec<(&str, Vec<LazyFrame>)>,
     manifest: impl FnOnce(&[Written]) -> serde_json::Value,
 ) -> Result<Vec<Written>> {
     WRITING.store(true, Ordering::SeqCst);
@@ -348,7 +381,7 @@ pub fn commit(
 fn commit_inner(
     out: &Store,
     date: NaiveDate,
-    tables: Vec<(&str, DataFrame)>,
+    tables: Vec<(&str, Vec<LazyFrame>)>,
     manifest: impl FnOnce(&[Written]) -> serde_json::Value,
 ) -> Result<Vec<Written>> {
     check_interrupted()?;
@@ -359,9 +392,13 @@ fn commit_inner(
     // 2. Every data object with one atomic put, deterministic names.
     let mut written: Vec<Written> = Vec::new();
     let mut written_rel: Vec<String> = Vec::new();
-    for (table, df) in &tables {
-        for (i, part) in parts(df).into_iter().enumerate() {
+    for (table, table_parts) in &tables {
+        for (i, part) in table_parts.iter().enumerate() {
             check_interrupted()?;
+            let part = part
+                .clone()
+                .collect()
+                .map_err(|e| Error::polars("building an output part", e))?;
             let rel = format!("{}/part-{i:05}.parquet", date_folder(table, date));
             let rows = part.height();
             let bytes = parquet_file::encode(part)?;
@@ -428,5 +465,53 @@ pub fn read_manifest(
                 url: out.url_of(&format!("{}/{SUCCESS}", date_folder(table, date))),
                 message: format!("manifest is not JSON: {e}"),
             }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(rows: usize) -> LazyFrame {
+        DataFrame::new_infer_height(vec![Column::new(
+            "x".into(),
+            (0..rows as i32).collect::<Vec<_>>(),
+        )])
+        .unwrap()
+        .lazy()
+    }
+
+    fn heights(parts: Vec<LazyFrame>) -> Vec<usize> {
+        parts
+            .into_iter()
+            .map(|p| p.collect().unwrap().height())
+            .collect()
+    }
+
+    #[test]
+    fn small_metric_frames_share_parts_of_at_most_a_million_rows() {
+        // 13 metrics × 100k accounts: 10 per part, then the other 3.
+        let frames = (0..13).map(|_| frame(100_000)).collect();
+        assert_eq!(
+            heights(packed_parts(frames, 100_000)),
+            vec![1_000_000, 300_000]
+        );
+        // 13 metrics × 60 accounts: one part.
+        let frames = (0..13).map(|_| frame(60)).collect();
+        assert_eq!(heights(packed_parts(frames, 60)), vec![780]);
+    }
+
+    #[test]
+    fn large_metric_frames_get_their_own_parts_split_at_a_million_rows() {
+        let frames = vec![frame(600_000), frame(600_000)];
+        assert_eq!(
+            heights(packed_parts(frames, 600_000)),
+            vec![600_000, 600_000]
+        );
+        let frames = vec![frame(2_500_000), frame(2_500_000)];
+        assert_eq!(
+            heights(packed_parts(frames, 2_500_000)),
+            vec![1_000_000, 1_000_000, 500_000, 1_000_000, 1_000_000, 500_000]
+        );
     }
 }

@@ -4,6 +4,8 @@
 //! unless `--force`; `--cascade` rescores the later dates whose previous
 //! snapshot changed.
 
+#[path = "common/bad_fixture.rs"]
+mod bad_fixture;
 mod common;
 
 use std::collections::BTreeMap;
@@ -122,6 +124,7 @@ fn exports(dir: &Path, accounts: usize, seed: u64) {
             accounts,
             seed,
             as_of: date(D),
+            usage_days: generate::USAGE_DAYS,
         },
         &Store::open(dir.to_str().unwrap(), &[]).unwrap(),
     )
@@ -234,6 +237,15 @@ fn a_backfill_of_30_dates_equals_30_single_runs_and_reads_each_input_object_once
             bytes == &b[rel],
             "{rel} differs between backfill and single runs"
         );
+    }
+    // The same row accounting per date (counted from rows per day in the
+    // backfill, from the rows themselves in a single run).
+    for d in &dates {
+        let (ma, mb) = (
+            read_manifest(&out_a, &d.to_string()),
+            read_manifest(&out_b, &d.to_string()),
+        );
+        assert_eq!(ma["tables"], mb["tables"], "row accounting of {d}");
     }
     // Each date's trend comes from the date before it.
     for w in dates.windows(2) {
@@ -661,5 +673,110 @@ fn progress_is_logged_per_date_as_done_of_total() {
             (2, 3, day(1).to_string()),
             (3, 3, day(0).to_string()),
         ]
+    );
+}
+
+#[test]
+fn a_backfill_over_dirty_rows_counts_and_scores_each_date_like_a_single_run() {
+    // Rows of every kind the row accounting tells apart, on days around
+    // the range: rule breakers, orphans (unknown and null id), null dates,
+    // rows after some of the dates, nulls of optional columns, and history
+    // older than any window.
+    use bad_fixture::{id, o, Fixture, Rev, Srv, Tkt, Use};
+    let mut fx = Fixture::valid(12);
+    let usage = |cid: Option<String>, day: Option<i64>, events: i64, users: Option<i64>| Use {
+        id: cid,
+        day,
+        feature: o("login"),
+        events: Some(events),
+        users,
+    };
+    fx.usage.push(usage(id(1), Some(3), -5, Some(1))); // negative_events
+    fx.usage.push(usage(id(2), None, 4, Some(1))); // null_date
+    fx.usage.push(usage(o("C-unknown"), Some(2), 4, Some(1))); // orphan
+    fx.usage.push(usage(None, Some(6), 4, Some(1))); // null customer_id
+    fx.usage.push(usage(id(3), Some(-2), 9, Some(2))); // after every date
+    fx.usage.push(usage(id(4), Some(1), 7, None)); // users null (optional)
+    fx.usage.push(usage(id(5), Some(400), 50, Some(3))); // older than any window
+    fx.usage.push(usage(id(6), Some(45), 11, Some(2))); // only in logins_prev_30d for late dates
+    fx.tickets.push(Tkt {
+        ticket: Some("TX".into()),
+        id: id(7),
+        opened: Some(4),
+        closed: None,
+        priority: o("blocker"), // unknown_priority
+    });
+    fx.surveys.push(Srv {
+        id: id(8),
+        at: Some(2),
+        kind: o("nps"),
+        score: Some(14), // nps_out_of_range
+    });
+    fx.revenue.push(Rev {
+        id: id(9),
+        month: Some(bad_fixture::month_before_d(0)),
+        mrr: Some(-1.0), // negative_mrr
+        dpd: Some(0),
+    });
+    let case = bad_fixture::Case::lenient();
+    fx.write(&case.input());
+    let (pipeline, input) = (case.pipeline(), case.input());
+    let (pipeline, input) = (pipeline.to_str().unwrap(), input.to_str().unwrap());
+    let backfilled = case.tmp.path().join("backfilled");
+    let singles = case.tmp.path().join("singles");
+    let dates: Vec<String> = (0..8).rev().map(|k| day(k).to_string()).collect();
+    let (code, j, stderr) = run_json(&[
+        "--pipeline",
+        pipeline,
+        "--input",
+        input,
+        "--output",
+        backfilled.to_str().unwrap(),
+        "--from",
+        &dates[0],
+        "--to",
+        &dates[7],
+    ]);
+    assert_eq!(code, 0, "{j}\n{stderr}");
+    for d in &dates {
+        let o = healthscore(&[
+            "run",
+            "--pipeline",
+            pipeline,
+            "--input",
+            input,
+            "--output",
+            singles.to_str().unwrap(),
+            "--as-of",
+            d,
+        ]);
+        assert_eq!(o.code, 0, "{d}: {}", o.stderr);
+    }
+    assert_eq!(parquet_objects(&backfilled), parquet_objects(&singles));
+    for d in &dates {
+        let (a, b) = (read_manifest(&backfilled, d), read_manifest(&singles, d));
+        assert_eq!(a["tables"], b["tables"], "row accounting of {d}");
+    }
+    // The planted rows are counted as planted: at D, the null-date usage
+    // row, the negative one; two orphans; one row after D; one null users.
+    let m = read_manifest(&backfilled, D);
+    let usage = &m["tables"]["usage"];
+    assert_eq!(usage["rejected"]["null_date"], 1, "{usage}");
+    assert_eq!(usage["rejected"]["negative_events"], 1, "{usage}");
+    assert_eq!(usage["after_as_of"], 1, "{usage}");
+    assert_eq!(
+        m["tables"]["support_tickets"]["rejected"]["unknown_priority"],
+        1
+    );
+    assert_eq!(
+        m["tables"]["survey_responses"]["rejected"]["nps_out_of_range"],
+        1
+    );
+    assert_eq!(m["tables"]["revenue"]["rejected"]["negative_mrr"], 1);
+    // Four dates earlier the negative-events row (day 3) is after D − 4.
+    let m4 = read_manifest(&backfilled, &day(4).to_string());
+    assert_eq!(
+        m4["tables"]["usage"]["rejected"]["negative_events"],
+        serde_json::Value::Null
     );
 }

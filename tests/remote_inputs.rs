@@ -57,6 +57,7 @@ fn hive_partitioned_inputs_read_the_same_from_a_store_as_from_disk() {
             accounts: 80,
             seed: 9,
             as_of,
+            usage_days: generate::USAGE_DAYS,
         },
         &Store::open(local_in.to_str().unwrap(), &[]).unwrap(),
     )

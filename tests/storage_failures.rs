@@ -209,6 +209,7 @@ fn input(name: &str) -> Store {
             accounts: 60,
             seed: 5,
             as_of: date(D1),
+            usage_days: generate::USAGE_DAYS,
         },
         &store,
     )
