@@ -551,3 +551,52 @@ print("readers ok")
         .join("scores/snapshot_date=2026-11-22/_SUCCESS")
         .exists());
 }
+
+#[test]
+fn the_long_metrics_table_keeps_its_shape_when_a_scored_metric_is_added() {
+    let env = Env::new();
+    accounts(&env.input(), &[("A", Some(20.0))]);
+    assert_eq!(env.run("1", "2026-11-20").code, 0);
+    // v1 plus a second scored metric in the same group.
+    let more = pipeline("1").replace(
+        "[[scorecards]]",
+        "[[metrics]]\nname = \"tenure_days_held\"\ngroup = \"onboarding\"\naccount = \"tenure_days\"\nnormalize = { linear = [0, 1000] }\n\n[[scorecards]]",
+    );
+    std::fs::write(env.tmp.path().join("v1.toml"), &more).unwrap();
+    let r = env.run("1", "2026-11-21");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The scores table grew two columns; the long table only rows. A plain
+    // read of both dates (no union_by_name) works, with the values:
+    // 2026-11-20: pct 20 → 20 points, loss (100 − 20) · 1/1 = 80.
+    // 2026-11-21: tenure 400 − 3 = 397 days → 39.7 points; each metric
+    // weighs 1/2 of the group: losses 80/2 = 40 and 60.3/2 = 30.15.
+    let script = r#"
+import sys, glob, duckdb, pyarrow.parquet as pq
+root = sys.argv[1] + "/metrics"
+files = sorted(glob.glob(root + "/*/*.parquet"))
+assert len(files) == 2, files
+assert pq.read_schema(files[0]).equals(pq.read_schema(files[1])), "one shape"
+rows = duckdb.sql(f"select snapshot_date::varchar, customer_id, scorecard, \"group\", metric, raw, points, loss, model_version from read_parquet('{root}/*/*.parquet', hive_partitioning = true) order by 1, 5").fetchall()
+want = [
+    ("2026-11-20", "A", "all", "onboarding", "pct", 20.0, 20.0, 80.0, "pct@1"),
+    ("2026-11-21", "A", "all", "onboarding", "pct", 20.0, 20.0, 40.0, "pct@1"),
+    ("2026-11-21", "A", "all", "onboarding", "tenure_days_held", 397.0, 39.7, 30.15, "pct@1"),
+]
+assert len(rows) == len(want), rows
+for got, exp in zip(rows, want):
+    assert got[:5] == exp[:5] and got[8] == exp[8], (got, exp)
+    for g, e in zip(got[5:8], exp[5:8]):
+        assert abs(g - e) < 1e-9, (got, exp)
+print("ok")
+"#;
+    let o = std::process::Command::new(python())
+        .args(["-c", script, env.out().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
