@@ -260,14 +260,48 @@ fn a_backfill_of_30_dates_equals_30_single_runs_and_reads_each_input_object_once
     );
 }
 
-/// Runs `healthscore --format json run ...`; returns the exit code and the
-/// JSON result.
-fn run_json(args: &[&str]) -> (i32, serde_json::Value, String) {
-    let mut all = vec!["--format", "json", "run"];
+/// `healthscore [global…] run --pipeline P --input I --output O [args…]`.
+fn run_cmd(global: &[&str], pipeline: &str, input: &str, output: &Path, args: &[&str]) -> Out {
+    let mut all: Vec<&str> = global.to_vec();
+    all.extend([
+        "run",
+        "--pipeline",
+        pipeline,
+        "--input",
+        input,
+        "--output",
+        output.to_str().unwrap(),
+    ]);
     all.extend_from_slice(args);
-    let o = healthscore(&all);
+    healthscore(&all)
+}
+
+/// [`run_cmd`] with `--format json`: the exit code, the JSON result and
+/// stderr.
+fn run_json(
+    pipeline: &str,
+    input: &str,
+    output: &Path,
+    args: &[&str],
+) -> (i32, serde_json::Value, String) {
+    let o = run_cmd(&["--format", "json"], pipeline, input, output, args);
     let j = serde_json::from_str(o.stdout.trim()).unwrap_or(serde_json::Value::Null);
     (o.code, j, o.stderr)
+}
+
+/// `--from D−from --to D−to`.
+fn span(from: i64, to: i64) -> [String; 4] {
+    [
+        "--from".into(),
+        day(from).to_string(),
+        "--to".into(),
+        day(to).to_string(),
+    ]
+}
+
+/// Borrowed arguments.
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
 }
 
 struct Env {
@@ -293,24 +327,17 @@ impl Env {
             _tmp: tmp,
         }
     }
+    /// `run --format json` of the default pipeline on this output.
+    fn json(&self, input: &str, args: &[&str]) -> (i32, serde_json::Value, String) {
+        run_json(&self.pipeline, input, &self.output, args)
+    }
+    /// A backfill from D−from to D−to that must succeed; its JSON result.
     fn range(&self, from: i64, to: i64, run_id: &str, extra: &[&str]) -> serde_json::Value {
-        let (from, to) = (day(from).to_string(), day(to).to_string());
-        let mut args = vec![
-            "--pipeline",
-            &self.pipeline,
-            "--input",
-            &self.input,
-            "--output",
-            self.output.to_str().unwrap(),
-            "--from",
-            &from,
-            "--to",
-            &to,
-            "--run-id",
-            run_id,
-        ];
+        let span = span(from, to);
+        let mut args = strs(&span);
+        args.extend(["--run-id", run_id]);
         args.extend_from_slice(extra);
-        let (code, j, stderr) = run_json(&args);
+        let (code, j, stderr) = self.json(&self.input, &args);
         assert_eq!(code, 0, "{j}\n{stderr}");
         j
     }
@@ -394,19 +421,12 @@ fn committed_dates_are_skipped_unless_forced_or_changed() {
     let other = env._tmp.path().join("default-v2.toml");
     let text = std::fs::read_to_string(&env.pipeline).unwrap();
     std::fs::write(&other, format!("{text}\n# the same model, another file\n")).unwrap();
-    let (from, to) = (day(1).to_string(), day(0).to_string());
-    let (code, j, stderr) = run_json(&[
-        "--pipeline",
+    let (code, j, stderr) = run_json(
         other.to_str().unwrap(),
-        "--input",
         &env.input,
-        "--output",
-        env.output.to_str().unwrap(),
-        "--from",
-        &from,
-        "--to",
-        &to,
-    ]);
+        &env.output,
+        &strs(&span(1, 0)),
+    );
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         j["dates"][0]["reason"].as_str(),
@@ -513,22 +533,11 @@ fn cascade_rescores_the_later_dates_whose_previous_snapshot_changed() {
     exports(&other, 40, 6);
     let d2 = day(2).to_string();
     let single = |input: &Path, run_id: &str, cascade: bool| {
-        let mut args = vec![
-            "--pipeline",
-            env.pipeline.as_str(),
-            "--input",
-            input.to_str().unwrap(),
-            "--output",
-            env.output.to_str().unwrap(),
-            "--as-of",
-            d2.as_str(),
-            "--run-id",
-            run_id,
-        ];
+        let mut args = vec!["--as-of", d2.as_str(), "--run-id", run_id];
         if cascade {
             args.push("--cascade");
         }
-        let (code, j, stderr) = run_json(&args);
+        let (code, j, stderr) = env.json(input.to_str().unwrap(), &args);
         assert_eq!(code, 0, "{stderr}");
         j
     };
@@ -580,19 +589,7 @@ fn cascade_rescores_the_later_dates_whose_previous_snapshot_changed() {
     let input = std::path::PathBuf::from(&env.input);
     single(&input, "no-cascade", false);
     assert_eq!(env.run_id_of(1), "cascade");
-    let (from, to) = (day(1).to_string(), day(0).to_string());
-    let (code, j, stderr) = run_json(&[
-        "--pipeline",
-        env.pipeline.as_str(),
-        "--input",
-        other.to_str().unwrap(),
-        "--output",
-        env.output.to_str().unwrap(),
-        "--from",
-        &from,
-        "--to",
-        &to,
-    ]);
+    let (code, j, stderr) = env.json(other.to_str().unwrap(), &strs(&span(1, 0)));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(actions(&j), vec![act(1, "scored"), act(0, "scored")]);
     assert_eq!(
@@ -615,19 +612,7 @@ fn a_held_lease_stops_a_backfill_before_any_write() {
         "expires": (chrono::Utc::now() + chrono::Duration::minutes(30)).to_rfc3339(),
     });
     std::fs::write(env.output.join("_LOCK"), lease.to_string()).unwrap();
-    let (from, to) = (day(2).to_string(), day(0).to_string());
-    let (code, j, _) = run_json(&[
-        "--pipeline",
-        env.pipeline.as_str(),
-        "--input",
-        env.input.as_str(),
-        "--output",
-        env.output.to_str().unwrap(),
-        "--from",
-        &from,
-        "--to",
-        &to,
-    ]);
+    let (code, j, _) = env.json(&env.input, &strs(&span(2, 0)));
     assert_eq!(code, 1);
     assert_eq!(j["error"]["kind"], "locked");
     assert!(!env.output.join("scores").exists(), "nothing written");
@@ -636,22 +621,13 @@ fn a_held_lease_stops_a_backfill_before_any_write() {
 #[test]
 fn progress_is_logged_per_date_as_done_of_total() {
     let env = Env::new();
-    let (from, to) = (day(2).to_string(), day(0).to_string());
-    let o = healthscore(&[
-        "--log-format",
-        "json",
-        "run",
-        "--pipeline",
-        env.pipeline.as_str(),
-        "--input",
-        env.input.as_str(),
-        "--output",
-        env.output.to_str().unwrap(),
-        "--from",
-        &from,
-        "--to",
-        &to,
-    ]);
+    let o = run_cmd(
+        &["--log-format", "json"],
+        &env.pipeline,
+        &env.input,
+        &env.output,
+        &strs(&span(2, 0)),
+    );
     assert_eq!(o.code, 0, "{}", o.stderr);
     let progress: Vec<(u64, u64, String)> = o
         .stderr
@@ -725,31 +701,10 @@ fn a_backfill_over_dirty_rows_counts_and_scores_each_date_like_a_single_run() {
     let backfilled = case.tmp.path().join("backfilled");
     let singles = case.tmp.path().join("singles");
     let dates: Vec<String> = (0..8).rev().map(|k| day(k).to_string()).collect();
-    let (code, j, stderr) = run_json(&[
-        "--pipeline",
-        pipeline,
-        "--input",
-        input,
-        "--output",
-        backfilled.to_str().unwrap(),
-        "--from",
-        &dates[0],
-        "--to",
-        &dates[7],
-    ]);
+    let (code, j, stderr) = run_json(pipeline, input, &backfilled, &strs(&span(7, 0)));
     assert_eq!(code, 0, "{j}\n{stderr}");
     for d in &dates {
-        let o = healthscore(&[
-            "run",
-            "--pipeline",
-            pipeline,
-            "--input",
-            input,
-            "--output",
-            singles.to_str().unwrap(),
-            "--as-of",
-            d,
-        ]);
+        let o = run_cmd(&[], pipeline, input, &singles, &["--as-of", d]);
         assert_eq!(o.code, 0, "{d}: {}", o.stderr);
     }
     assert_eq!(parquet_objects(&backfilled), parquet_objects(&singles));

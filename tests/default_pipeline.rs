@@ -80,14 +80,13 @@ fn fixture(dir: &std::path::Path) {
     write_parquet(dir, "revenue/part-0.parquet", revenue);
 }
 
-#[test]
-fn one_enterprise_account_scored_by_hand() {
-    let tmp = tempfile::tempdir().unwrap();
-    let input = tmp.path().join("in");
-    let output = tmp.path().join("out");
+/// Writes the fixture under `dir/in` and runs the default pipeline on it
+/// as of D into `output`.
+fn run_fixture(dir: &std::path::Path, output: &std::path::Path) -> Out {
+    let input = dir.join("in");
     fixture(&input);
     let pipeline = repo().join("pipelines/default.toml");
-    let r = healthscore(&[
+    healthscore(&[
         "run",
         "--pipeline",
         pipeline.to_str().unwrap(),
@@ -97,7 +96,14 @@ fn one_enterprise_account_scored_by_hand() {
         output.to_str().unwrap(),
         "--as-of",
         D,
-    ]);
+    ])
+}
+
+#[test]
+fn one_enterprise_account_scored_by_hand() {
+    let tmp = tempfile::tempdir().unwrap();
+    let output = tmp.path().join("out");
+    let r = run_fixture(tmp.path(), &output);
     assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
     let df = read_parquet(&output.join("scores/snapshot_date=2026-11-24"));
     assert_eq!(df.height(), 1);
@@ -210,21 +216,8 @@ fn one_enterprise_account_scored_by_hand() {
 #[test]
 fn the_long_metrics_table_holds_each_scored_metric_of_the_account() {
     let tmp = tempfile::tempdir().unwrap();
-    let input = tmp.path().join("in");
     let output = tmp.path().join("out");
-    fixture(&input);
-    let pipeline = repo().join("pipelines/default.toml");
-    let r = healthscore(&[
-        "run",
-        "--pipeline",
-        pipeline.to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        output.to_str().unwrap(),
-        "--as-of",
-        D,
-    ]);
+    let r = run_fixture(tmp.path(), &output);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let folder = output.join("metrics/snapshot_date=2026-11-24");
     assert!(folder.join("_SUCCESS").exists(), "committed with the date");
