@@ -247,6 +247,7 @@ fn score_date(
     date: NaiveDate,
 ) -> Result<RunResult> {
     let started = Utc::now();
+    run::set_working_date(Some(date));
     let mut stages = StageTimes::default();
     cache.open(p, inputs, date)?;
     let (store, tables) = cache.ready(inputs, &mut stages)?;

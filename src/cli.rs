@@ -319,7 +319,8 @@ where
             event.metadata().level().as_str().to_lowercase().into(),
         );
         map.insert("run_id".into(), self.run_id.clone().into());
-        map.insert("as_of".into(), self.as_of.clone().into());
+        let as_of = crate::run::working_date().or_else(|| self.as_of.clone());
+        map.insert("as_of".into(), as_of.into());
         event.record(&mut JsonFields(&mut map));
         writeln!(writer, "{}", serde_json::Value::Object(map))
     }
@@ -347,6 +348,8 @@ pub fn main_with(cli: Cli) -> i32 {
         _ => uuid::Uuid::new_v4().to_string(),
     };
     let as_of_for_logs = match &cli.command {
+        // A backfill's lines carry the date at hand instead.
+        Command::Run(a) if a.from.is_some() => None,
         Command::Run(a) => parse_as_of(a.inputs.as_of.as_deref()).ok(),
         Command::Check(a) => parse_as_of(a.inputs.as_of.as_deref()).ok(),
         _ => None,

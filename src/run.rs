@@ -91,6 +91,22 @@ impl StageTimes {
     }
 }
 
+/// The as-of date being worked on, for log lines: a backfill moves it
+/// from date to date.
+static WORKING_DATE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Sets the as-of date log lines carry from now on.
+pub fn set_working_date(date: Option<NaiveDate>) {
+    if let Ok(mut d) = WORKING_DATE.lock() {
+        *d = date.map(|d| d.to_string());
+    }
+}
+
+/// The as-of date set by [`set_working_date`], if any.
+pub fn working_date() -> Option<String> {
+    WORKING_DATE.lock().ok().and_then(|d| d.clone())
+}
+
 /// Everything known after reading and checking the inputs.
 pub struct Checked {
     /// Accepted accounts (customer_id unique, signed up by D, passing the

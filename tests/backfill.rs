@@ -619,7 +619,7 @@ fn a_held_lease_stops_a_backfill_before_any_write() {
 }
 
 #[test]
-fn progress_is_logged_per_date_as_done_of_total() {
+fn progress_is_logged_per_date_as_done_of_total_and_lines_carry_the_date_at_hand() {
     let env = Env::new();
     let o = run_cmd(
         &["--log-format", "json"],
@@ -649,6 +649,18 @@ fn progress_is_logged_per_date_as_done_of_total() {
             (2, 3, day(1).to_string()),
             (3, 3, day(0).to_string()),
         ]
+    );
+    // Every stage line says which date it belongs to.
+    let stage_dates: Vec<String> = o
+        .stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|j| j["stage"] == "score")
+        .map(|j| j["as_of"].as_str().unwrap_or("none").to_string())
+        .collect();
+    assert_eq!(
+        stage_dates,
+        vec![day(2).to_string(), day(1).to_string(), day(0).to_string()]
     );
 }
 
