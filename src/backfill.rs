@@ -282,7 +282,9 @@ pub fn backfill(
     // Input problems that every date shares (a missing table or column)
     // surface before the lease is taken and before anything is written.
     if let Some(first) = opts.dates.first() {
-        cache.open(p, inputs, *first)?;
+        cache
+            .open(p, inputs, *first)
+            .map_err(|e| e.at(&format!("backfill date {first}")))?;
     }
     let lease = Lease::acquire(output, &opts.run_id)?;
     let result = backfill_leased(p, inputs, output, opts, progress, &lease, &mut cache);
@@ -308,7 +310,9 @@ fn backfill_leased(
     let total = opts.dates.len();
     for (i, &date) in opts.dates.iter().enumerate() {
         lease.renew()?;
-        cache.open(p, inputs, date)?;
+        cache
+            .open(p, inputs, date)
+            .map_err(|e| e.at(&format!("backfill date {date}")))?;
         let objects = cache.objects();
         let reason = if opts.force {
             Some("forced".to_string())

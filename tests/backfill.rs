@@ -747,3 +747,51 @@ fn a_backfill_over_dirty_rows_counts_and_scores_each_date_like_a_single_run() {
         serde_json::Value::Null
     );
 }
+
+#[test]
+fn per_day_exports_are_read_per_date_and_a_failing_date_stops_the_backfill() {
+    // `--input …/{as_of}`: an export folder per day. D−2 and D−1 are fine;
+    // D's usage lacks its `events` column.
+    let env = Env::new();
+    let root = env._tmp.path().join("daily");
+    for k in [2, 1, 0] {
+        exports(&root.join(day(k).to_string()), 40, 5);
+    }
+    let usage = root.join(format!("{}/usage", day(0)));
+    for e in std::fs::read_dir(&usage).unwrap() {
+        let part = e.unwrap().path();
+        let df = read_parquet(&part).drop("events").unwrap();
+        std::fs::remove_file(&part).unwrap();
+        write_parquet(&usage, part.file_name().unwrap().to_str().unwrap(), df);
+    }
+    let input = format!("{}/{{as_of}}", root.display());
+    let (code, j, stderr) = env.json(&input, &strs(&span(2, 0)));
+    assert_eq!(code, 2, "{j}\n{stderr}");
+    assert_eq!(j["error"]["kind"], "contract");
+    assert_eq!(j["error"]["table"], "usage");
+    let message = j["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!("backfill date {}: ", day(0))) && message.contains("events"),
+        "{message}"
+    );
+    // The dates before it are committed, each from its own folder; the
+    // failing date has no snapshot; the lease is released.
+    for k in [2, 1] {
+        let m = read_manifest(&env.output, &day(k).to_string());
+        let path = m["inputs"][0]["path"].as_str().unwrap();
+        assert!(path.contains(&format!("daily/{}/", day(k))), "{path}");
+    }
+    assert!(!env
+        .output
+        .join(format!("scores/snapshot_date={}", day(0)))
+        .exists());
+    assert!(!env.output.join("_LOCK").exists());
+    // Fixed, the same command skips the committed dates and does the rest.
+    exports(&root.join(day(0).to_string()), 40, 5);
+    let (code, j, stderr) = env.json(&input, &strs(&span(2, 0)));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        actions(&j),
+        vec![act(2, "skipped"), act(1, "skipped"), act(0, "scored")]
+    );
+}
