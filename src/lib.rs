@@ -15,6 +15,7 @@ pub mod contract;
 pub mod error;
 pub mod explain;
 pub mod generate;
+pub mod kernel;
 pub mod metrics;
 pub mod monitoring;
 pub mod parquet_file;

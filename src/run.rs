@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::config::Pipeline;
 use crate::contract::TENURE_DAYS;
 use crate::error::{Error, Result};
+use crate::kernel;
 use crate::metrics::{self, agg_column, AFTER, MAX_DAY, ROWS};
 use crate::score;
 use crate::snapshot::{self, Lease, Written};
@@ -109,7 +110,8 @@ fn day_of(d: NaiveDate) -> i32 {
     (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
 }
 
-fn date_of(day: i32) -> String {
+/// A UTC day number as `YYYY-MM-DD`.
+pub(crate) fn date_of(day: i32) -> String {
     (NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(day as i64))
         .format("%Y-%m-%d")
         .to_string()
@@ -155,9 +157,16 @@ pub fn read_inputs(p: &Pipeline, input: &Store, as_of: NaiveDate) -> Result<Chec
 
     let t = Instant::now();
     let event_tables: Vec<&OpenTable> = tables.iter().filter(|t| t.table != "accounts").collect();
+    let index = kernel::AccountIndex::new(&known)?;
     let mut plans = Vec::new();
+    let mut kernels = Vec::new();
     for et in &event_tables {
-        plans.push(metrics::aggregate_table(p, et, d)?.logical_plan);
+        let k = kernel::KernelTable::plan(p, et, d, &index)?;
+        plans.push(match &k {
+            Some(k) => k.plan.clone(),
+            None => metrics::aggregate_table(p, et, d)?.logical_plan,
+        });
+        kernels.push(k);
     }
     let grouped = if plans.is_empty() {
         Vec::new()
@@ -168,20 +177,19 @@ pub fn read_inputs(p: &Pipeline, input: &Store, as_of: NaiveDate) -> Result<Chec
     let mut counts = BTreeMap::new();
     counts.insert("accounts".to_string(), account_counts);
     let mut aggregates = Vec::new();
-    for (et, g) in event_tables.iter().zip(grouped) {
-        let rules = metrics::rule_names(p, et);
-        let optional = metrics::optional_columns(&et.table, &et.columns);
-        let c = table_counts(&g, &known, &rules, &optional)?;
-        let known_only = g
-            .lazy()
-            .join(
-                known.clone().lazy(),
-                [col("customer_id")],
-                [col("customer_id")],
-                JoinArgs::new(JoinType::Semi),
-            )
-            .collect()
-            .map_err(pl("joining aggregates"))?;
+    for ((et, g), k) in event_tables.iter().zip(grouped).zip(kernels) {
+        let (c, frame) = match k {
+            None => group_by_table(p, et, g, &known)?,
+            Some(k) => match k.finish(&index)? {
+                Some(done) => done,
+                // Too many distinct values for the kernel: the group-by.
+                None => {
+                    let g = collect_streaming(metrics::aggregate_table(p, et, d)?)
+                        .map_err(|e| source::unreadable_object(&[et], read_error(input, e)))?;
+                    group_by_table(p, et, g, &known)?
+                }
+            },
+        };
         tracing::info!(
             stage = "aggregate",
             table = et.table.as_str(),
@@ -192,7 +200,7 @@ pub fn read_inputs(p: &Pipeline, input: &Store, as_of: NaiveDate) -> Result<Chec
             "table read"
         );
         counts.insert(et.table.clone(), c);
-        aggregates.push((et.table.clone(), known_only));
+        aggregates.push((et.table.clone(), frame));
     }
     stages.record("aggregate", t, None);
 
@@ -207,6 +215,30 @@ pub fn read_inputs(p: &Pipeline, input: &Store, as_of: NaiveDate) -> Result<Chec
         inputs,
         stages,
     })
+}
+
+/// A table's row accounting and its aggregates of known accounts, from its
+/// group-by (the path of [`metrics::aggregate_table`]).
+fn group_by_table(
+    p: &Pipeline,
+    et: &OpenTable,
+    g: DataFrame,
+    known: &DataFrame,
+) -> Result<(TableCounts, DataFrame)> {
+    let rules = metrics::rule_names(p, et);
+    let optional = metrics::optional_columns(&et.table, &et.columns);
+    let c = table_counts(&g, known, &rules, &optional)?;
+    let known_only = g
+        .lazy()
+        .join(
+            known.clone().lazy(),
+            [col("customer_id")],
+            [col("customer_id")],
+            JoinArgs::new(JoinType::Semi),
+        )
+        .collect()
+        .map_err(pl("joining aggregates"))?;
+    Ok((c, known_only))
 }
 
 fn read_error(input: &Store, e: PolarsError) -> Error {
