@@ -43,32 +43,46 @@ fn value_column(i: usize) -> String {
 }
 
 /// The known account ids (every accounts row with a non-null customer_id),
-/// indexed for the kernel.
+/// indexed for the kernel, and where each accepted account sits among them
+/// (the kernel's results come out in the accepted accounts' order).
 pub struct AccountIndex {
     index: Arc<hk::AccountIndex>,
-    ids: Column,
+    accepted: Column,
+    positions: Vec<Option<u32>>,
 }
 
 impl AccountIndex {
-    /// Indexes `known`'s customer_id column (unique, non-null).
-    pub fn new(known: &DataFrame) -> Result<Self> {
-        let ids = known
-            .column("customer_id")
-            .map_err(pl)?
-            .as_materialized_series()
-            .rechunk();
-        let ca = ids.str().map_err(pl)?;
-        let buffers: Vec<Vec<&[u8]>> = ca.downcast_iter().map(data_buffers).collect();
-        let chunks: Vec<hk::Strings<'_>> = ca
-            .downcast_iter()
-            .zip(&buffers)
-            .map(|(arr, b)| hk::Strings::new(views(arr), b))
-            .collect();
+    /// Indexes `known`'s customer_id column (unique, non-null) and finds
+    /// `accepted`'s ids (a subset) in it.
+    pub fn new(known: &DataFrame, accepted: &DataFrame) -> Result<Self> {
+        let ids = |df: &DataFrame| -> Result<Series> {
+            Ok(df
+                .column("customer_id")
+                .map_err(pl)?
+                .as_materialized_series()
+                .rechunk())
+        };
+        let (known_ids, accepted_ids) = (ids(known)?, ids(accepted)?);
+        let index = with_strings(&known_ids, hk::AccountIndex::new)?;
+        let positions = with_strings(&accepted_ids, |c| index.positions(c))?;
         Ok(AccountIndex {
-            index: Arc::new(hk::AccountIndex::new(&chunks)),
-            ids: ids.clone().into_column(),
+            index: Arc::new(index),
+            accepted: accepted_ids.into_column(),
+            positions,
         })
     }
+}
+
+/// Calls `f` with the kernel's view of a String series' chunks.
+fn with_strings<T>(s: &Series, f: impl FnOnce(&[hk::Strings<'_>]) -> T) -> Result<T> {
+    let ca = s.str().map_err(pl)?;
+    let buffers: Vec<Vec<&[u8]>> = ca.downcast_iter().map(data_buffers).collect();
+    let chunks: Vec<hk::Strings<'_>> = ca
+        .downcast_iter()
+        .zip(&buffers)
+        .map(|(arr, b)| hk::Strings::new(views(arr), b))
+        .collect();
+    Ok(f(&chunks))
 }
 
 fn pl(e: PolarsError) -> Error {
@@ -263,8 +277,8 @@ impl KernelTable {
     }
 
     /// The table's row accounting and per-account aggregates (customer_id
-    /// and the `__agg_*` columns, every known account), once the plan has
-    /// run; None when the data did not fit the kernel (more than 64
+    /// and the `__agg_*` columns, one row per accepted account in the
+    /// accepted accounts' order), once the plan has run; None when the data did not fit the kernel (more than 64
     /// distinct values of a string), for the group-by path to redo.
     pub fn finish(self, index: &AccountIndex) -> Result<Option<(TableCounts, DataFrame)>> {
         let kernel = self
@@ -275,9 +289,10 @@ impl KernelTable {
         let Some((totals, results)) = kernel.and_then(hk::TableKernel::finish) else {
             return Ok(None);
         };
-        let mut columns = vec![index.ids.clone()];
+        let mut columns = vec![index.accepted.clone()];
         let mut nan_to_null = Vec::new();
         for (s, values) in self.specs.iter().zip(results) {
+            let values = hk::gather(&values, &index.positions);
             columns.push(Column::new(s.output.as_str().into(), values));
             nan_to_null.push(col(s.output.as_str()).fill_nan(lit(NULL)));
         }

@@ -157,7 +157,7 @@ pub fn read_inputs(p: &Pipeline, input: &Store, as_of: NaiveDate) -> Result<Chec
 
     let t = Instant::now();
     let event_tables: Vec<&OpenTable> = tables.iter().filter(|t| t.table != "accounts").collect();
-    let index = kernel::AccountIndex::new(&known)?;
+    let index = kernel::AccountIndex::new(&known, &accounts)?;
     let mut plans = Vec::new();
     let mut kernels = Vec::new();
     for et in &event_tables {
@@ -552,7 +552,10 @@ pub fn score_accounts(
     checked: &Checked,
     prev: Option<DataFrame>,
 ) -> Result<DataFrame> {
-    let mut wide = checked.accounts.clone().lazy();
+    // Aggregates row-aligned with the accounts (the kernel's) are placed
+    // beside them; the others are joined on customer_id.
+    let mut base = checked.accounts.clone();
+    let mut joined = Vec::new();
     for (table, agg) in &checked.aggregates {
         let cols: Vec<Expr> = std::iter::once(col("customer_id"))
             .chain(p.metrics.iter().enumerate().flat_map(|(mi, m)| {
@@ -563,8 +566,23 @@ pub fn score_accounts(
                     .map(move |(slot, _)| col(agg_column(mi, slot)))
             }))
             .collect();
+        let agg = agg
+            .clone()
+            .lazy()
+            .select(cols)
+            .collect()
+            .map_err(pl("scoring"))?;
+        if same_ids(&base, &agg) {
+            let columns = agg.columns().iter().skip(1).cloned().collect::<Vec<_>>();
+            base.hstack_mut(&columns).map_err(pl("scoring"))?;
+        } else {
+            joined.push(agg);
+        }
+    }
+    let mut wide = base.lazy();
+    for agg in joined {
         wide = wide.join(
-            agg.clone().lazy().select(cols),
+            agg.lazy(),
             [col("customer_id")],
             [col("customer_id")],
             JoinArgs::new(JoinType::Left),
@@ -591,6 +609,18 @@ pub fn score_accounts(
     score::select_output(p, with_trend)
         .collect()
         .map_err(pl("scoring"))
+}
+
+/// Whether two frames hold the same customer_id column, row for row.
+fn same_ids(a: &DataFrame, b: &DataFrame) -> bool {
+    match (a.column("customer_id"), b.column("customer_id")) {
+        (Ok(x), Ok(y)) => {
+            a.height() == b.height()
+                && x.as_materialized_series()
+                    .equals(y.as_materialized_series())
+        }
+        _ => false,
+    }
 }
 
 /// Collects a plan on polars' streaming engine (lower peak memory than the

@@ -147,6 +147,26 @@ impl AccountIndex {
         self.len() == 0
     }
 
+    /// The position of each id of `chunks` (chunk after chunk), None for
+    /// an unknown id; ids in the index's order cost no hash lookup.
+    pub fn positions(&self, chunks: &[Strings<'_>]) -> Vec<Option<u32>> {
+        let mut out = Vec::with_capacity(chunks.iter().map(Strings::len).sum());
+        let mut next = 0;
+        for c in chunks {
+            for i in 0..c.len() {
+                let id = c.get(i);
+                let found = if self.is(next, id) {
+                    Some(next as u32)
+                } else {
+                    self.find(id)
+                };
+                next = found.map_or(0, |a| a as usize + 1);
+                out.push(found);
+            }
+        }
+        out
+    }
+
     /// Whether account `a` has id `id` (false past the end).
     fn is(&self, a: usize, id: &[u8]) -> bool {
         a < self.len() && &self.arena[self.offsets[a]..self.offsets[a + 1]] == id
@@ -515,6 +535,14 @@ impl TableKernel {
             .collect();
         Some((self.totals, results))
     }
+}
+
+/// `values` at each of `positions` (NaN where the position is None).
+pub fn gather(values: &[f64], positions: &[Option<u32>]) -> Vec<f64> {
+    positions
+        .iter()
+        .map(|p| p.map_or(f64::NAN, |a| values[a as usize]))
+        .collect()
 }
 
 /// The account of row `i`, through the last-id cache; a new id is first

@@ -220,3 +220,16 @@ fn ids_are_found_across_batches_and_unsorted() {
     assert_eq!(t.orphan_unknown, 1);
     assert_eq!(out[0], vec![3.0, 2.0]);
 }
+
+#[test]
+fn positions_in_order_out_of_order_and_unknown_then_gather() {
+    let idx = index(&["A", "B", "C"]);
+    let (v, d) = views(&["A", "C", "B", "X", "C"]);
+    let buffers = [d.as_slice()];
+    let p = idx.positions(&[Strings::new(&v, &buffers)]);
+    assert_eq!(p, vec![Some(0), Some(2), Some(1), None, Some(2)]);
+    let g = gather(&[10.0, 11.0, 12.0], &p);
+    assert_eq!(&g[..3], &[10.0, 12.0, 11.0]);
+    assert!(g[3].is_nan());
+    assert_eq!(g[4], 12.0);
+}
