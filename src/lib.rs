@@ -3,7 +3,8 @@
 //!
 //! Data flows through the modules in this order: [`config`] (the pipeline
 //! file, parsed and validated once) → [`source`] (open and check the input
-//! tables) → [`metrics`] (lazy aggregations per table) → [`score`]
+//! tables) → [`metrics`] (lazy aggregations per table; [`kernel`] runs the
+//! forms it covers as a columnar kernel) → [`score`]
 //! (normalisation, groups, scorecards, bands, drivers) → [`snapshot`]
 //! (trend, write, commit). [`storage`] is the one seam to object stores;
 //! [`cli`] is the command line on top.
