@@ -20,6 +20,8 @@ WORKDIR /src
 
 # Dependencies first (polars is the long part), cached while only src/ changes.
 COPY Cargo.toml Cargo.lock ./
+# The aggregation kernel is a path dependency (kernel/), built with them.
+COPY kernel ./kernel
 RUN mkdir src \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs \

@@ -35,6 +35,7 @@ venv: $(VENV)/.ready $(TOOLS)/.azurite-$(AZURITE_VERSION)
 
 test: venv
 	HEALTHSCORE_TEST_PYTHON=$(abspath $(PY)) $(CARGO) test -- --test-threads 2
+	$(CARGO) test --manifest-path kernel/Cargo.toml
 
 # Regenerates the committed sample data (deterministic for the seed).
 sample-data: build

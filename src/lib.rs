@@ -3,7 +3,8 @@
 //!
 //! Data flows through the modules in this order: [`config`] (the pipeline
 //! file, parsed and validated once) → [`source`] (open and check the input
-//! tables) → [`metrics`] (lazy aggregations per table) → [`score`]
+//! tables) → [`metrics`] (lazy aggregations per table; [`kernel`] runs the
+//! forms it covers as a columnar kernel) → [`score`]
 //! (normalisation, groups, scorecards, bands, drivers) → [`snapshot`]
 //! (trend, write, commit). [`run`] drives one date through them and
 //! [`backfill`] a range of dates from inputs read once. [`storage`] is the
@@ -17,6 +18,7 @@ pub mod contract;
 pub mod error;
 pub mod explain;
 pub mod generate;
+pub mod kernel;
 pub mod metrics;
 pub mod monitoring;
 pub mod parquet_file;

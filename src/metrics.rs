@@ -122,7 +122,7 @@ pub fn row_rules(
 
 /// The first rule each row breaks, as a 1-based code (0 = valid). Only
 /// meaningful for rows dated on or before D.
-fn rule_code(rules: &[(String, Expr)]) -> Expr {
+pub(crate) fn rule_code(rules: &[(String, Expr)]) -> Expr {
     let mut it = rules.iter().enumerate().rev();
     let mut expr = lit(0u8);
     for (i, (_, cond)) in &mut it {
@@ -133,7 +133,8 @@ fn rule_code(rules: &[(String, Expr)]) -> Expr {
     expr
 }
 
-fn window_condition(a: &Aggregation, as_of: i32) -> Expr {
+/// The window of an aggregation on `__day` (null days: null).
+pub(crate) fn window_condition(a: &Aggregation, as_of: i32) -> Expr {
     let end = as_of as i64 - a.offset_days;
     let mut cond = col(DAY).lt_eq(lit(end as i32));
     if let Some(n) = a.window_days {

@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::config::Pipeline;
 use crate::contract::TENURE_DAYS;
 use crate::error::{Error, Result};
+use crate::kernel;
 use crate::metrics::{self, agg_column, AFTER, MAX_DAY, ROWS};
 use crate::score;
 use crate::snapshot::{self, Lease, Written};
@@ -126,7 +127,8 @@ fn day_of(d: NaiveDate) -> i32 {
     (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
 }
 
-fn date_of(day: i32) -> String {
+/// A UTC day number as `YYYY-MM-DD`.
+pub(crate) fn date_of(day: i32) -> String {
     (NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(day as i64))
         .format("%Y-%m-%d")
         .to_string()
@@ -184,9 +186,16 @@ pub fn aggregate_inputs(
 
     let t = Instant::now();
     let event_tables: Vec<&OpenTable> = tables.iter().filter(|t| t.table != "accounts").collect();
+    let index = kernel::AccountIndex::new(&known, &accounts)?;
     let mut plans = Vec::new();
+    let mut kernels = Vec::new();
     for et in &event_tables {
-        plans.push(metrics::aggregate_table(p, et, d)?.logical_plan);
+        let k = kernel::KernelTable::plan(p, et, d, &index)?;
+        plans.push(match &k {
+            Some(k) => k.plan.clone(),
+            None => metrics::aggregate_table(p, et, d)?.logical_plan,
+        });
+        kernels.push(k);
     }
     let grouped = if plans.is_empty() {
         Vec::new()
@@ -197,20 +206,19 @@ pub fn aggregate_inputs(
     let mut counts = BTreeMap::new();
     counts.insert("accounts".to_string(), account_counts);
     let mut aggregates = Vec::new();
-    for (et, g) in event_tables.iter().zip(grouped) {
-        let rules = metrics::rule_names(p, et);
-        let optional = metrics::optional_columns(&et.table, &et.columns);
-        let c = table_counts(&g, &known, &rules, &optional)?;
-        let known_only = g
-            .lazy()
-            .join(
-                known.clone().lazy(),
-                [col("customer_id")],
-                [col("customer_id")],
-                JoinArgs::new(JoinType::Semi),
-            )
-            .collect()
-            .map_err(pl("joining aggregates"))?;
+    for ((et, g), k) in event_tables.iter().zip(grouped).zip(kernels) {
+        let (c, frame) = match k {
+            None => group_by_table(p, et, g, &known)?,
+            Some(k) => match k.finish(&index)? {
+                Some(done) => done,
+                // Too many distinct values for the kernel: the group-by.
+                None => {
+                    let g = collect_streaming(metrics::aggregate_table(p, et, d)?)
+                        .map_err(|e| source::unreadable_object(&[et], read_error(input, e)))?;
+                    group_by_table(p, et, g, &known)?
+                }
+            },
+        };
         tracing::info!(
             stage = "aggregate",
             table = et.table.as_str(),
@@ -221,7 +229,7 @@ pub fn aggregate_inputs(
             "table read"
         );
         counts.insert(et.table.clone(), c);
-        aggregates.push((et.table.clone(), known_only));
+        aggregates.push((et.table.clone(), frame));
     }
     stages.record("aggregate", t, None);
 
@@ -236,6 +244,30 @@ pub fn aggregate_inputs(
         inputs,
         stages,
     })
+}
+
+/// A table's row accounting and its aggregates of known accounts, from its
+/// group-by (the path of [`metrics::aggregate_table`]).
+fn group_by_table(
+    p: &Pipeline,
+    et: &OpenTable,
+    g: DataFrame,
+    known: &DataFrame,
+) -> Result<(TableCounts, DataFrame)> {
+    let rules = metrics::rule_names(p, et);
+    let optional = metrics::optional_columns(&et.table, &et.columns);
+    let c = table_counts(&g, known, &rules, &optional)?;
+    let known_only = g
+        .lazy()
+        .join(
+            known.clone().lazy(),
+            [col("customer_id")],
+            [col("customer_id")],
+            JoinArgs::new(JoinType::Semi),
+        )
+        .collect()
+        .map_err(pl("joining aggregates"))?;
+    Ok((c, known_only))
 }
 
 fn read_error(input: &Store, e: PolarsError) -> Error {
@@ -546,7 +578,10 @@ fn zero_when_empty_columns(p: &Pipeline) -> Vec<String> {
 /// groups, score, band, drivers and trend against `prev` (internal columns
 /// included).
 fn scoring_plan(p: &Pipeline, checked: &Checked, prev: Option<DataFrame>) -> Result<LazyFrame> {
-    let mut wide = checked.accounts.clone().lazy();
+    // Aggregates row-aligned with the accounts (the kernel's) are placed
+    // beside them; the others are joined on customer_id.
+    let mut base = checked.accounts.clone();
+    let mut joined = Vec::new();
     for (table, agg) in &checked.aggregates {
         let cols: Vec<Expr> = std::iter::once(col("customer_id"))
             .chain(p.metrics.iter().enumerate().flat_map(|(mi, m)| {
@@ -557,8 +592,23 @@ fn scoring_plan(p: &Pipeline, checked: &Checked, prev: Option<DataFrame>) -> Res
                     .map(move |(slot, _)| col(agg_column(mi, slot)))
             }))
             .collect();
+        let agg = agg
+            .clone()
+            .lazy()
+            .select(cols)
+            .collect()
+            .map_err(pl("scoring"))?;
+        if same_ids(&base, &agg) {
+            let columns = agg.columns().iter().skip(1).cloned().collect::<Vec<_>>();
+            base.hstack_mut(&columns).map_err(pl("scoring"))?;
+        } else {
+            joined.push(agg);
+        }
+    }
+    let mut wide = base.lazy();
+    for agg in joined {
         wide = wide.join(
-            agg.clone().lazy().select(cols),
+            agg.lazy(),
             [col("customer_id")],
             [col("customer_id")],
             JoinArgs::new(JoinType::Left),
@@ -619,6 +669,18 @@ pub fn score_with_metrics(
     let scores = score::scores_of(p, &with_losses).map_err(pl("scoring"))?;
     let metrics = score::long_metrics(p, &with_losses);
     Ok(Scored { scores, metrics })
+}
+
+/// Whether two frames hold the same customer_id column, row for row.
+fn same_ids(a: &DataFrame, b: &DataFrame) -> bool {
+    match (a.column("customer_id"), b.column("customer_id")) {
+        (Ok(x), Ok(y)) => {
+            a.height() == b.height()
+                && x.as_materialized_series()
+                    .equals(y.as_materialized_series())
+        }
+        _ => false,
+    }
 }
 
 /// Collects a plan on polars' streaming engine (lower peak memory than the

@@ -109,13 +109,13 @@ fn normalized(x: Expr, n: &Normalize) -> Result<Expr> {
                     None,
                 )
                 .cast(DataType::Float64)
-                .over([col("scorecard")])
+                .over([col(SCORECARD_INDEX)])
                 .map_err(|e| Error::polars("percentile", e))?;
             let n = x
                 .clone()
                 .count()
                 .cast(DataType::Float64)
-                .over([col("scorecard")])
+                .over([col(SCORECARD_INDEX)])
                 .map_err(|e| Error::polars("percentile", e))?;
             when(x.is_null())
                 .then(null_f64())
@@ -143,25 +143,36 @@ fn per_scorecard<T: Clone>(
     otherwise: Expr,
 ) -> Expr {
     let mut e = otherwise;
-    for (i, sc) in p.scorecards.iter().enumerate().rev() {
-        e = when(col("scorecard").eq(lit(sc.name.as_str())))
+    for i in (0..p.scorecards.len()).rev() {
+        e = when(col(SCORECARD_INDEX).eq(lit(i as u32)))
             .then(to_lit(value(i)))
             .otherwise(e);
     }
     e
 }
 
-fn scorecard_expr(p: &Pipeline) -> Expr {
-    let mut e = null_str();
-    for sc in p.scorecards.iter().rev() {
+/// Position of the account's scorecard in the pipeline (first match
+/// wins; null when none matches). Integer keys keep the per-scorecard
+/// choices and windows off string comparisons.
+const SCORECARD_INDEX: &str = "__sc";
+
+fn scorecard_index(p: &Pipeline) -> Expr {
+    let mut e = lit(NULL).cast(DataType::UInt32);
+    for (i, sc) in p.scorecards.iter().enumerate().rev() {
         e = match &sc.when {
-            None => lit(sc.name.as_str()),
+            None => lit(i as u32),
             Some(pred) => when(pred.expr.clone().fill_null(lit(false)))
-                .then(lit(sc.name.as_str()))
+                .then(lit(i as u32))
                 .otherwise(e),
         };
     }
     e
+}
+
+/// `values[index]` per row (null for a null index): one gather instead of
+/// a chain of string-valued conditionals.
+fn pick_str(values: Vec<Option<String>>, index: Expr) -> Expr {
+    lit(Series::new("values".into(), values)).gather(index, true)
 }
 
 fn weighted_mean(parts: Vec<(Expr, Expr)>) -> Result<Expr> {
@@ -189,18 +200,29 @@ fn weighted_mean(parts: Vec<(Expr, Expr)>) -> Result<Expr> {
         .otherwise(null_f64()))
 }
 
-fn band_expr(bands: &[Band], unscored: &Band, pick: impl Fn(&Band) -> String) -> Expr {
-    let mut e = lit(pick(unscored));
-    for b in bands.iter().rev() {
+/// The band's position in `bands` (the first whose range holds the
+/// score), or `bands.len()` for the unscored band.
+fn band_index(bands: &[Band]) -> Expr {
+    let mut e = lit(bands.len() as u32);
+    for (i, b) in bands.iter().enumerate().rev() {
         e = when(
             col("score")
                 .gt_eq(lit(b.min))
                 .and(col("score").lt_eq(lit(b.max))),
         )
-        .then(lit(pick(b)))
+        .then(lit(i as u32))
         .otherwise(e);
     }
     e
+}
+
+fn band_expr(bands: &[Band], unscored: &Band, pick: impl Fn(&Band) -> String) -> Expr {
+    let values = bands
+        .iter()
+        .chain(std::iter::once(unscored))
+        .map(|b| Some(pick(b)))
+        .collect();
+    pick_str(values, col("__band"))
 }
 
 /// Adds every scoring column to the wide frame (one row per account with
@@ -212,7 +234,13 @@ pub fn score_frame(p: &Pipeline, wide: LazyFrame) -> Result<LazyFrame> {
         let m = &p.metrics[i];
         lf = lf.with_column(raw_value(i, m).alias(m.name.as_str()));
     }
-    lf = lf.with_column(scorecard_expr(p).alias("scorecard"));
+    lf = lf.with_column(scorecard_index(p).alias(SCORECARD_INDEX));
+    let names = p
+        .scorecards
+        .iter()
+        .map(|sc| Some(sc.name.clone()))
+        .collect();
+    lf = lf.with_column(pick_str(names, col(SCORECARD_INDEX)).alias("scorecard"));
 
     // Points.
     let mut point_exprs = Vec::new();
@@ -283,6 +311,7 @@ pub fn score_frame(p: &Pipeline, wide: LazyFrame) -> Result<LazyFrame> {
             .cast(DataType::Int32)
             .alias("score"),
     );
+    lf = lf.with_column(band_index(&p.bands).alias("__band"));
     lf = lf.with_columns([
         band_expr(&p.bands, &p.unscored, |b| b.name.clone()).alias("band"),
         band_expr(&p.bands, &p.unscored, |b| b.color.clone()).alias("color"),
@@ -370,28 +399,42 @@ pub fn score_frame(p: &Pipeline, wide: LazyFrame) -> Result<LazyFrame> {
 /// The playbook of a metric as the top driver, per scorecard: the
 /// scorecard's override for the metric, then for its group, then the
 /// metric's own, then the group's.
-fn playbook_expr(p: &Pipeline, m: &Metric, s: &Scoring) -> Expr {
+/// The playbook of a metric under scorecard `si` (None: no scorecard
+/// matched): the scorecard's own for the metric, then for its group, then
+/// the metric's or its group's.
+fn playbook_for(p: &Pipeline, m: &Metric, s: &Scoring, si: Option<usize>) -> Option<String> {
     let group = &p.groups[s.group];
     let default = m.playbook_or(&group.playbook);
-    per_scorecard(
-        p,
-        |si| {
+    match si {
+        Some(si) => {
             let sc = &p.scorecards[si];
             sc.playbooks
                 .get(&m.name)
                 .or_else(|| sc.playbooks.get(&group.name))
                 .cloned()
-                .or_else(|| default.clone())
-        },
-        |v: Option<String>| match v {
-            Some(s) => lit(s),
-            None => null_str(),
-        },
-        match &default {
-            Some(d) => lit(d.clone()),
-            None => null_str(),
-        },
-    )
+                .or(default)
+        }
+        None => default,
+    }
+}
+
+/// The playbook of the metric of rank `rank` (in `metrics`) under each
+/// row's scorecard, from a table of (metric, scorecard or none).
+fn playbook_of(p: &Pipeline, metrics: &[(&Metric, &Scoring)], rank: Expr) -> Expr {
+    let width = p.scorecards.len() as i64 + 1;
+    let table = metrics
+        .iter()
+        .flat_map(|(m, s)| {
+            (0..p.scorecards.len())
+                .map(Some)
+                .chain(std::iter::once(None))
+                .map(move |si| playbook_for(p, m, s, si))
+        })
+        .collect();
+    let sc = col(SCORECARD_INDEX)
+        .cast(DataType::Int64)
+        .fill_null(lit(width - 1));
+    pick_str(table, rank * lit(width) + sc)
 }
 
 impl Metric {
@@ -457,23 +500,17 @@ pub fn with_drivers(p: &Pipeline, scored: LazyFrame) -> Result<LazyFrame> {
     let lf = lf.with_column(below(&col("__k1"))?.alias("__k2"));
     let lf = lf.with_column(below(&col("__k2"))?.alias("__k3"));
     // Decode a key back into the metric name (and playbook) by its rank.
-    let decode = |k: &str, value: &dyn Fn(&Metric, &Scoring) -> Expr| {
-        let rank = lit(n - 1) - (col(k) % lit(n));
-        let mut e = null_str();
-        for (r, (m, s)) in scored_metrics.iter().enumerate().rev() {
-            e = when(rank.clone().eq(lit(r as i64)))
-                .then(value(m, s))
-                .otherwise(e);
-        }
-        when(col(k).is_null()).then(null_str()).otherwise(e)
-    };
-    let name = |m: &Metric, _: &Scoring| lit(m.name.clone());
-    let playbook = |m: &Metric, s: &Scoring| playbook_expr(p, m, s);
+    let rank = |k: &str| lit(n - 1) - (col(k) % lit(n));
+    let names: Vec<Option<String>> = scored_metrics
+        .iter()
+        .map(|(m, _)| Some(m.name.clone()))
+        .collect();
+    let name = |k: &str| pick_str(names.clone(), rank(k));
     let lf = lf.with_columns([
-        decode("__k1", &name).alias("__d1"),
-        decode("__k2", &name).alias("__d2"),
-        decode("__k3", &name).alias("__d3"),
-        decode("__k1", &playbook).alias("playbook"),
+        name("__k1").alias("__d1"),
+        name("__k2").alias("__d2"),
+        name("__k3").alias("__d3"),
+        playbook_of(p, &scored_metrics, rank("__k1")).alias("playbook"),
     ]);
     Ok(lf.with_column(
         when(col("__d1").is_null())

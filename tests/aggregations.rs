@@ -958,3 +958,202 @@ fn further_event_table_aggregations_ignore_null_values() {
     is_null(&df, "B", "rating_first");
     assert_eq!(run.manifest()["tables"]["calls"]["after_as_of"], 1);
 }
+
+/// The columnar kernel (src/kernel.rs) keeps distinct values as bits of a
+/// `u64`: a table with more than 64 distinct values of the counted column
+/// goes through the group-by instead, with the same results.
+#[test]
+fn count_distinct_of_more_than_64_values_and_over_more_than_64_days() {
+    let w30 = "window_days = 30\n";
+    // Only kernel forms: the kernel starts, meets a 65th feature and gives
+    // the table back to the group-by.
+    let features = [
+        agg(
+            "feat_distinct",
+            "usage",
+            "count_distinct",
+            Some("feature"),
+            w30,
+        ),
+        agg("ev_sum", "usage", "sum", Some("events"), w30),
+    ]
+    .concat();
+    // 70 days: more day bits than a u64 holds, so the table never starts
+    // in the kernel.
+    let days = agg(
+        "days_70",
+        "usage",
+        "count_distinct",
+        Some("date"),
+        "window_days = 70\n",
+    );
+    // A uses 65 distinct features on day 1 (and f0 again on day 2); B one
+    // feature on days 0 and 69 (D − 69 is inside 70 days, not 30).
+    let names: Vec<&'static str> = (0..65)
+        .map(|i| &*Box::leak(format!("f{i}").into_boxed_str()))
+        .collect();
+    let mut usage: Vec<Usage> = names.iter().map(|f| ("A", 1, *f, 1, 1)).collect();
+    usage.push(("A", 2, "f0", 1, 1));
+    usage.push(("B", 0, "f0", 2, 1));
+    usage.push(("B", 69, "f0", 3, 1));
+    let data = Data {
+        accounts: vec![acc("A"), acc("B")],
+        usage,
+        ..Default::default()
+    };
+    let (run, df) = run_ok(&pipeline(&features), &data);
+    is(&df, "A", "feat_distinct", 65.0); // f0 … f64
+    is(&df, "A", "ev_sum", 66.0); // 65 + 1
+    is(&df, "B", "feat_distinct", 1.0);
+    is(&df, "B", "ev_sum", 2.0); // day 69 is outside 30 days
+    assert_eq!(run.manifest()["tables"]["usage"]["rows_used"], 68);
+
+    let (_, df) = run_ok(&pipeline(&days), &data);
+    is(&df, "A", "days_70", 2.0); // days 1 and 2
+    is(&df, "B", "days_70", 2.0); // days 0 and 69
+}
+
+/// The kernel's row accounting and its edges, by hand: a 30-day
+/// count_distinct of days (bit 0 = D, bit 29 = D − 29; D − 30 and D + 1
+/// outside), rows of unknown and null customer_id, a rejected row, a
+/// filter on a null value, and ids that are not sorted.
+#[test]
+fn kernel_window_edges_orphans_and_rejected_rows() {
+    let metrics = [
+        agg(
+            "days_30",
+            "usage",
+            "count_distinct",
+            Some("date"),
+            "filter = \"events > 0\"\nwindow_days = 30\n",
+        ),
+        agg(
+            "feats_30",
+            "usage",
+            "count_distinct",
+            Some("feature"),
+            "filter = \"feature != 'login' and events > 0\"\nwindow_days = 30\n",
+        ),
+        agg(
+            "users_max",
+            "usage",
+            "max",
+            Some("users"),
+            "filter = \"feature = 'login'\"\nwindow_days = 30\n",
+        ),
+        agg("ev_count", "usage", "count", None, "window_days = 30\n"),
+    ]
+    .concat();
+    let data = Data {
+        accounts: vec![acc("A"), acc("B"), acc("C")],
+        usage: vec![
+            ("B", 0, "api", 1, 4),      // B: D, counts
+            ("A", 29, "login", 1, 7),   // A: D − 29 (bit 29), counts
+            ("A", 30, "api", 5, 9),     // D − 30: outside
+            ("A", 0, "reports", 0, 1),  // events 0: not a day, not a feature
+            ("A", 0, "api", 2, 2),      // D
+            ("A", 0, "api", 2, 3),      // duplicate row: same day, same feature
+            ("Z", 0, "api", 1, 1),      // unknown id: orphan
+            ("A", -1, "search", 9, 99), // after D
+            ("B", 3, "login", -1, 5),   // negative events: rejected
+            ("A", 5, "login", 3, 11),   // A: D − 5
+        ],
+        ..Default::default()
+    };
+    // One rejected and one orphaned row of 9 in scope: raise the guards.
+    let text = pipeline(&metrics).replace(
+        "lag_table = \"\"",
+        "lag_table = \"\"\nmax_rejected_share = 0.5\nmax_orphaned_share = 0.5",
+    );
+    let (run, df) = run_ok(&text, &data);
+    // A in 30 days with events > 0: days 29, 0, 5 → 3; features other than
+    // login with events > 0: api → 1; max login users 7, 11 → 11; rows in
+    // 30 days: days 29, 0, 0, 0, 5 → 5.
+    is(&df, "A", "days_30", 3.0);
+    is(&df, "A", "feats_30", 1.0);
+    is(&df, "A", "users_max", 11.0);
+    is(&df, "A", "ev_count", 5.0);
+    // B: its valid row at D (the rejected one counts nowhere).
+    is(&df, "B", "days_30", 1.0);
+    is(&df, "B", "feats_30", 1.0);
+    is_null(&df, "B", "users_max");
+    is(&df, "B", "ev_count", 1.0);
+    // C has no row: 0 for counts, null for max.
+    is(&df, "C", "days_30", 0.0);
+    is_null(&df, "C", "users_max");
+    let t = &run.manifest()["tables"]["usage"];
+    assert_eq!(t["rows_read"], 10);
+    assert_eq!(t["after_as_of"], 1);
+    assert_eq!(t["orphaned"]["unknown_customer_id"], 1);
+    assert_eq!(t["rejected"]["negative_events"], 1);
+    assert_eq!(t["rows_used"], 7); // 10 − 1 after − 1 orphan − 1 rejected
+    assert_eq!(t["latest_event_date"], "2026-11-24");
+    assert_eq!(t["earliest_event_date"], "2026-10-25"); // D − 30
+}
+
+/// A further table whose forms the kernel covers (an integer column with
+/// nulls): `count` with a column counts rows whatever their value; the
+/// others skip nulls, as in the group-by.
+#[test]
+fn kernel_further_table_with_null_integers() {
+    let w30 = "window_days = 30\n";
+    let metrics = [
+        agg("rows_m", "calls", "count", Some("minutes"), w30),
+        agg("sum_m", "calls", "sum", Some("minutes"), w30),
+        agg("mean_m", "calls", "mean", Some("minutes"), w30),
+        agg("max_m", "calls", "max", Some("minutes"), w30),
+        agg("first_m", "calls", "first", Some("minutes"), w30),
+        agg("last_m", "calls", "last", Some("minutes"), w30),
+    ]
+    .concat();
+    let text = pipeline(&metrics).replacen(
+        "[sources.revenue]",
+        "[sources.calls]\npath = \"crm/calls.parquet\"\ndate = \"called_on\"\n[sources.revenue]",
+        1,
+    );
+    let data = Data {
+        accounts: vec![acc("A"), acc("B")],
+        ..Default::default()
+    };
+    // (account, days before D, minutes)
+    let rows: Vec<(&str, i64, Option<i64>)> = vec![
+        ("A", 10, None),    // smallest date, no value: first skips it
+        ("A", 3, Some(7)),  // → first
+        ("A", 3, Some(2)),  // same day: first takes the largest, 7
+        ("A", 1, Some(5)),  // → last
+        ("A", 0, None),     // largest date, no value: last skips it
+        ("A", 40, Some(9)), // outside 30 days
+        ("B", 2, None),     // B: one row, no value
+    ];
+    let run = run_with(&text, &data, |dir| {
+        let calls = DataFrame::new_infer_height(vec![
+            Column::new(
+                "customer_id".into(),
+                rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            ),
+            date_col(
+                "called_on",
+                &rows.iter().map(|r| Some(r.1)).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "minutes".into(),
+                rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+            ),
+        ])
+        .unwrap();
+        write_parquet(dir, "crm/calls.parquet", calls);
+    });
+    assert_eq!(run.result.code, 0, "{}", run.result.stderr);
+    let df = run.scores();
+    is(&df, "A", "rows_m", 5.0); // days 10, 3, 3, 1, 0
+    is(&df, "A", "sum_m", 14.0); // 7 + 2 + 5
+    is(&df, "A", "mean_m", 14.0 / 3.0);
+    is(&df, "A", "max_m", 7.0);
+    is(&df, "A", "first_m", 7.0);
+    is(&df, "A", "last_m", 5.0);
+    is(&df, "B", "rows_m", 1.0);
+    is(&df, "B", "sum_m", 0.0);
+    is_null(&df, "B", "mean_m");
+    is_null(&df, "B", "max_m");
+    is_null(&df, "B", "first_m");
+}

@@ -1,0 +1,574 @@
+//! The per-account aggregation kernel of healthscore (SPEC §9, issue 7).
+//!
+//! healthscore's query engine reads, projects and masks an event table in
+//! batches (row status, window and filter masks, values); this crate only
+//! does what a hash group-by on a string key does slowly: map each row's
+//! `customer_id` to a dense account index and fold the row into per-account
+//! accumulators (sums, counts, extrema, first/last by day, and `u64`
+//! bitmasks for distinct days in a window of at most 64 days or distinct
+//! values of a column with at most 64 distinct values).
+//!
+//! It takes plain slices (no dependency on the engine), so it is compiled
+//! with optimisations even in healthscore's dev profile.
+
+use std::sync::Arc;
+
+/// Row status: dated after the as-of date (counted, never used).
+pub const STATUS_AFTER: u8 = 254;
+/// Row status: null customer_id, dated on or before the as-of date (orphan).
+pub const STATUS_NULL_ID: u8 = 255;
+/// Largest row-rule code a status can hold (rules are 1-based).
+pub const MAX_RULES: usize = 253;
+/// Largest number of optional columns whose nulls are counted (bits of a
+/// `u8` flag per row).
+pub const MAX_NULL_FLAGS: usize = 8;
+/// Distinct values a bitmask accumulator can hold.
+pub const MAX_DISTINCT: usize = 64;
+
+/// A string column in the Arrow "view" layout: 16-byte views (length, then
+/// either the inlined bytes when at most 12, or a prefix, buffer index and
+/// offset) over data buffers.
+#[derive(Clone, Copy)]
+pub struct Strings<'a> {
+    views: &'a [[u8; 16]],
+    buffers: &'a [&'a [u8]],
+}
+
+impl<'a> Strings<'a> {
+    /// A column from its views and data buffers (Arrow `Utf8View` layout).
+    pub fn new(views: &'a [[u8; 16]], buffers: &'a [&'a [u8]]) -> Self {
+        Strings { views, buffers }
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.views.len()
+    }
+
+    /// Whether the column has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.views.is_empty()
+    }
+
+    /// The whole view of row `i` when the string is inlined in it (at most
+    /// 12 bytes): then equal keys mean equal strings, whatever the batch.
+    fn key(&self, i: usize) -> Option<u128> {
+        (word(&self.views[i], 0) <= 12).then(|| u128::from_ne_bytes(self.views[i]))
+    }
+
+    /// The bytes of row `i`.
+    pub fn get(&self, i: usize) -> &'a [u8] {
+        let v = &self.views[i];
+        let len = word(v, 0);
+        if len <= 12 {
+            &v[4..4 + len]
+        } else {
+            let (buffer, offset) = (word(v, 8), word(v, 12));
+            &self.buffers[buffer][offset..offset + len]
+        }
+    }
+}
+
+/// The native-endian `u32` at byte `k` of a view.
+fn word(v: &[u8; 16], k: usize) -> usize {
+    u32::from_ne_bytes([v[k], v[k + 1], v[k + 2], v[k + 3]]) as usize
+}
+
+/// FxHash (the rustc hasher) over the bytes, with MurmurHash3's final
+/// avalanche so every bit depends on every byte (ids differing only in
+/// their last characters are the rule).
+fn hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let mut h = (bytes.len() as u64).wrapping_mul(K);
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    for &b in chunks.remainder() {
+        h = (h.rotate_left(5) ^ b as u64).wrapping_mul(K);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// Dense index of the known account ids: id → position in the accounts
+/// table (0-based, in the order given). An open-addressing table of 8-byte
+/// slots (hash tag, position + 1) over one arena of the ids' bytes: one
+/// random memory access per lookup, no allocation per id.
+pub struct AccountIndex {
+    slots: Vec<u64>,
+    arena: Vec<u8>,
+    offsets: Vec<usize>,
+}
+
+impl AccountIndex {
+    /// Index of the ids of `chunks`, in order (chunk after chunk). Ids must
+    /// be unique and non-null.
+    pub fn new(chunks: &[Strings<'_>]) -> Self {
+        let len: usize = chunks.iter().map(Strings::len).sum();
+        let mut index = AccountIndex {
+            slots: vec![0; (2 * len).next_power_of_two().max(16)],
+            arena: Vec::new(),
+            offsets: Vec::with_capacity(len + 1),
+        };
+        index.offsets.push(0);
+        for c in chunks {
+            for i in 0..c.len() {
+                index.insert(c.get(i));
+            }
+        }
+        index
+    }
+
+    fn insert(&mut self, id: &[u8]) {
+        let position = self.len() as u64;
+        self.arena.extend_from_slice(id);
+        self.offsets.push(self.arena.len());
+        let h = hash(id);
+        let mask = self.slots.len() - 1;
+        let mut slot = h as usize & mask;
+        while self.slots[slot] != 0 {
+            slot = (slot + 1) & mask;
+        }
+        self.slots[slot] = (h & 0xffff_ffff_0000_0000) | (position + 1);
+    }
+
+    /// Number of accounts.
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Whether there are no accounts.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The position of each id of `chunks` (chunk after chunk), None for
+    /// an unknown id; ids in the index's order cost no hash lookup.
+    pub fn positions(&self, chunks: &[Strings<'_>]) -> Vec<Option<u32>> {
+        let mut out = Vec::with_capacity(chunks.iter().map(Strings::len).sum());
+        let mut next = 0;
+        for c in chunks {
+            for i in 0..c.len() {
+                let id = c.get(i);
+                let found = if self.is(next, id) {
+                    Some(next as u32)
+                } else {
+                    self.find(id)
+                };
+                next = found.map_or(0, |a| a as usize + 1);
+                out.push(found);
+            }
+        }
+        out
+    }
+
+    /// Whether account `a` has id `id` (false past the end).
+    fn is(&self, a: usize, id: &[u8]) -> bool {
+        a < self.len() && &self.arena[self.offsets[a]..self.offsets[a + 1]] == id
+    }
+
+    fn find(&self, id: &[u8]) -> Option<u32> {
+        let h = hash(id);
+        let mask = self.slots.len() - 1;
+        let mut slot = h as usize & mask;
+        loop {
+            let s = self.slots[slot];
+            if s == 0 {
+                return None;
+            }
+            if s >> 32 == h >> 32 {
+                let a = (s & 0xffff_ffff) as usize - 1;
+                if self.is(a, id) {
+                    return Some(a as u32);
+                }
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+}
+
+/// The aggregation an accumulator computes (healthscore has already masked
+/// the rows: only rows with a non-zero mask count, and value-based ones
+/// have non-null values there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Func {
+    /// Rows; 0 with none.
+    Count,
+    /// Wrapping `i64` sum of [`Values::Int`]; 0 with none.
+    Sum,
+    /// Mean of [`Values::Float`]; null with none.
+    Mean,
+    /// Minimum of [`Values::Float`]; null with none.
+    Min,
+    /// Maximum of [`Values::Float`]; null with none.
+    Max,
+    /// [`Values::Float`] of the row with the smallest day (ties: the
+    /// largest value); null with none.
+    First,
+    /// [`Values::Float`] of the row with the largest day (ties: the
+    /// largest value); null with none.
+    Last,
+    /// Distinct bit positions 0-63 of [`Values::Bits`]; 0 with none.
+    DistinctBits,
+    /// Distinct strings of [`Values::Str`] (at most 64 in the table); 0
+    /// with none.
+    DistinctStrings,
+}
+
+/// The per-row values an aggregation reads.
+#[derive(Clone, Copy)]
+pub enum Values<'a> {
+    /// No value (count).
+    None,
+    /// Integers.
+    Int(&'a [i64]),
+    /// Numbers.
+    Float(&'a [f64]),
+    /// Bit positions (0-63).
+    Bits(&'a [u8]),
+    /// Strings.
+    Str(Strings<'a>),
+}
+
+/// One aggregation's columns in a batch: the row mask (non-zero: the row
+/// is in the aggregation's window and filter, with a non-null value) and
+/// the values.
+#[derive(Clone, Copy)]
+pub struct AggColumns<'a> {
+    /// 0/1 per row.
+    pub mask: &'a [u8],
+    /// Values per row (ignored where the mask is 0).
+    pub values: Values<'a>,
+}
+
+/// A batch of rows of one table.
+pub struct Batch<'a> {
+    /// Per row: 0 valid, 1..=253 the first row rule broken,
+    /// [`STATUS_AFTER`], [`STATUS_NULL_ID`].
+    pub status: &'a [u8],
+    /// Event day number per row.
+    pub day: &'a [i32],
+    /// customer_id per row (ignored where the status says null).
+    pub ids: Strings<'a>,
+    /// Bit j set: optional column j is null in the row (None: no optional
+    /// columns).
+    pub null_flags: Option<&'a [u8]>,
+    /// One entry per accumulator, in the table's order.
+    pub aggs: Vec<AggColumns<'a>>,
+}
+
+/// Row accounting of one table (SPEC §7).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// All rows.
+    pub rows: i64,
+    /// Rows dated after the as-of date.
+    pub after: i64,
+    /// Rows on or before it with a null customer_id.
+    pub orphan_null: i64,
+    /// Rows on or before it with an unknown customer_id.
+    pub orphan_unknown: i64,
+    /// Rows of known accounts rejected, by 1-based rule code (index 0 unused).
+    pub rejected: Vec<i64>,
+    /// Valid rows of known accounts with optional column j null.
+    pub nulls: [i64; MAX_NULL_FLAGS],
+    /// Latest day of a valid row of a known account.
+    pub max_day: Option<i32>,
+    /// Earliest day of a valid row of a known account.
+    pub min_day: Option<i32>,
+}
+
+/// Up to 64 distinct strings, each with its bit.
+#[derive(Default)]
+struct SmallSet {
+    keys: Vec<Option<u128>>,
+    bytes: Vec<Box<[u8]>>,
+    overflow: bool,
+}
+
+impl SmallSet {
+    /// The bit of `s[i]`, inserting it; None once more than 64 are seen.
+    fn bit(&mut self, s: &Strings<'_>, i: usize) -> Option<u32> {
+        let key = s.key(i);
+        if let Some(k) = key.and_then(|key| self.keys.iter().position(|&r| r == Some(key))) {
+            return Some(k as u32);
+        }
+        let b = s.get(i);
+        if let Some(k) = self.bytes.iter().position(|x| **x == *b) {
+            return Some(k as u32);
+        }
+        if self.bytes.len() == MAX_DISTINCT {
+            self.overflow = true;
+            return None;
+        }
+        self.keys.push(key);
+        self.bytes.push(b.into());
+        Some(self.bytes.len() as u32 - 1)
+    }
+}
+
+/// Per-account state of one aggregation. Float states hold NaN for "no
+/// row yet" (the values themselves are never NaN: healthscore reads NaN as
+/// null and masks nulls out).
+enum Acc {
+    Count(Vec<i64>),
+    Sum(Vec<i64>),
+    Mean(Vec<f64>, Vec<i64>),
+    Min(Vec<f64>),
+    Max(Vec<f64>),
+    First(Vec<i32>, Vec<f64>),
+    Last(Vec<i32>, Vec<f64>),
+    Bits(Vec<u64>),
+    Strings(Vec<u64>, SmallSet),
+}
+
+impl Acc {
+    fn new(f: Func, n: usize) -> Self {
+        match f {
+            Func::Count => Acc::Count(vec![0; n]),
+            Func::Sum => Acc::Sum(vec![0; n]),
+            Func::Mean => Acc::Mean(vec![0.0; n], vec![0; n]),
+            Func::Min => Acc::Min(vec![f64::NAN; n]),
+            Func::Max => Acc::Max(vec![f64::NAN; n]),
+            Func::First => Acc::First(vec![i32::MAX; n], vec![f64::NAN; n]),
+            Func::Last => Acc::Last(vec![i32::MIN; n], vec![f64::NAN; n]),
+            Func::DistinctBits => Acc::Bits(vec![0; n]),
+            Func::DistinctStrings => Acc::Strings(vec![0; n], SmallSet::default()),
+        }
+    }
+
+    /// Folds the rows whose mask is set into their account's slot (rows that
+    /// are not valid rows of a known account all go to the extra last slot,
+    /// dropped at the end, so the common updates need no branch). False
+    /// when the values do not fit the accumulator (wrong kind, a bit ≥ 64,
+    /// a 65th distinct string).
+    fn add(&mut self, acct: &[u32], day: &[i32], c: &AggColumns<'_>) -> bool {
+        let on = |i: usize| c.mask[i] != 0;
+        let mut rows = (0..acct.len()).filter(|&i| on(i));
+        match (self, c.values) {
+            (Acc::Count(n), _) => (0..acct.len()).for_each(|i| n[acct[i] as usize] += on(i) as i64),
+            (Acc::Sum(s), Values::Int(v)) => (0..acct.len()).for_each(|i| {
+                let a = acct[i] as usize;
+                s[a] = s[a].wrapping_add(if on(i) { v[i] } else { 0 });
+            }),
+            (Acc::Mean(s, n), Values::Float(v)) => (0..acct.len()).for_each(|i| {
+                let a = acct[i] as usize;
+                s[a] += if on(i) { v[i] } else { 0.0 };
+                n[a] += on(i) as i64;
+            }),
+            // f64::min/max return the other operand when one is NaN: NaN is
+            // both "no row yet" and "row masked out".
+            (Acc::Min(m), Values::Float(v)) => (0..acct.len()).for_each(|i| {
+                let a = acct[i] as usize;
+                m[a] = m[a].min(if on(i) { v[i] } else { f64::NAN });
+            }),
+            (Acc::Max(m), Values::Float(v)) => (0..acct.len()).for_each(|i| {
+                let a = acct[i] as usize;
+                m[a] = m[a].max(if on(i) { v[i] } else { f64::NAN });
+            }),
+            (Acc::First(d, m), Values::Float(v)) => {
+                rows.for_each(|i| edge(d, m, acct[i] as usize, day[i], v[i], |x, y| x < y))
+            }
+            (Acc::Last(d, m), Values::Float(v)) => {
+                rows.for_each(|i| edge(d, m, acct[i] as usize, day[i], v[i], |x, y| x > y))
+            }
+            (Acc::Bits(b), Values::Bits(v)) => {
+                let mut out_of_range = false;
+                for i in 0..acct.len() {
+                    out_of_range |= on(i) & (v[i] as usize >= MAX_DISTINCT);
+                    b[acct[i] as usize] |= (on(i) as u64) << (v[i] & 63);
+                }
+                return !out_of_range;
+            }
+            (Acc::Strings(b, set), Values::Str(s)) => {
+                return rows.all(|i| match set.bit(&s, i) {
+                    Some(k) => {
+                        b[acct[i] as usize] |= 1u64 << k;
+                        true
+                    }
+                    None => false,
+                });
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// Per-account results as f64, NaN for null (the extra last slot
+    /// included).
+    fn finish(self) -> Vec<f64> {
+        match self {
+            Acc::Count(n) | Acc::Sum(n) => n.into_iter().map(|x| x as f64).collect(),
+            Acc::Mean(s, n) => s
+                .into_iter()
+                .zip(n)
+                .map(|(s, n)| if n == 0 { f64::NAN } else { s / n as f64 })
+                .collect(),
+            Acc::Min(m) | Acc::Max(m) | Acc::First(_, m) | Acc::Last(_, m) => m,
+            Acc::Bits(b) | Acc::Strings(b, _) => {
+                b.into_iter().map(|x| x.count_ones() as f64).collect()
+            }
+        }
+    }
+}
+
+/// first/last: a strictly better day replaces the value; the same day keeps
+/// the largest value.
+fn edge(
+    days: &mut [i32],
+    vals: &mut [f64],
+    a: usize,
+    d: i32,
+    v: f64,
+    better: fn(i32, i32) -> bool,
+) {
+    if better(d, days[a]) {
+        days[a] = d;
+        vals[a] = v;
+    } else if d == days[a] && (v > vals[a] || vals[a].is_nan()) {
+        vals[a] = v;
+    }
+}
+
+/// The last id looked up, so rows sorted or clustered by customer_id (the
+/// usual export layout) cost one comparison instead of a hash lookup.
+#[derive(Default)]
+struct LastId {
+    key: Option<u128>,
+    bytes: Vec<u8>,
+    acct: Option<u32>,
+    set: bool,
+}
+
+/// The aggregation of one table: account index, accumulators, totals.
+pub struct TableKernel {
+    index: Arc<AccountIndex>,
+    accs: Vec<Acc>,
+    totals: Totals,
+    last: LastId,
+    failed: bool,
+}
+
+impl TableKernel {
+    /// A kernel for the accounts of `index` computing `funcs`, in order.
+    pub fn new(index: Arc<AccountIndex>, funcs: &[Func]) -> Self {
+        TableKernel {
+            accs: funcs
+                .iter()
+                .map(|&f| Acc::new(f, index.len() + 1))
+                .collect(),
+            index,
+            totals: Totals {
+                rejected: vec![0; MAX_RULES + 1],
+                ..Default::default()
+            },
+            last: LastId::default(),
+            failed: false,
+        }
+    }
+
+    /// Folds one batch in. Batches may come in any order.
+    pub fn add(&mut self, b: &Batch<'_>) {
+        if self.failed {
+            return;
+        }
+        let acct = self.accounts(b);
+        for (acc, c) in self.accs.iter_mut().zip(&b.aggs) {
+            if !acc.add(&acct, b.day, c) {
+                self.failed = true;
+                return;
+            }
+        }
+    }
+
+    /// Row accounting of a batch, and each row's account slot (the extra
+    /// last slot unless the row is valid and its account known).
+    fn accounts(&mut self, b: &Batch<'_>) -> Vec<u32> {
+        let t = &mut self.totals;
+        t.rows += b.status.len() as i64;
+        let mut acct = vec![self.index.len() as u32; b.status.len()];
+        for (i, &st) in b.status.iter().enumerate() {
+            match st {
+                STATUS_AFTER => t.after += 1,
+                STATUS_NULL_ID => t.orphan_null += 1,
+                _ => match lookup(&self.index, &mut self.last, &b.ids, i) {
+                    None => t.orphan_unknown += 1,
+                    Some(_) if st != 0 => t.rejected[st as usize] += 1,
+                    Some(a) => {
+                        acct[i] = a;
+                        let d = b.day[i];
+                        t.max_day = Some(t.max_day.map_or(d, |m| m.max(d)));
+                        t.min_day = Some(t.min_day.map_or(d, |m| m.min(d)));
+                        if let Some(f) = b.null_flags {
+                            for (j, n) in t.nulls.iter_mut().enumerate() {
+                                *n += ((f[i] >> j) & 1) as i64;
+                            }
+                        }
+                    }
+                },
+            }
+        }
+        acct
+    }
+
+    /// The totals and each accumulator's per-account results (NaN: null),
+    /// or None when a batch did not fit an accumulator (more than 64
+    /// distinct strings, say): the caller then aggregates another way.
+    pub fn finish(self) -> Option<(Totals, Vec<Vec<f64>>)> {
+        if self.failed {
+            return None;
+        }
+        let n = self.index.len();
+        let results = self
+            .accs
+            .into_iter()
+            .map(|a| {
+                let mut v = a.finish();
+                v.truncate(n);
+                v
+            })
+            .collect();
+        Some((self.totals, results))
+    }
+}
+
+/// `values` at each of `positions` (NaN where the position is None).
+pub fn gather(values: &[f64], positions: &[Option<u32>]) -> Vec<f64> {
+    positions
+        .iter()
+        .map(|p| p.map_or(f64::NAN, |a| values[a as usize]))
+        .collect()
+}
+
+/// The account of row `i`, through the last-id cache; a new id is first
+/// compared with the account after the last one found (both tables sorted
+/// by id, the usual export layout, make that the common case and spare a
+/// random memory access into the hash table).
+fn lookup(index: &AccountIndex, last: &mut LastId, ids: &Strings<'_>, i: usize) -> Option<u32> {
+    let key = ids.key(i);
+    if last.set && key.is_some() && key == last.key {
+        return last.acct;
+    }
+    let bytes = ids.get(i);
+    if !(last.set && last.bytes == bytes) {
+        let next = last.acct.map_or(0, |a| a as usize + 1);
+        last.acct = if index.is(next, bytes) {
+            Some(next as u32)
+        } else {
+            index.find(bytes)
+        };
+        last.bytes.clear();
+        last.bytes.extend_from_slice(bytes);
+        last.set = true;
+    }
+    last.key = key;
+    last.acct
+}
+
+#[cfg(test)]
+mod tests;

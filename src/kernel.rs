@@ -1,0 +1,429 @@
+//! The columnar kernel path of the per-table aggregation (SPEC §9, issue 7).
+//!
+//! polars reads the table, evaluates the row rules, the windows, the
+//! filters and the values per row (the same expressions as
+//! [`crate::metrics`]) and streams the batches out; the dependency-free
+//! `healthscore-kernel` crate maps each row's customer_id to the account's
+//! position and folds it into per-account accumulators. This replaces a
+//! hash group-by on the string key (and its hash set per account for
+//! `count_distinct`) by plain array updates: distinct days and distinct
+//! values are `u64` bitmasks.
+//!
+//! Forms the kernel does not cover (a float `sum`/`mean`, `count_distinct`
+//! of a number or of a date other than the table's own date column or over
+//! more than 64 days, more than 64 distinct values of a string) go through
+//! the group-by of [`crate::metrics`], which stays the reference semantics.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use healthscore_kernel as hk;
+use polars::prelude::*;
+
+use crate::config::{AggFunc, Aggregation, Pipeline};
+use crate::contract::Kind;
+use crate::error::{Error, Result};
+use crate::metrics::{self, agg_column};
+use crate::run::TableCounts;
+use crate::source::{OpenTable, DAY};
+
+/// The Arrow array behind a polars String column (`Utf8ViewArray`).
+type StrArray = <StringType as PolarsDataType>::Array;
+
+const STATUS: &str = "__k_status";
+const DAY_COL: &str = "__k_day";
+const NULL_FLAGS: &str = "__k_nulls";
+
+fn mask_column(i: usize) -> String {
+    format!("__k_mask_{i}")
+}
+
+fn value_column(i: usize) -> String {
+    format!("__k_value_{i}")
+}
+
+/// The known account ids (every accounts row with a non-null customer_id),
+/// indexed for the kernel, and where each accepted account sits among them
+/// (the kernel's results come out in the accepted accounts' order).
+pub struct AccountIndex {
+    index: Arc<hk::AccountIndex>,
+    accepted: Column,
+    positions: Vec<Option<u32>>,
+}
+
+impl AccountIndex {
+    /// Indexes `known`'s customer_id column (unique, non-null) and finds
+    /// `accepted`'s ids (a subset) in it.
+    pub fn new(known: &DataFrame, accepted: &DataFrame) -> Result<Self> {
+        let ids = |df: &DataFrame| -> Result<Series> {
+            Ok(df
+                .column("customer_id")
+                .map_err(pl)?
+                .as_materialized_series()
+                .rechunk())
+        };
+        let (known_ids, accepted_ids) = (ids(known)?, ids(accepted)?);
+        let index = with_strings(&known_ids, hk::AccountIndex::new)?;
+        let positions = with_strings(&accepted_ids, |c| index.positions(c))?;
+        Ok(AccountIndex {
+            index: Arc::new(index),
+            accepted: accepted_ids.into_column(),
+            positions,
+        })
+    }
+}
+
+/// Calls `f` with the kernel's view of a String series' chunks.
+fn with_strings<T>(s: &Series, f: impl FnOnce(&[hk::Strings<'_>]) -> T) -> Result<T> {
+    let ca = s.str().map_err(pl)?;
+    let buffers: Vec<Vec<&[u8]>> = ca.downcast_iter().map(data_buffers).collect();
+    let chunks: Vec<hk::Strings<'_>> = ca
+        .downcast_iter()
+        .zip(&buffers)
+        .map(|(arr, b)| hk::Strings::new(views(arr), b))
+        .collect();
+    Ok(f(&chunks))
+}
+
+fn pl(e: PolarsError) -> Error {
+    Error::polars("aggregating inputs", e)
+}
+
+/// The views of a string array as 16-byte arrays.
+fn views(arr: &StrArray) -> &[[u8; 16]] {
+    let v = arr.views();
+    // SAFETY: `View` is `#[repr(C)]` of four `u32` (16 bytes, no padding,
+    // every bit pattern valid), so its slice reads as `[u8; 16]`s, whose
+    // alignment (1) is no stricter.
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<[u8; 16]>(), v.len()) }
+}
+
+fn data_buffers(arr: &StrArray) -> Vec<&[u8]> {
+    arr.data_buffers().iter().map(|b| b.as_slice()).collect()
+}
+
+/// One aggregation the kernel computes: its output column and function.
+struct Spec {
+    output: String,
+    func: hk::Func,
+}
+
+/// A table aggregated by the kernel: the plan that feeds it, and what it
+/// needs to turn its result into the group-by path's outputs.
+pub struct KernelTable {
+    /// The streaming plan: projection, masks, batches into the kernel.
+    pub plan: DslPlan,
+    specs: Vec<Spec>,
+    rules: Vec<String>,
+    optional: Vec<String>,
+    state: Arc<Mutex<Option<hk::TableKernel>>>,
+}
+
+/// The kernel function of an aggregation and its value expression, or None
+/// when the kernel does not cover it.
+fn kernel_form(
+    a: &Aggregation,
+    t: &OpenTable,
+    date_column: &str,
+    as_of: i32,
+) -> Option<(hk::Func, Option<Expr>)> {
+    let kind = |c: &str| t.columns.iter().find(|(n, _)| n == c).map(|(_, k)| *k);
+    let column = a.column.as_deref();
+    let float = || Some(col(column?).cast(DataType::Float64).fill_null(lit(0.0)));
+    let numeric = column
+        .and_then(kind)
+        .is_some_and(|k| matches!(k, Kind::Int | Kind::Float | Kind::Date));
+    let int = column.and_then(kind) == Some(Kind::Int);
+    match a.func {
+        AggFunc::Count => Some((hk::Func::Count, None)),
+        AggFunc::Sum if int => Some((
+            hk::Func::Sum,
+            Some(col(column?).cast(DataType::Int64).fill_null(lit(0i64))),
+        )),
+        AggFunc::Mean if int => Some((hk::Func::Mean, float())),
+        AggFunc::Min if numeric => Some((hk::Func::Min, float())),
+        AggFunc::Max if numeric => Some((hk::Func::Max, float())),
+        AggFunc::First if numeric => Some((hk::Func::First, float())),
+        AggFunc::Last if numeric => Some((hk::Func::Last, float())),
+        AggFunc::CountDistinct => distinct_form(a, kind(column?)?, date_column, as_of),
+        _ => None,
+    }
+}
+
+/// count_distinct: strings as a set of at most 64 values; the table's own
+/// date column over a window of at most 64 days as day bits.
+fn distinct_form(
+    a: &Aggregation,
+    kind: Kind,
+    date_column: &str,
+    as_of: i32,
+) -> Option<(hk::Func, Option<Expr>)> {
+    let column = a.column.as_deref()?;
+    match kind {
+        Kind::Str => Some((hk::Func::DistinctStrings, Some(col(column)))),
+        Kind::Date
+            if column == date_column
+                && a.window_days
+                    .is_some_and(|n| (1..=hk::MAX_DISTINCT as i64).contains(&n)) =>
+        {
+            let end = as_of as i64 - a.offset_days;
+            let bit = (lit(end as i32) - col(DAY))
+                .cast(DataType::UInt8)
+                .fill_null(lit(0u8));
+            Some((hk::Func::DistinctBits, Some(bit)))
+        }
+        _ => None,
+    }
+}
+
+/// Bit j of a `u8` per row: optional column j is null.
+fn null_flags(optional: &[String]) -> Expr {
+    let mut e = lit(0u8);
+    for (j, c) in optional.iter().enumerate() {
+        let bit = when(col(c.as_str()).is_null())
+            .then(lit(1u8 << j))
+            .otherwise(lit(0u8));
+        e = e + bit;
+    }
+    e.cast(DataType::UInt8)
+}
+
+impl KernelTable {
+    /// The kernel plan of table `t`, or None when one of its aggregations
+    /// (or its rules, optional columns or dating) is not covered.
+    pub fn plan(
+        p: &Pipeline,
+        t: &OpenTable,
+        as_of: i32,
+        index: &AccountIndex,
+    ) -> Result<Option<Self>> {
+        let Some(date_column) = p.source(&t.table).and_then(|s| s.date_column.clone()) else {
+            return Ok(None);
+        };
+        let rules = metrics::row_rules(&t.table, &t.columns, Some(&date_column));
+        let optional = metrics::optional_columns(&t.table, &t.columns);
+        if rules.len() > hk::MAX_RULES || optional.len() > hk::MAX_NULL_FLAGS {
+            return Ok(None);
+        }
+        let after = col(DAY).gt(lit(as_of)).fill_null(lit(false));
+        let status = when(after)
+            .then(lit(hk::STATUS_AFTER))
+            .when(col("customer_id").is_null())
+            .then(lit(hk::STATUS_NULL_ID))
+            .otherwise(metrics::rule_code(&rules))
+            .cast(DataType::UInt8);
+        let mut exprs = vec![
+            status.alias(STATUS),
+            col(DAY)
+                .fill_null(lit(0))
+                .cast(DataType::Int32)
+                .alias(DAY_COL),
+            col("customer_id").cast(DataType::String),
+        ];
+        if !optional.is_empty() {
+            exprs.push(null_flags(&optional).alias(NULL_FLAGS));
+        }
+        let mut specs = Vec::new();
+        for (mi, m) in p.metrics.iter().enumerate() {
+            for (slot, a) in m.def.aggregations() {
+                if a.table != t.table {
+                    continue;
+                }
+                let Some((func, value)) = kernel_form(a, t, &date_column, as_of) else {
+                    return Ok(None);
+                };
+                let i = specs.len();
+                exprs.push(mask(a, as_of).alias(mask_column(i)));
+                if let Some(v) = value {
+                    exprs.push(v.alias(value_column(i)));
+                }
+                specs.push(Spec {
+                    output: agg_column(mi, slot),
+                    func,
+                });
+            }
+        }
+        let funcs: Vec<hk::Func> = specs.iter().map(|s| s.func).collect();
+        let state = Arc::new(Mutex::new(Some(hk::TableKernel::new(
+            index.index.clone(),
+            &funcs,
+        ))));
+        let sink = state.clone();
+        let feed_funcs = funcs.clone();
+        let plan = t
+            .frame
+            .clone()
+            .select(exprs)
+            .sink_batches(
+                PlanCallback::new(move |df: DataFrame| {
+                    let mut guard = sink.lock().unwrap_or_else(PoisonError::into_inner);
+                    if let Some(k) = guard.as_mut() {
+                        feed(k, &feed_funcs, df)?;
+                    }
+                    Ok(false)
+                }),
+                false,
+                None,
+            )
+            .map_err(pl)?
+            .logical_plan;
+        Ok(Some(KernelTable {
+            plan,
+            specs,
+            rules: rules.into_iter().map(|(n, _)| n).collect(),
+            optional,
+            state,
+        }))
+    }
+
+    /// The table's row accounting and per-account aggregates (customer_id
+    /// and the `__agg_*` columns, one row per accepted account in the
+    /// accepted accounts' order), once the plan has run; None when the data did not fit the kernel (more than 64
+    /// distinct values of a string), for the group-by path to redo.
+    pub fn finish(self, index: &AccountIndex) -> Result<Option<(TableCounts, DataFrame)>> {
+        let kernel = self
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some((totals, results)) = kernel.and_then(hk::TableKernel::finish) else {
+            return Ok(None);
+        };
+        let mut columns = vec![index.accepted.clone()];
+        let mut nan_to_null = Vec::new();
+        for (s, values) in self.specs.iter().zip(results) {
+            let values = hk::gather(&values, &index.positions);
+            columns.push(Column::new(s.output.as_str().into(), values));
+            nan_to_null.push(col(s.output.as_str()).fill_nan(lit(NULL)));
+        }
+        let frame = DataFrame::new_infer_height(columns)
+            .and_then(|df| df.lazy().with_columns(nan_to_null).collect())
+            .map_err(pl)?;
+        Ok(Some((self.counts(&totals), frame)))
+    }
+
+    fn counts(&self, t: &hk::Totals) -> TableCounts {
+        let rejected: BTreeMap<String, i64> = self
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.clone(), t.rejected[i + 1]))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        let mut c = TableCounts {
+            rows_read: t.rows,
+            after_as_of: t.after,
+            rejected,
+            orphaned: [
+                ("null_customer_id".to_string(), t.orphan_null),
+                ("unknown_customer_id".to_string(), t.orphan_unknown),
+            ]
+            .into_iter()
+            .collect(),
+            latest_event_date: t.max_day.map(crate::run::date_of),
+            earliest_event_date: t.min_day.map(crate::run::date_of),
+            nulls: self
+                .optional
+                .iter()
+                .zip(t.nulls)
+                .map(|(c, n)| (c.clone(), n))
+                .collect(),
+            ..Default::default()
+        };
+        c.rows_used = c.rows_in_scope() - c.rejected_total() - c.orphaned_total();
+        c
+    }
+}
+
+/// The rows an aggregation counts (its window and filter, and a non-null
+/// value except for `count`, which counts rows), as 0/1; validity and the
+/// account are the kernel's part.
+fn mask(a: &Aggregation, as_of: i32) -> Expr {
+    let mut cond = metrics::window_condition(a, as_of);
+    if let Some(f) = &a.filter {
+        cond = cond.and(f.expr.clone().fill_null(lit(false)));
+    }
+    if let (Some(c), false) = (&a.column, a.func == AggFunc::Count) {
+        cond = cond.and(col(c.as_str()).is_not_null());
+    }
+    cond.fill_null(lit(false)).cast(DataType::UInt8)
+}
+
+fn u8s<'a>(df: &'a DataFrame, name: &str) -> PolarsResult<&'a [u8]> {
+    df.column(name)?.as_materialized_series().u8()?.cont_slice()
+}
+
+/// Folds one batch of the plan's projection into the kernel.
+fn feed(k: &mut hk::TableKernel, funcs: &[hk::Func], mut df: DataFrame) -> PolarsResult<()> {
+    if df.height() == 0 {
+        return Ok(());
+    }
+    df.rechunk_mut();
+    let ids = df.column("customer_id")?.as_materialized_series().str()?;
+    let ids_arr = single_chunk(ids)?;
+    let id_buffers = data_buffers(ids_arr);
+    let value_columns: Vec<Option<&Series>> = (0..funcs.len())
+        .map(|i| {
+            df.column(&value_column(i))
+                .ok()
+                .map(|c| c.as_materialized_series())
+        })
+        .collect();
+    let string_buffers: Vec<Vec<&[u8]>> = value_columns
+        .iter()
+        .map(|v| match v.and_then(|s| s.str().ok()) {
+            Some(ca) => ca.downcast_iter().flat_map(data_buffers).collect(),
+            None => Vec::new(),
+        })
+        .collect();
+    let mut aggs = Vec::with_capacity(funcs.len());
+    for (i, f) in funcs.iter().enumerate() {
+        aggs.push(hk::AggColumns {
+            mask: u8s(&df, &mask_column(i))?,
+            values: values(*f, value_columns[i], &string_buffers[i])?,
+        });
+    }
+    let null_flags = match df.column(NULL_FLAGS) {
+        Ok(c) => Some(c.as_materialized_series().u8()?.cont_slice()?),
+        Err(_) => None,
+    };
+    k.add(&hk::Batch {
+        status: u8s(&df, STATUS)?,
+        day: df
+            .column(DAY_COL)?
+            .as_materialized_series()
+            .i32()?
+            .cont_slice()?,
+        ids: hk::Strings::new(views(ids_arr), &id_buffers),
+        null_flags,
+        aggs,
+    });
+    Ok(())
+}
+
+fn single_chunk(ca: &StringChunked) -> PolarsResult<&StrArray> {
+    ca.downcast_iter()
+        .next()
+        .ok_or_else(|| polars_err!(ComputeError: "a rechunked string column has no chunk"))
+}
+
+/// The kernel's view of an aggregation's value column.
+fn values<'a>(
+    f: hk::Func,
+    s: Option<&'a Series>,
+    buffers: &'a [&'a [u8]],
+) -> PolarsResult<hk::Values<'a>> {
+    let Some(s) = s else {
+        return Ok(hk::Values::None);
+    };
+    Ok(match f {
+        hk::Func::Count => hk::Values::None,
+        hk::Func::Sum => hk::Values::Int(s.i64()?.cont_slice()?),
+        hk::Func::DistinctBits => hk::Values::Bits(s.u8()?.cont_slice()?),
+        hk::Func::DistinctStrings => {
+            let arr = single_chunk(s.str()?)?;
+            hk::Values::Str(hk::Strings::new(views(arr), buffers))
+        }
+        _ => hk::Values::Float(s.f64()?.cont_slice()?),
+    })
+}
