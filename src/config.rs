@@ -70,6 +70,9 @@ pub struct Settings {
     /// Warn when the share of accounts in the lowest band moves by more than
     /// this many percentage points since the previous snapshot.
     pub lowest_band_alert_points: f64,
+    /// Write the long metrics table (`metrics/snapshot_date=D/`) beside the
+    /// scores.
+    pub metrics_table: bool,
 }
 
 /// One input table: where it lives and how its columns are named.
@@ -426,6 +429,7 @@ struct RawSettings {
     lag_table: Option<Spanned<String>>,
     summary_mrr_metric: Option<Spanned<String>>,
     lowest_band_alert_points: Option<Spanned<f64>>,
+    metrics_table: Option<bool>,
     unscored_band: Option<String>,
     unscored_color: Option<String>,
 }
@@ -1007,6 +1011,7 @@ impl<'a> Validator<'a> {
             lag_table,
             summary_mrr_metric,
             lowest_band_alert_points,
+            metrics_table: r.metrics_table.unwrap_or(true),
         }
     }
 

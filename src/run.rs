@@ -655,14 +655,20 @@ pub struct Scored {
     pub metrics: Vec<LazyFrame>,
 }
 
-/// Scores checked inputs into the scores table and the long metrics table,
-/// from one collect of the scoring plan (in-memory engine, for the same
+/// Scores checked inputs into the scores table and (unless
+/// `settings.metrics_table` is off) the long metrics table, from one collect of the scoring plan (in-memory engine, for the same
 /// reason as [`score_accounts`]).
 pub fn score_with_metrics(
     p: &Pipeline,
     checked: &Checked,
     prev: Option<DataFrame>,
 ) -> Result<Scored> {
+    if !p.settings.metrics_table {
+        return Ok(Scored {
+            scores: score_accounts(p, checked, prev)?,
+            metrics: Vec::new(),
+        });
+    }
     let with_losses = score::select_output_with_losses(p, scoring_plan(p, checked, prev)?)
         .collect()
         .map_err(pl("scoring"))?;
@@ -999,9 +1005,15 @@ pub fn score_and_commit(
         vec![
             (snapshot::SCORES, snapshot::parts(&scores)),
             (snapshot::SUMMARY, snapshot::parts(&summary)),
+            // Without the long table (settings.metrics_table = false) no
+            // parts: the date's metrics folder is only cleared.
             (
                 snapshot::METRICS,
-                snapshot::packed_parts(metrics, scores.height()),
+                if metrics.is_empty() {
+                    Vec::new()
+                } else {
+                    snapshot::packed_parts(metrics, scores.height())
+                },
             ),
         ],
         |written: &[Written]| {

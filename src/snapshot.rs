@@ -434,7 +434,9 @@ fn commit_inner(
     let body = manifest(&written);
     let bytes = Bytes::from(serde_json::to_vec_pretty(&body).expect("manifest json"));
     let mut committed: Vec<String> = Vec::new();
-    for (table, _) in tables.iter().rev() {
+    // (A table given no parts is only cleared: a date written before with
+    // it keeps no stale copy, and gets no marker.)
+    for (table, _) in tables.iter().rev().filter(|(_, parts)| !parts.is_empty()) {
         let rel = format!("{}/{SUCCESS}", date_folder(table, date));
         if let Err(e) = out.put(&rel, bytes.clone()) {
             // A failed run leaves no `_SUCCESS` for its date: take back the

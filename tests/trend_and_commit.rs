@@ -600,3 +600,33 @@ print("ok")
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn the_metrics_table_can_be_turned_off_and_a_rerun_leaves_no_stale_copy() {
+    let env = Env::new();
+    accounts(&env.input(), &[("A", Some(20.0))]);
+    assert_eq!(env.run("1", "2026-11-20").code, 0);
+    let folder = env.out().join("metrics/snapshot_date=2026-11-20");
+    assert!(folder.join("_SUCCESS").exists());
+    // The same date again without the long table: its old copy goes.
+    let off = pipeline("1").replace(
+        "[sources.accounts]",
+        "[settings]\nmetrics_table = false\n\n[sources.accounts]",
+    );
+    std::fs::write(env.tmp.path().join("v1.toml"), off).unwrap();
+    let r = env.run("1", "2026-11-20");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let left: Vec<_> = std::fs::read_dir(&folder)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "stale metrics objects: {left:?}");
+    let m = read_manifest(&env.out(), "2026-11-20");
+    let tables: Vec<&str> = m["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["table"].as_str().unwrap())
+        .collect();
+    assert_eq!(tables, ["scores", "summary"]);
+    assert_eq!(env.scores("2026-11-20").height(), 1);
+}
