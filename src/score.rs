@@ -544,11 +544,15 @@ pub fn with_trend(
         .unwrap_or_else(|_| scored.clone().select([col("customer_id")]).limit(0)),
     };
     let prev = prev.with_column(lit(true).alias("__has_prev"));
+    // The accounts' order (by customer_id) is kept: the output needs no sort.
     let joined = scored.join(
         prev,
         [col("customer_id")],
         [col("customer_id")],
-        JoinArgs::new(JoinType::Left),
+        JoinArgs {
+            maintain_order: MaintainOrderJoin::Left,
+            ..JoinArgs::new(JoinType::Left)
+        },
     );
     let change = (col("score") - col("prev_score")).cast(DataType::Int32);
     let rebased = col("__prev_model")
@@ -619,7 +623,7 @@ fn loss_columns(p: &Pipeline) -> Vec<String> {
 }
 
 /// The scores output columns plus every scored metric's loss (null when
-/// the metric did not count towards the score), sorted by customer_id: one
+/// the metric did not count towards the score), in the accounts' order: one
 /// collect yields both the scores table and the long metrics table.
 pub fn select_output_with_losses(p: &Pipeline, lf: LazyFrame) -> LazyFrame {
     let losses: Vec<Expr> = loss_columns(p)
@@ -629,7 +633,6 @@ pub fn select_output_with_losses(p: &Pipeline, lf: LazyFrame) -> LazyFrame {
     let mut exprs = output_exprs(p);
     exprs.extend(losses);
     lf.select(exprs)
-        .sort(["customer_id"], SortMultipleOptions::default())
 }
 
 /// The scores table (SPEC §6 columns) out of [`select_output_with_losses`].
@@ -681,10 +684,10 @@ pub fn long_metrics(p: &Pipeline, with_losses: &DataFrame) -> Vec<LazyFrame> {
     per_metric
 }
 
-/// Selects the output columns in order with their contract types.
+/// Selects the output columns in order with their contract types, rows in
+/// the accounts' order (by customer_id: see `run::sorted_by_customer`).
 pub fn select_output(p: &Pipeline, lf: LazyFrame) -> LazyFrame {
     lf.select(output_exprs(p))
-        .sort(["customer_id"], SortMultipleOptions::default())
 }
 
 /// The output columns as expressions with their contract types.
