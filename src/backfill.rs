@@ -107,37 +107,37 @@ pub enum Inputs<'a> {
     PerDate(&'a dyn Fn(NaiveDate) -> Result<Store>),
 }
 
-/// Identity of the inputs, as recorded in a manifest: each object's path,
-/// size, ETag and last modification, sorted.
-fn fingerprint(objects: &[(String, InputObject)]) -> Vec<serde_json::Value> {
+/// The fields that identify an input object (its `rows` are derived).
+const IDENTITY: [&str; 5] = ["table", "path", "size", "etag", "last_modified"];
+
+/// Identity of a set of input objects, as manifest-style JSON objects
+/// (table, path, size, ETag, last modification), in a fixed order.
+fn identities(objects: impl Iterator<Item = serde_json::Value>) -> Vec<serde_json::Value> {
     let mut out: Vec<serde_json::Value> = objects
-        .iter()
-        .map(|(t, o)| {
-            serde_json::json!({
-                "table": t, "path": o.path, "size": o.size, "etag": o.etag, "last_modified": o.last_modified,
-            })
+        .map(|o| {
+            IDENTITY
+                .iter()
+                .map(|k| (k.to_string(), o[*k].clone()))
+                .collect::<serde_json::Map<_, _>>()
+                .into()
         })
         .collect();
     out.sort_by_key(|v| v.to_string());
     out
 }
 
-/// The same identity read back from a manifest's `inputs`.
+/// Identity of the inputs a date would be scored from.
+fn fingerprint(objects: &[(String, InputObject)]) -> Vec<serde_json::Value> {
+    identities(objects.iter().map(|(t, o)| {
+        let mut v = serde_json::to_value(o).unwrap_or_default();
+        v["table"] = t.as_str().into();
+        v
+    }))
+}
+
+/// The identity of the inputs a committed date was scored from.
 fn manifest_fingerprint(m: &serde_json::Value) -> Vec<serde_json::Value> {
-    let mut out: Vec<serde_json::Value> = m["inputs"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|o| {
-                    serde_json::json!({
-                        "table": o["table"], "path": o["path"], "size": o["size"], "etag": o["etag"], "last_modified": o["last_modified"],
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort_by_key(|v| v.to_string());
-    out
+    identities(m["inputs"].as_array().into_iter().flatten().cloned())
 }
 
 /// Whether `date`'s committed snapshot was made from this previous

@@ -7,20 +7,15 @@
 #[path = "common/bad_fixture.rs"]
 mod bad_fixture;
 mod common;
+#[path = "common/hooked_store.rs"]
+mod hooked_store;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
-use futures::stream::BoxStream;
-use object_store::memory::InMemory;
+use hooked_store::{HookedStore, Hooks};
 use object_store::path::Path as ObjectPath;
-use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult,
-};
 
 use common::*;
 use healthscore::backfill::{self, Action, BackfillOptions, Inputs};
@@ -29,83 +24,22 @@ use healthscore::generate::{self, GenerateOptions};
 use healthscore::run::{self, RunOptions};
 use healthscore::storage::Store;
 
-/// An in-memory store that counts the reads of every object.
+/// Counts the reads of every object.
 #[derive(Debug, Default)]
-struct CountingStore {
-    inner: InMemory,
-    reads: Mutex<BTreeMap<String, usize>>,
-}
+struct Reads(Mutex<BTreeMap<String, usize>>);
 
-impl CountingStore {
-    fn reads(&self) -> BTreeMap<String, usize> {
-        self.reads.lock().unwrap().clone()
+impl Reads {
+    fn counts(&self) -> BTreeMap<String, usize> {
+        self.0.lock().unwrap().clone()
     }
     fn reset(&self) {
-        self.reads.lock().unwrap().clear();
+        self.0.lock().unwrap().clear();
     }
 }
 
-impl fmt::Display for CountingStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CountingStore")
-    }
-}
-
-#[async_trait]
-impl ObjectStore for CountingStore {
-    async fn put_opts(
-        &self,
-        location: &ObjectPath,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> object_store::Result<PutResult> {
-        self.inner.put_opts(location, payload, opts).await
-    }
-    async fn put_multipart_opts(
-        &self,
-        location: &ObjectPath,
-        opts: PutMultipartOptions,
-    ) -> object_store::Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
-    }
-    async fn get_opts(
-        &self,
-        location: &ObjectPath,
-        options: GetOptions,
-    ) -> object_store::Result<GetResult> {
-        *self
-            .reads
-            .lock()
-            .unwrap()
-            .entry(location.to_string())
-            .or_default() += 1;
-        self.inner.get_opts(location, options).await
-    }
-    fn delete_stream(
-        &self,
-        locations: BoxStream<'static, object_store::Result<ObjectPath>>,
-    ) -> BoxStream<'static, object_store::Result<ObjectPath>> {
-        self.inner.delete_stream(locations)
-    }
-    fn list(
-        &self,
-        prefix: Option<&ObjectPath>,
-    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.inner.list(prefix)
-    }
-    async fn list_with_delimiter(
-        &self,
-        prefix: Option<&ObjectPath>,
-    ) -> object_store::Result<ListResult> {
-        self.inner.list_with_delimiter(prefix).await
-    }
-    async fn copy_opts(
-        &self,
-        from: &ObjectPath,
-        to: &ObjectPath,
-        options: CopyOptions,
-    ) -> object_store::Result<()> {
-        self.inner.copy_opts(from, to, options).await
+impl Hooks for Reads {
+    fn read(&self, path: &ObjectPath) {
+        *self.0.lock().unwrap().entry(path.to_string()).or_default() += 1;
     }
 }
 
@@ -155,8 +89,12 @@ fn a_backfill_of_30_dates_equals_30_single_runs_and_reads_each_input_object_once
     let local = tmp.path().join("in");
     exports(&local, 60, 3);
     // The same objects behind a store that counts reads.
-    let counting = Arc::new(CountingStore::default());
-    let input = Store::from_object_store(counting.clone(), "memory://counted/exports").unwrap();
+    let counting = Arc::new(Reads::default());
+    let input = Store::from_object_store(
+        Arc::new(HookedStore::new(counting.clone())),
+        "memory://counted/exports",
+    )
+    .unwrap();
     let disk = Store::open(local.to_str().unwrap(), &[]).unwrap();
     let mut objects = Vec::new();
     for o in disk.list("").unwrap() {
@@ -198,7 +136,7 @@ fn a_backfill_of_30_dates_equals_30_single_runs_and_reads_each_input_object_once
     assert_eq!(*done.lock().unwrap(), expected_progress);
 
     // Each input object read exactly once for the 30 dates.
-    let reads = counting.reads();
+    let reads = counting.counts();
     for o in &objects {
         assert_eq!(reads.get(o), Some(&1), "reads of {o}: {reads:?}");
     }
@@ -222,7 +160,7 @@ fn a_backfill_of_30_dates_equals_30_single_runs_and_reads_each_input_object_once
         .unwrap_or_else(|e| panic!("run {d}: {e}"));
     }
     // (one run per date reads every object once per date)
-    assert_eq!(counting.reads().get(&objects[0]), Some(&30));
+    assert_eq!(counting.counts().get(&objects[0]), Some(&30));
 
     let a = parquet_objects(&out_a);
     let b = parquet_objects(&out_b);

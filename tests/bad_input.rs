@@ -1551,7 +1551,6 @@ fn check_of_duplicate_accounts_is_exit_2() {
 #[test]
 fn arrow_types_from_other_writers_are_accepted() {
     // Never skipped: without the test venv's Python this test fails.
-    let py = python();
     let fx = Fixture::valid(4);
     let expected = baseline_scores(&fx);
     let case = Case::lenient();
@@ -1588,15 +1587,7 @@ rewrite("survey_responses", {
 rewrite("revenue", {"month": lambda c: pc.cast(c, pa.date64())})
 rewrite("accounts", {"segment": lambda c: pc.cast(c, pa.large_string()).dictionary_encode()})
 "#;
-    let out = std::process::Command::new(&py)
-        .args(["-c", script, case.input().to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "pyarrow: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_python(script, &case.input());
     let r = case.run(&[]);
     assert_ok(&r);
     assert_balanced(&case.manifest(), &fx);

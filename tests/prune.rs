@@ -5,49 +5,20 @@
 //! that has `_SUCCESS` but misses parts.
 
 mod common;
+#[path = "common/hooked_store.rs"]
+mod hooked_store;
 use common::*;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use futures::stream::BoxStream;
-use futures::StreamExt;
-use object_store::memory::InMemory;
+use hooked_store::{HookedStore, Hooks};
 use object_store::path::Path;
-use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult,
-};
-use polars::prelude::*;
 
 use healthscore::prune::{self, PruneOptions};
 use healthscore::storage::Store;
-
-const PIPELINE: &str = r#"[pipeline]
-name = "pct"
-version = "1"
-
-[sources.accounts]
-path = "accounts"
-
-[[groups]]
-name = "onboarding"
-playbook = "onboard"
-
-[[metrics]]
-name = "pct"
-group = "onboarding"
-account = "onboarding_completion_pct"
-normalize = { linear = [0, 100] }
-
-[[scorecards]]
-name = "all"
-weights = { onboarding = 1 }
-"#;
 
 struct Env {
     tmp: tempfile::TempDir,
@@ -57,20 +28,11 @@ impl Env {
     /// An output with one committed snapshot per date of `dates`.
     fn with_dates(dates: &[&str]) -> Env {
         let tmp = tempfile::tempdir().unwrap();
-        std::fs::write(tmp.path().join("p.toml"), PIPELINE).unwrap();
-        let ids = ["a", "b", "c"];
-        let df = DataFrame::new_infer_height(vec![
-            Column::new("customer_id".into(), ids.to_vec()),
-            Column::new("name".into(), ids.to_vec()),
-            Column::new("segment".into(), vec!["smb"; 3]),
-            date_col("signup_date", &[Some(400); 3]),
-            Column::new(
-                "onboarding_completion_pct".into(),
-                vec![Some(10.0), Some(50.0), Some(90.0)],
-            ),
-        ])
-        .unwrap();
-        write_parquet(&tmp.path().join("in"), "accounts/part-0.parquet", df);
+        std::fs::write(tmp.path().join("p.toml"), pct_pipeline("1")).unwrap();
+        write_pct_accounts(
+            &tmp.path().join("in"),
+            &[("a", Some(10.0)), ("b", Some(50.0)), ("c", Some(90.0))],
+        );
         let env = Env { tmp };
         for d in dates {
             let r = env.run(d);
@@ -405,92 +367,20 @@ fn bad_arguments_are_usage_errors() {
 // Failure injection
 // ---------------------------------------------------------------------------
 
-/// An in-memory store whose `fail_at`-th delete of a snapshot object fails
-/// (the lease's own deletes are not counted).
+/// Fails the `fail_at`-th delete of a snapshot object (the lease's own
+/// deletes are not counted).
 #[derive(Debug)]
 struct FailingDeletes {
-    inner: Arc<InMemory>,
     count: Arc<AtomicUsize>,
     fail_at: usize,
 }
 
-impl fmt::Display for FailingDeletes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "FailingDeletes({})", self.inner)
-    }
-}
-
-#[async_trait]
-impl ObjectStore for FailingDeletes {
-    async fn put_opts(
-        &self,
-        location: &Path,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> object_store::Result<PutResult> {
-        self.inner.put_opts(location, payload, opts).await
-    }
-
-    async fn put_multipart_opts(
-        &self,
-        location: &Path,
-        opts: PutMultipartOptions,
-    ) -> object_store::Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
-    }
-
-    async fn get_opts(
-        &self,
-        location: &Path,
-        options: GetOptions,
-    ) -> object_store::Result<GetResult> {
-        self.inner.get_opts(location, options).await
-    }
-
-    fn delete_stream(
-        &self,
-        locations: BoxStream<'static, object_store::Result<Path>>,
-    ) -> BoxStream<'static, object_store::Result<Path>> {
-        let inner = self.inner.clone();
-        let count = self.count.clone();
-        let fail_at = self.fail_at;
-        locations
-            .then(move |location| {
-                let inner = inner.clone();
-                let count = count.clone();
-                async move {
-                    let location = location?;
-                    if !location.as_ref().ends_with("_LOCK") {
-                        let n = count.fetch_add(1, Ordering::SeqCst) + 1;
-                        if n == fail_at {
-                            return Err(object_store::Error::Generic {
-                                store: "FailingDeletes",
-                                source: format!("injected failure of delete {location}").into(),
-                            });
-                        }
-                    }
-                    object_store::ObjectStoreExt::delete(inner.as_ref(), &location).await?;
-                    Ok(location)
-                }
-            })
-            .boxed()
-    }
-
-    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.inner.list(prefix)
-    }
-
-    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
-        self.inner.list_with_delimiter(prefix).await
-    }
-
-    async fn copy_opts(
-        &self,
-        from: &Path,
-        to: &Path,
-        options: CopyOptions,
-    ) -> object_store::Result<()> {
-        self.inner.copy_opts(from, to, options).await
+impl Hooks for FailingDeletes {
+    fn write(&self, op: &str, path: &Path) -> bool {
+        if op != "delete" || path.as_ref().ends_with("_LOCK") {
+            return false;
+        }
+        self.count.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_at
     }
 }
 
@@ -499,11 +389,10 @@ impl ObjectStore for FailingDeletes {
 fn failing_copy(files: &BTreeMap<String, Vec<u8>>, fail_at: usize) -> (Store, Arc<AtomicUsize>) {
     let count = Arc::new(AtomicUsize::new(0));
     let store = Store::from_object_store(
-        Arc::new(FailingDeletes {
-            inner: Arc::new(InMemory::new()),
+        Arc::new(HookedStore::new(Arc::new(FailingDeletes {
             count: count.clone(),
             fail_at,
-        }),
+        }))),
         "memory://prune-faults/out",
     )
     .unwrap();

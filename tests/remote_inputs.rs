@@ -2,6 +2,8 @@
 //! handed to polars as buffers) give the same snapshot as the same files on
 //! disk, Hive-partitioned folders included (SPEC §2).
 
+mod common;
+use common::read_parquet;
 use polars::prelude::*;
 
 use healthscore::config::Pipeline;
@@ -9,33 +11,11 @@ use healthscore::generate::{self, GenerateOptions};
 use healthscore::run::{self, RunOptions};
 use healthscore::storage::Store;
 
-fn read_folder(dir: &std::path::Path) -> DataFrame {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
-        .collect();
-    files.sort();
-    let frames: Vec<LazyFrame> = files
-        .iter()
-        .map(|f| {
-            ParquetReader::new(std::fs::File::open(f).unwrap())
-                .finish()
-                .unwrap()
-                .lazy()
-        })
-        .collect();
-    concat(frames, UnionArgs::default())
-        .unwrap()
-        .collect()
-        .unwrap()
-}
-
 /// Rewrites `table/` as `table/<key>=<value>/part-0.parquet` folders, the
 /// key column dropped from the files (it lives in the folder names only).
 fn hive_partition(root: &std::path::Path, table: &str, key: &str) {
     let dir = root.join(table);
-    let df = read_folder(&dir);
+    let df = read_parquet(&dir);
     std::fs::remove_dir_all(&dir).unwrap();
     for part in df.partition_by_stable([key], true).unwrap() {
         let value = part.column(key).unwrap().get(0).unwrap().str_value();

@@ -1,25 +1,21 @@
-//! Failure injection on the commit protocol (SPEC §6): a store wrapper that
-//! fails the Nth write, for every N from taking the lease to the last
+//! Failure injection on the commit protocol (SPEC §6): a store
+//! (tests/common/hooked_store.rs) whose hooks fail the Nth write, for every N from taking the lease to the last
 //! `_SUCCESS`, with single puts and with multipart uploads. After each
 //! failure: an error with exit code 1, no `_SUCCESS` for that date, the
 //! previous date's snapshot still committed and unchanged, no lease left,
 //! multipart uploads aborted, and a rerun that succeeds with the same bytes
 //! as a run that never failed.
 
+#[path = "common/hooked_store.rs"]
+mod hooked_store;
+
 use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
-use futures::stream::BoxStream;
-use futures::{FutureExt, StreamExt};
+use hooked_store::{HookedStore, Hooks};
 use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult, UploadPart,
-};
 
 use healthscore::config::Pipeline;
 use healthscore::generate::{self, GenerateOptions};
@@ -35,7 +31,7 @@ struct Faults {
     log: Mutex<Vec<String>>,
 }
 
-impl Faults {
+impl Hooks for Faults {
     /// Records one write; true when it must fail.
     fn write(&self, op: &str, path: &Path) -> bool {
         let n = self.count.fetch_add(1, Ordering::SeqCst) + 1;
@@ -49,6 +45,9 @@ impl Faults {
     fn note(&self, what: String) {
         self.log.lock().unwrap().push(what);
     }
+}
+
+impl Faults {
     fn reset(&self, fail_at: usize) {
         self.count.store(0, Ordering::SeqCst);
         self.fail_at.store(fail_at, Ordering::SeqCst);
@@ -59,134 +58,6 @@ impl Faults {
     }
     fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
-    }
-}
-
-fn injected(op: &str, path: &Path) -> object_store::Error {
-    object_store::Error::Generic {
-        store: "FailingStore",
-        source: format!("injected failure of {op} {path}").into(),
-    }
-}
-
-#[derive(Debug)]
-struct FailingStore {
-    inner: Arc<InMemory>,
-    faults: Arc<Faults>,
-}
-
-impl fmt::Display for FailingStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "FailingStore({})", self.inner)
-    }
-}
-
-#[derive(Debug)]
-struct FailingUpload {
-    inner: Box<dyn MultipartUpload>,
-    path: Path,
-    faults: Arc<Faults>,
-}
-
-#[async_trait]
-impl MultipartUpload for FailingUpload {
-    fn put_part(&mut self, data: PutPayload) -> UploadPart {
-        if self.faults.write("put_part", &self.path) {
-            let e = injected("put_part", &self.path);
-            return async move { Err(e) }.boxed();
-        }
-        self.inner.put_part(data)
-    }
-    async fn complete(&mut self) -> object_store::Result<PutResult> {
-        if self.faults.write("complete", &self.path) {
-            return Err(injected("complete", &self.path));
-        }
-        self.inner.complete().await
-    }
-    async fn abort(&mut self) -> object_store::Result<()> {
-        self.faults.note(format!("abort {}", self.path));
-        self.inner.abort().await
-    }
-}
-
-#[async_trait]
-impl ObjectStore for FailingStore {
-    async fn put_opts(
-        &self,
-        location: &Path,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> object_store::Result<PutResult> {
-        if self.faults.write("put", location) {
-            return Err(injected("put", location));
-        }
-        self.inner.put_opts(location, payload, opts).await
-    }
-
-    async fn put_multipart_opts(
-        &self,
-        location: &Path,
-        opts: PutMultipartOptions,
-    ) -> object_store::Result<Box<dyn MultipartUpload>> {
-        if self.faults.write("put_multipart", location) {
-            return Err(injected("put_multipart", location));
-        }
-        let inner = self.inner.put_multipart_opts(location, opts).await?;
-        Ok(Box::new(FailingUpload {
-            inner,
-            path: location.clone(),
-            faults: self.faults.clone(),
-        }))
-    }
-
-    async fn get_opts(
-        &self,
-        location: &Path,
-        options: GetOptions,
-    ) -> object_store::Result<GetResult> {
-        self.inner.get_opts(location, options).await
-    }
-
-    fn delete_stream(
-        &self,
-        locations: BoxStream<'static, object_store::Result<Path>>,
-    ) -> BoxStream<'static, object_store::Result<Path>> {
-        let inner = self.inner.clone();
-        let faults = self.faults.clone();
-        locations
-            .then(move |location| {
-                let inner = inner.clone();
-                let faults = faults.clone();
-                async move {
-                    let location = location?;
-                    if faults.write("delete", &location) {
-                        return Err(injected("delete", &location));
-                    }
-                    inner.delete(&location).await?;
-                    Ok(location)
-                }
-            })
-            .boxed()
-    }
-
-    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.inner.list(prefix)
-    }
-
-    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
-        self.inner.list_with_delimiter(prefix).await
-    }
-
-    async fn copy_opts(
-        &self,
-        from: &Path,
-        to: &Path,
-        options: CopyOptions,
-    ) -> object_store::Result<()> {
-        if self.faults.write("copy", to) {
-            return Err(injected("copy", to));
-        }
-        self.inner.copy_opts(from, to, options).await
     }
 }
 
@@ -219,16 +90,11 @@ fn input(name: &str) -> Store {
 
 /// An output over a fresh in-memory store wrapped by the fault injector.
 fn output(multipart: bool) -> (Store, Arc<Faults>, Arc<InMemory>) {
-    let inner = Arc::new(InMemory::new());
     let faults = Arc::new(Faults::default());
-    let store = Store::from_object_store(
-        Arc::new(FailingStore {
-            inner: inner.clone(),
-            faults: faults.clone(),
-        }),
-        "memory://faults/snapshots",
-    )
-    .expect("store");
+    let hooked = HookedStore::new(faults.clone());
+    let inner = hooked.inner.clone();
+    let store =
+        Store::from_object_store(Arc::new(hooked), "memory://faults/snapshots").expect("store");
     // Multipart: every object above 1 byte, in 4 KiB parts.
     let store = if multipart {
         store.with_multipart(1, 4096)

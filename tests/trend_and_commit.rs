@@ -5,52 +5,6 @@
 mod common;
 use common::*;
 use polars::prelude::*;
-use std::path::Path;
-
-fn pipeline(version: &str) -> String {
-    format!(
-        r#"[pipeline]
-name = "pct"
-version = "{version}"
-
-[sources.accounts]
-path = "accounts"
-
-[[groups]]
-name = "onboarding"
-playbook = "onboard"
-
-[[metrics]]
-name = "pct"
-group = "onboarding"
-account = "onboarding_completion_pct"
-normalize = {{ linear = [0, 100] }}
-
-[[scorecards]]
-name = "all"
-weights = {{ onboarding = 1 }}
-"#
-    )
-}
-
-fn accounts(dir: &Path, rows: &[(&str, Option<f64>)]) {
-    let df = DataFrame::new_infer_height(vec![
-        Column::new(
-            "customer_id".into(),
-            rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-        ),
-        Column::new("name".into(), rows.iter().map(|r| r.0).collect::<Vec<_>>()),
-        Column::new("segment".into(), vec!["smb"; rows.len()]),
-        date_col("signup_date", &vec![Some(400); rows.len()]),
-        Column::new(
-            "onboarding_completion_pct".into(),
-            rows.iter().map(|r| r.1).collect::<Vec<_>>(),
-        ),
-    ])
-    .unwrap();
-    let _ = std::fs::remove_dir_all(dir.join("accounts"));
-    write_parquet(dir, "accounts/part-0.parquet", df);
-}
 
 struct Env {
     tmp: tempfile::TempDir,
@@ -59,8 +13,8 @@ struct Env {
 impl Env {
     fn new() -> Env {
         let tmp = tempfile::tempdir().unwrap();
-        std::fs::write(tmp.path().join("v1.toml"), pipeline("1")).unwrap();
-        std::fs::write(tmp.path().join("v2.toml"), pipeline("2")).unwrap();
+        std::fs::write(tmp.path().join("v1.toml"), pct_pipeline("1")).unwrap();
+        std::fs::write(tmp.path().join("v2.toml"), pct_pipeline("2")).unwrap();
         Env { tmp }
     }
     fn input(&self) -> std::path::PathBuf {
@@ -100,7 +54,7 @@ impl Env {
 #[test]
 fn trend_new_up_down_flat_with_exact_thresholds() {
     let env = Env::new();
-    accounts(
+    write_pct_accounts(
         &env.input(),
         &[
             ("U", Some(50.0)),
@@ -111,7 +65,7 @@ fn trend_new_up_down_flat_with_exact_thresholds() {
         ],
     );
     assert_eq!(env.run("1", "2026-11-20").code, 0);
-    accounts(
+    write_pct_accounts(
         &env.input(),
         &[
             ("U", Some(55.0)),
@@ -157,19 +111,19 @@ fn trend_new_up_down_flat_with_exact_thresholds() {
 #[test]
 fn latest_committed_earlier_date_is_the_previous_snapshot() {
     let env = Env::new();
-    accounts(&env.input(), &[("A", Some(20.0))]);
+    write_pct_accounts(&env.input(), &[("A", Some(20.0))]);
     assert_eq!(env.run("1", "2026-11-18").code, 0);
-    accounts(&env.input(), &[("A", Some(40.0))]);
+    write_pct_accounts(&env.input(), &[("A", Some(40.0))]);
     assert_eq!(env.run("1", "2026-11-19").code, 0);
     // 11-19 loses its _SUCCESS: it is no longer a committed snapshot.
     std::fs::remove_file(env.out().join("scores/snapshot_date=2026-11-19/_SUCCESS")).unwrap();
-    accounts(&env.input(), &[("A", Some(90.0))]);
+    write_pct_accounts(&env.input(), &[("A", Some(90.0))]);
     assert_eq!(
         env.run("1", "2026-11-25").code,
         0,
         "a later date must not be used"
     );
-    accounts(&env.input(), &[("A", Some(30.0))]);
+    write_pct_accounts(&env.input(), &[("A", Some(30.0))]);
     assert_eq!(env.run("1", "2026-11-21").code, 0);
     let df = env.scores("2026-11-21");
     assert_eq!(
@@ -184,9 +138,9 @@ fn latest_committed_earlier_date_is_the_previous_snapshot() {
 #[test]
 fn new_model_version_is_rebased() {
     let env = Env::new();
-    accounts(&env.input(), &[("A", Some(20.0))]);
+    write_pct_accounts(&env.input(), &[("A", Some(20.0))]);
     assert_eq!(env.run("1", "2026-11-20").code, 0);
-    accounts(&env.input(), &[("A", Some(60.0))]);
+    write_pct_accounts(&env.input(), &[("A", Some(60.0))]);
     assert_eq!(env.run("2", "2026-11-21").code, 0);
     let df = env.scores("2026-11-21");
     assert_eq!(s(&df, "trend", 0).as_deref(), Some("rebased"));
@@ -198,7 +152,7 @@ fn new_model_version_is_rebased() {
 #[test]
 fn rerun_replaces_and_removes_stale_parts() {
     let env = Env::new();
-    accounts(&env.input(), &[("A", Some(20.0)), ("B", Some(70.0))]);
+    write_pct_accounts(&env.input(), &[("A", Some(20.0)), ("B", Some(70.0))]);
     assert_eq!(env.run("1", D).code, 0);
     let folder = env.out().join("scores/snapshot_date=2026-11-24");
     let first = std::fs::read(folder.join("part-00000.parquet")).unwrap();
@@ -226,7 +180,7 @@ fn rerun_replaces_and_removes_stale_parts() {
 #[test]
 fn manifest_records_run_and_counts() {
     let env = Env::new();
-    accounts(&env.input(), &[("A", Some(20.0)), ("B", Some(70.0))]);
+    write_pct_accounts(&env.input(), &[("A", Some(20.0)), ("B", Some(70.0))]);
     let r = env.run_with(&[], "1", D, &["--run-id", "nightly-42"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let m = read_manifest(&env.out(), D);
@@ -280,7 +234,7 @@ fn manifest_records_run_and_counts() {
 #[test]
 fn a_lease_held_by_another_run_is_exit_1_and_an_expired_one_is_taken_over() {
     let env = Env::new();
-    accounts(&env.input(), &[("A", Some(20.0))]);
+    write_pct_accounts(&env.input(), &[("A", Some(20.0))]);
     std::fs::create_dir_all(env.out()).unwrap();
     let future = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
     std::fs::write(
@@ -308,7 +262,7 @@ fn a_lease_held_by_another_run_is_exit_1_and_an_expired_one_is_taken_over() {
 #[test]
 fn summary_rows_and_shares() {
     let env = Env::new();
-    accounts(
+    write_pct_accounts(
         &env.input(),
         &[
             ("A", Some(20.0)),
@@ -362,7 +316,7 @@ fn wrong_command_line_is_64() {
 #[test]
 fn json_log_lines_are_flat_objects_for_schedulers() {
     let env = Env::new();
-    accounts(&env.input(), &[("A", Some(20.0))]);
+    write_pct_accounts(&env.input(), &[("A", Some(20.0))]);
     let r = env.run_with(
         &["--log-format", "json", "--format", "json"],
         "1",
@@ -398,7 +352,7 @@ fn json_log_lines_are_flat_objects_for_schedulers() {
 #[test]
 fn account_filter_is_counted_and_pass_through_columns_follow_model_version() {
     let tmp = tempfile::tempdir().unwrap();
-    let text = pipeline("1").replace(
+    let text = pct_pipeline("1").replace(
         "[[groups]]",
         "[accounts]\nfilter = \"status != 'cancelled'\"\nextra_columns = [\"status\", \"csm_owner\"]\npass_through = [\"csm_owner\"]\n\n[[groups]]",
     );
@@ -451,7 +405,7 @@ fn account_filter_is_counted_and_pass_through_columns_follow_model_version() {
 #[test]
 fn a_jump_in_the_lowest_band_share_is_a_warning() {
     let env = Env::new();
-    accounts(
+    write_pct_accounts(
         &env.input(),
         &[
             ("A", Some(20.0)),
@@ -462,7 +416,7 @@ fn a_jump_in_the_lowest_band_share_is_a_warning() {
     );
     assert_eq!(env.run("1", "2026-11-20").code, 0);
     // Critical: 1 of 4 (25%) → 2 of 4 (50%): +25 points > the default 10.
-    accounts(
+    write_pct_accounts(
         &env.input(),
         &[
             ("A", Some(20.0)),
@@ -483,7 +437,7 @@ fn a_jump_in_the_lowest_band_share_is_a_warning() {
     let m = read_manifest(&env.out(), "2026-11-21");
     assert_eq!(m["warnings"].as_array().unwrap().len(), 1);
     // A move of exactly 25 points under a threshold of 25 is not a warning.
-    let relaxed = pipeline("1").replace(
+    let relaxed = pct_pipeline("1").replace(
         "[sources.accounts]",
         "[settings]\nlowest_band_alert_points = 25\n\n[sources.accounts]",
     );
@@ -496,10 +450,10 @@ fn a_jump_in_the_lowest_band_share_is_a_warning() {
 #[test]
 fn removed_columns_need_allow_schema_change_and_added_ones_are_reported() {
     let env = Env::new();
-    accounts(&env.input(), &[("A", Some(20.0))]);
+    write_pct_accounts(&env.input(), &[("A", Some(20.0))]);
     assert_eq!(env.run("1", "2026-11-20").code, 0);
     // v1 plus a helper metric: one column added.
-    let added = pipeline("1").replace(
+    let added = pct_pipeline("1").replace(
         "[[scorecards]]",
         "[[metrics]]\nname = \"tenure\"\naccount = \"tenure_days\"\n\n[[scorecards]]",
     );
@@ -526,13 +480,9 @@ t = ds.dataset(root, format="parquet", partitioning="hive", schema=schema.append
 assert t.num_rows == 2 and "tenure" in t.column_names, t.schema
 print("readers ok")
 "#;
-    let o = std::process::Command::new(python())
-        .args(["-c", script, env.out().to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    run_python(script, &env.out());
     // Back to plain v1 on a later date: `tenure` disappears.
-    std::fs::write(env.tmp.path().join("v1.toml"), pipeline("1")).unwrap();
+    std::fs::write(env.tmp.path().join("v1.toml"), pct_pipeline("1")).unwrap();
     let r = env.run("1", "2026-11-22");
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
@@ -555,10 +505,10 @@ print("readers ok")
 #[test]
 fn the_long_metrics_table_keeps_its_shape_when_a_scored_metric_is_added() {
     let env = Env::new();
-    accounts(&env.input(), &[("A", Some(20.0))]);
+    write_pct_accounts(&env.input(), &[("A", Some(20.0))]);
     assert_eq!(env.run("1", "2026-11-20").code, 0);
     // v1 plus a second scored metric in the same group.
-    let more = pipeline("1").replace(
+    let more = pct_pipeline("1").replace(
         "[[scorecards]]",
         "[[metrics]]\nname = \"tenure_days_held\"\ngroup = \"onboarding\"\naccount = \"tenure_days\"\nnormalize = { linear = [0, 1000] }\n\n[[scorecards]]",
     );
@@ -589,27 +539,18 @@ for got, exp in zip(rows, want):
         assert abs(g - e) < 1e-9, (got, exp)
 print("ok")
 "#;
-    let o = std::process::Command::new(python())
-        .args(["-c", script, env.out().to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    run_python(script, &env.out());
 }
 
 #[test]
 fn the_metrics_table_can_be_turned_off_and_a_rerun_leaves_no_stale_copy() {
     let env = Env::new();
-    accounts(&env.input(), &[("A", Some(20.0))]);
+    write_pct_accounts(&env.input(), &[("A", Some(20.0))]);
     assert_eq!(env.run("1", "2026-11-20").code, 0);
     let folder = env.out().join("metrics/snapshot_date=2026-11-20");
     assert!(folder.join("_SUCCESS").exists());
     // The same date again without the long table: its old copy goes.
-    let off = pipeline("1").replace(
+    let off = pct_pipeline("1").replace(
         "[sources.accounts]",
         "[settings]\nmetrics_table = false\n\n[sources.accounts]",
     );

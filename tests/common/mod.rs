@@ -168,9 +168,77 @@ pub fn python() -> PathBuf {
     );
 }
 
+/// Runs a Python `script` (pyarrow, DuckDB) with `arg` as `sys.argv[1]`
+/// in the test venv's Python; fails the test with its output unless it
+/// exits 0.
+pub fn run_python(script: &str, arg: &Path) {
+    let py = python();
+    let o = Command::new(&py)
+        .args(["-c", script, arg.to_str().unwrap()])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}; run `make test`", py.display()));
+    assert!(
+        o.status.success(),
+        "python script failed:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
 /// The `_SUCCESS` manifest of the scores snapshot of `date` under `out`.
 pub fn read_manifest(out: &Path, date: &str) -> serde_json::Value {
     let path = out.join(format!("scores/snapshot_date={date}/_SUCCESS"));
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_slice(&bytes).unwrap()
+}
+
+/// A one-metric pipeline: `pct` = accounts.onboarding_completion_pct,
+/// linear 0-100, in group `onboarding` (playbook `onboard`), one scorecard
+/// `all`; its model_version is `pct@<version>`.
+pub fn pct_pipeline(version: &str) -> String {
+    format!(
+        r#"[pipeline]
+name = "pct"
+version = "{version}"
+
+[sources.accounts]
+path = "accounts"
+
+[[groups]]
+name = "onboarding"
+playbook = "onboard"
+
+[[metrics]]
+name = "pct"
+group = "onboarding"
+account = "onboarding_completion_pct"
+normalize = {{ linear = [0, 100] }}
+
+[[scorecards]]
+name = "all"
+weights = {{ onboarding = 1 }}
+"#
+    )
+}
+
+/// The accounts table of [`pct_pipeline`] under `dir`, replacing an
+/// earlier one: per row its customer_id (also the name) and
+/// onboarding_completion_pct, segment `smb`, signed up D − 400.
+pub fn write_pct_accounts(dir: &Path, rows: &[(&str, Option<f64>)]) {
+    let df = DataFrame::new_infer_height(vec![
+        Column::new(
+            "customer_id".into(),
+            rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+        ),
+        Column::new("name".into(), rows.iter().map(|r| r.0).collect::<Vec<_>>()),
+        Column::new("segment".into(), vec!["smb"; rows.len()]),
+        date_col("signup_date", &vec![Some(400); rows.len()]),
+        Column::new(
+            "onboarding_completion_pct".into(),
+            rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+        ),
+    ])
+    .unwrap();
+    let _ = std::fs::remove_dir_all(dir.join("accounts"));
+    write_parquet(dir, "accounts/part-0.parquet", df);
 }
