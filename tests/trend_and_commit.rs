@@ -6,6 +6,14 @@ mod common;
 use common::*;
 use polars::prelude::*;
 
+/// [`pct_pipeline`] version 1 plus one `[[metrics]]` entry with `body`.
+fn pct_pipeline_with_metric(body: &str) -> String {
+    pct_pipeline("1").replace(
+        "[[scorecards]]",
+        &format!("[[metrics]]\n{body}\n\n[[scorecards]]"),
+    )
+}
+
 struct Env {
     tmp: tempfile::TempDir,
 }
@@ -453,10 +461,7 @@ fn removed_columns_need_allow_schema_change_and_added_ones_are_reported() {
     write_pct_accounts(&env.input(), &[("A", Some(20.0))]);
     assert_eq!(env.run("1", "2026-11-20").code, 0);
     // v1 plus a helper metric: one column added.
-    let added = pct_pipeline("1").replace(
-        "[[scorecards]]",
-        "[[metrics]]\nname = \"tenure\"\naccount = \"tenure_days\"\n\n[[scorecards]]",
-    );
+    let added = pct_pipeline_with_metric("name = \"tenure\"\naccount = \"tenure_days\"");
     std::fs::write(env.tmp.path().join("v1.toml"), &added).unwrap();
     let r = env.run("1", "2026-11-21");
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -508,9 +513,8 @@ fn the_long_metrics_table_keeps_its_shape_when_a_scored_metric_is_added() {
     write_pct_accounts(&env.input(), &[("A", Some(20.0))]);
     assert_eq!(env.run("1", "2026-11-20").code, 0);
     // v1 plus a second scored metric in the same group.
-    let more = pct_pipeline("1").replace(
-        "[[scorecards]]",
-        "[[metrics]]\nname = \"tenure_days_held\"\ngroup = \"onboarding\"\naccount = \"tenure_days\"\nnormalize = { linear = [0, 1000] }\n\n[[scorecards]]",
+    let more = pct_pipeline_with_metric(
+        "name = \"tenure_days_held\"\ngroup = \"onboarding\"\naccount = \"tenure_days\"\nnormalize = { linear = [0, 1000] }",
     );
     std::fs::write(env.tmp.path().join("v1.toml"), &more).unwrap();
     let r = env.run("1", "2026-11-21");
