@@ -19,6 +19,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use healthscore_kernel as hk;
 use polars::prelude::*;
+use polars_arrow::array::Array;
+use polars_arrow::bitmap::Bitmap;
 
 use crate::config::{AggFunc, Aggregation, Pipeline};
 use crate::contract::Kind;
@@ -30,12 +32,19 @@ use crate::source::{OpenTable, DAY};
 /// The Arrow array behind a polars String column (`Utf8ViewArray`).
 type StrArray = <StringType as PolarsDataType>::Array;
 
-const STATUS: &str = "__k_status";
+const AFTER: &str = "__k_after";
 const DAY_COL: &str = "__k_day";
-const NULL_FLAGS: &str = "__k_nulls";
 
 fn mask_column(i: usize) -> String {
     format!("__k_mask_{i}")
+}
+
+fn rule_column(i: usize) -> String {
+    format!("__k_rule_{i}")
+}
+
+fn null_column(i: usize) -> String {
+    format!("__k_null_{i}")
 }
 
 fn value_column(i: usize) -> String {
@@ -106,6 +115,8 @@ fn data_buffers(arr: &StrArray) -> Vec<&[u8]> {
 struct Spec {
     output: String,
     func: hk::Func,
+    /// For distinct days: the day they are counted back from.
+    days_before: Option<i32>,
 }
 
 /// A table aggregated by the kernel: the plan that feeds it, and what it
@@ -126,10 +137,14 @@ fn kernel_form(
     t: &OpenTable,
     date_column: &str,
     as_of: i32,
-) -> Option<(hk::Func, Option<Expr>)> {
+) -> Option<(hk::Func, Option<Value>)> {
     let kind = |c: &str| t.columns.iter().find(|(n, _)| n == c).map(|(_, k)| *k);
     let column = a.column.as_deref();
-    let float = || Some(col(column?).cast(DataType::Float64).fill_null(lit(0.0)));
+    let float = || {
+        Some(Value::Column(
+            col(column?).cast(DataType::Float64).fill_null(lit(0.0)),
+        ))
+    };
     let numeric = column
         .and_then(kind)
         .is_some_and(|k| matches!(k, Kind::Int | Kind::Float | Kind::Date));
@@ -138,7 +153,9 @@ fn kernel_form(
         AggFunc::Count => Some((hk::Func::Count, None)),
         AggFunc::Sum if int => Some((
             hk::Func::Sum,
-            Some(col(column?).cast(DataType::Int64).fill_null(lit(0i64))),
+            Some(Value::Column(
+                col(column?).cast(DataType::Int64).fill_null(lit(0i64)),
+            )),
         )),
         AggFunc::Mean if int => Some((hk::Func::Mean, float())),
         AggFunc::Min if numeric => Some((hk::Func::Min, float())),
@@ -157,35 +174,28 @@ fn distinct_form(
     kind: Kind,
     date_column: &str,
     as_of: i32,
-) -> Option<(hk::Func, Option<Expr>)> {
+) -> Option<(hk::Func, Option<Value>)> {
     let column = a.column.as_deref()?;
     match kind {
-        Kind::Str => Some((hk::Func::DistinctStrings, Some(col(column)))),
+        Kind::Str => Some((hk::Func::DistinctStrings, Some(Value::Column(col(column))))),
         Kind::Date
             if column == date_column
                 && a.window_days
                     .is_some_and(|n| (1..=hk::MAX_DISTINCT as i64).contains(&n)) =>
         {
-            let end = as_of as i64 - a.offset_days;
-            let bit = (lit(end as i32) - col(DAY))
-                .cast(DataType::UInt8)
-                .fill_null(lit(0u8));
-            Some((hk::Func::DistinctBits, Some(bit)))
+            let end = (as_of as i64 - a.offset_days) as i32;
+            Some((hk::Func::DistinctBits, Some(Value::DaysBefore(end))))
         }
         _ => None,
     }
 }
 
-/// Bit j of a `u8` per row: optional column j is null.
-fn null_flags(optional: &[String]) -> Expr {
-    let mut e = lit(0u8);
-    for (j, c) in optional.iter().enumerate() {
-        let bit = when(col(c.as_str()).is_null())
-            .then(lit(1u8 << j))
-            .otherwise(lit(0u8));
-        e = e + bit;
-    }
-    e.cast(DataType::UInt8)
+/// What the kernel reads as an aggregation's values: a column the plan
+/// computes, or each row's day counted back from an end day (which the
+/// kernel derives from the day column itself).
+enum Value {
+    Column(Expr),
+    DaysBefore(i32),
 }
 
 impl KernelTable {
@@ -205,23 +215,21 @@ impl KernelTable {
         if rules.len() > hk::MAX_RULES || optional.len() > hk::MAX_NULL_FLAGS {
             return Ok(None);
         }
-        let after = col(DAY).gt(lit(as_of)).fill_null(lit(false));
-        let status = when(after)
-            .then(lit(hk::STATUS_AFTER))
-            .when(col("customer_id").is_null())
-            .then(lit(hk::STATUS_NULL_ID))
-            .otherwise(metrics::rule_code(&rules))
-            .cast(DataType::UInt8);
+        // Booleans go to the kernel as the bitmaps polars computes them in:
+        // whether a row is after D, breaks each rule, holds a null.
         let mut exprs = vec![
-            status.alias(STATUS),
+            col(DAY).gt(lit(as_of)).fill_null(lit(false)).alias(AFTER),
             col(DAY)
                 .fill_null(lit(0))
                 .cast(DataType::Int32)
                 .alias(DAY_COL),
             col("customer_id").cast(DataType::String),
         ];
-        if !optional.is_empty() {
-            exprs.push(null_flags(&optional).alias(NULL_FLAGS));
+        for (i, (_, broken)) in rules.iter().enumerate() {
+            exprs.push(broken.clone().fill_null(lit(false)).alias(rule_column(i)));
+        }
+        for (j, c) in optional.iter().enumerate() {
+            exprs.push(col(c.as_str()).is_null().alias(null_column(j)));
         }
         let mut specs = Vec::new();
         for (mi, m) in p.metrics.iter().enumerate() {
@@ -234,12 +242,16 @@ impl KernelTable {
                 };
                 let i = specs.len();
                 exprs.push(mask(a, as_of).alias(mask_column(i)));
-                if let Some(v) = value {
-                    exprs.push(v.alias(value_column(i)));
+                let mut days_before = None;
+                match value {
+                    Some(Value::Column(v)) => exprs.push(v.alias(value_column(i))),
+                    Some(Value::DaysBefore(end)) => days_before = Some(end),
+                    None => {}
                 }
                 specs.push(Spec {
                     output: agg_column(mi, slot),
                     func,
+                    days_before,
                 });
             }
         }
@@ -249,7 +261,11 @@ impl KernelTable {
             &funcs,
         ))));
         let sink = state.clone();
-        let feed_funcs = funcs.clone();
+        let shape = BatchShape {
+            funcs: specs.iter().map(|s| (s.func, s.days_before)).collect(),
+            rules: rules.len(),
+            optional: optional.len(),
+        };
         let plan = t
             .frame
             .clone()
@@ -258,7 +274,7 @@ impl KernelTable {
                 PlanCallback::new(move |df: DataFrame| {
                     let mut guard = sink.lock().unwrap_or_else(PoisonError::into_inner);
                     if let Some(k) = guard.as_mut() {
-                        feed(k, &feed_funcs, df)?;
+                        feed(k, &shape, df)?;
                     }
                     Ok(false)
                 }),
@@ -346,15 +362,39 @@ fn mask(a: &Aggregation, as_of: i32) -> Expr {
     if let (Some(c), false) = (&a.column, a.func == AggFunc::Count) {
         cond = cond.and(col(c.as_str()).is_not_null());
     }
-    cond.fill_null(lit(false)).cast(DataType::UInt8)
+    cond.fill_null(lit(false))
 }
 
-fn u8s<'a>(df: &'a DataFrame, name: &str) -> PolarsResult<&'a [u8]> {
-    df.column(name)?.as_materialized_series().u8()?.cont_slice()
+/// What the columns of a kernel plan's batches are: the aggregations
+/// (function, and the end day of distinct days), the number of rules and
+/// of optional columns.
+struct BatchShape {
+    funcs: Vec<(hk::Func, Option<i32>)>,
+    rules: usize,
+    optional: usize,
+}
+
+/// A Boolean column of a batch as one bitmap (a null reads as false).
+fn bitmap(df: &DataFrame, name: &str) -> PolarsResult<Bitmap> {
+    let ca = df.column(name)?.as_materialized_series().bool()?;
+    let arr = ca
+        .downcast_iter()
+        .next()
+        .ok_or_else(|| polars_err!(ComputeError: "a rechunked column has no chunk"))?;
+    Ok(match arr.validity() {
+        Some(valid) => arr.values() & valid,
+        None => arr.values().clone(),
+    })
+}
+
+/// The kernel's view of a bitmap.
+fn bits(b: &Bitmap) -> hk::Bits<'_> {
+    let (bytes, offset, _) = b.as_slice();
+    hk::Bits::new(bytes, offset)
 }
 
 /// Folds one batch of the plan's projection into the kernel.
-fn feed(k: &mut hk::TableKernel, funcs: &[hk::Func], mut df: DataFrame) -> PolarsResult<()> {
+fn feed(k: &mut hk::TableKernel, shape: &BatchShape, mut df: DataFrame) -> PolarsResult<()> {
     if df.height() == 0 {
         return Ok(());
     }
@@ -362,7 +402,7 @@ fn feed(k: &mut hk::TableKernel, funcs: &[hk::Func], mut df: DataFrame) -> Polar
     let ids = df.column("customer_id")?.as_materialized_series().str()?;
     let ids_arr = single_chunk(ids)?;
     let id_buffers = data_buffers(ids_arr);
-    let value_columns: Vec<Option<&Series>> = (0..funcs.len())
+    let value_columns: Vec<Option<&Series>> = (0..shape.funcs.len())
         .map(|i| {
             df.column(&value_column(i))
                 .ok()
@@ -376,26 +416,38 @@ fn feed(k: &mut hk::TableKernel, funcs: &[hk::Func], mut df: DataFrame) -> Polar
             None => Vec::new(),
         })
         .collect();
-    let mut aggs = Vec::with_capacity(funcs.len());
-    for (i, f) in funcs.iter().enumerate() {
+    let masks = (0..shape.funcs.len())
+        .map(|i| bitmap(&df, &mask_column(i)))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let rules = (0..shape.rules)
+        .map(|i| bitmap(&df, &rule_column(i)))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let nulls = (0..shape.optional)
+        .map(|j| bitmap(&df, &null_column(j)))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let after = bitmap(&df, AFTER)?;
+    let mut aggs = Vec::with_capacity(shape.funcs.len());
+    for (i, (f, days_before)) in shape.funcs.iter().enumerate() {
         aggs.push(hk::AggColumns {
-            mask: u8s(&df, &mask_column(i))?,
-            values: values(*f, value_columns[i], &string_buffers[i])?,
+            mask: bits(&masks[i]),
+            values: match days_before {
+                Some(end) => hk::Values::DaysBefore(*end),
+                None => values(*f, value_columns[i], &string_buffers[i])?,
+            },
         });
     }
-    let null_flags = match df.column(NULL_FLAGS) {
-        Ok(c) => Some(c.as_materialized_series().u8()?.cont_slice()?),
-        Err(_) => None,
-    };
     k.add(&hk::Batch {
-        status: u8s(&df, STATUS)?,
+        len: df.height(),
+        after: bits(&after),
         day: df
             .column(DAY_COL)?
             .as_materialized_series()
             .i32()?
             .cont_slice()?,
         ids: hk::Strings::new(views(ids_arr), &id_buffers),
-        null_flags,
+        ids_valid: ids_arr.validity().map(bits),
+        rules: rules.iter().map(bits).collect(),
+        nulls: nulls.iter().map(bits).collect(),
         aggs,
     });
     Ok(())
@@ -419,7 +471,6 @@ fn values<'a>(
     Ok(match f {
         hk::Func::Count => hk::Values::None,
         hk::Func::Sum => hk::Values::Int(s.i64()?.cont_slice()?),
-        hk::Func::DistinctBits => hk::Values::Bits(s.u8()?.cont_slice()?),
         hk::Func::DistinctStrings => {
             let arr = single_chunk(s.str()?)?;
             hk::Values::Str(hk::Strings::new(views(arr), buffers))

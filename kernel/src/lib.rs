@@ -13,17 +13,34 @@
 
 use std::sync::Arc;
 
-/// Row status: dated after the as-of date (counted, never used).
-pub const STATUS_AFTER: u8 = 254;
-/// Row status: null customer_id, dated on or before the as-of date (orphan).
-pub const STATUS_NULL_ID: u8 = 255;
-/// Largest row-rule code a status can hold (rules are 1-based).
+/// Largest number of row rules a table can have.
 pub const MAX_RULES: usize = 253;
-/// Largest number of optional columns whose nulls are counted (bits of a
-/// `u8` flag per row).
+/// Largest number of optional columns whose nulls are counted.
 pub const MAX_NULL_FLAGS: usize = 8;
 /// Distinct values a bitmask accumulator can hold.
 pub const MAX_DISTINCT: usize = 64;
+
+/// A column of booleans in the Arrow bitmap layout: bit `offset + i`
+/// (least significant bit first) is row `i`.
+#[derive(Clone, Copy)]
+pub struct Bits<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+}
+
+impl<'a> Bits<'a> {
+    /// The bitmap whose row 0 is bit `offset` of `bytes`.
+    pub fn new(bytes: &'a [u8], offset: usize) -> Self {
+        Bits { bytes, offset }
+    }
+
+    /// Row `i`.
+    #[inline]
+    pub fn get(&self, i: usize) -> bool {
+        let j = self.offset + i;
+        (self.bytes[j >> 3] >> (j & 7)) & 1 != 0
+    }
+}
 
 /// A string column in the Arrow "view" layout: 16-byte views (length, then
 /// either the inlined bytes when at most 12, or a prefix, buffer index and
@@ -213,7 +230,8 @@ pub enum Func {
     /// [`Values::Float`] of the row with the largest day (ties: the
     /// largest value); null with none.
     Last,
-    /// Distinct bit positions 0-63 of [`Values::Bits`]; 0 with none.
+    /// Distinct days counted back from [`Values::DaysBefore`]'s end day
+    /// (0-63 days before it); 0 with none.
     DistinctBits,
     /// Distinct strings of [`Values::Str`] (at most 64 in the table); 0
     /// with none.
@@ -229,35 +247,40 @@ pub enum Values<'a> {
     Int(&'a [i64]),
     /// Numbers.
     Float(&'a [f64]),
-    /// Bit positions (0-63).
-    Bits(&'a [u8]),
+    /// Each row's day, counted back from this end day (0-63).
+    DaysBefore(i32),
     /// Strings.
     Str(Strings<'a>),
 }
 
-/// One aggregation's columns in a batch: the row mask (non-zero: the row
-/// is in the aggregation's window and filter, with a non-null value) and
-/// the values.
+/// One aggregation's columns in a batch: the row mask (set: the row is in
+/// the aggregation's window and filter, with a non-null value) and the
+/// values.
 #[derive(Clone, Copy)]
 pub struct AggColumns<'a> {
-    /// 0/1 per row.
-    pub mask: &'a [u8],
+    /// Whether each row counts.
+    pub mask: Bits<'a>,
     /// Values per row (ignored where the mask is 0).
     pub values: Values<'a>,
 }
 
 /// A batch of rows of one table.
 pub struct Batch<'a> {
-    /// Per row: 0 valid, 1..=253 the first row rule broken,
-    /// [`STATUS_AFTER`], [`STATUS_NULL_ID`].
-    pub status: &'a [u8],
+    /// Number of rows.
+    pub len: usize,
+    /// Whether each row is dated after the as-of date.
+    pub after: Bits<'a>,
     /// Event day number per row.
     pub day: &'a [i32],
-    /// customer_id per row (ignored where the status says null).
+    /// customer_id per row.
     pub ids: Strings<'a>,
-    /// Bit j set: optional column j is null in the row (None: no optional
-    /// columns).
-    pub null_flags: Option<&'a [u8]>,
+    /// Whether each row's customer_id is present (None: all are).
+    pub ids_valid: Option<Bits<'a>>,
+    /// Per row rule, in order: whether each row breaks it (a row is
+    /// rejected by the first rule it breaks).
+    pub rules: Vec<Bits<'a>>,
+    /// Per optional column: whether each row holds a null.
+    pub nulls: Vec<Bits<'a>>,
     /// One entry per accumulator, in the table's order.
     pub aggs: Vec<AggColumns<'a>>,
 }
@@ -348,7 +371,7 @@ impl Acc {
     /// when the values do not fit the accumulator (wrong kind, a bit ≥ 64,
     /// a 65th distinct string).
     fn add(&mut self, acct: &[u32], day: &[i32], c: &AggColumns<'_>) -> bool {
-        let on = |i: usize| c.mask[i] != 0;
+        let on = |i: usize| c.mask.get(i);
         let mut rows = (0..acct.len()).filter(|&i| on(i));
         match (self, c.values) {
             (Acc::Count(n), _) => (0..acct.len()).for_each(|i| n[acct[i] as usize] += on(i) as i64),
@@ -377,11 +400,12 @@ impl Acc {
             (Acc::Last(d, m), Values::Float(v)) => {
                 rows.for_each(|i| edge(d, m, acct[i] as usize, day[i], v[i], |x, y| x > y))
             }
-            (Acc::Bits(b), Values::Bits(v)) => {
+            (Acc::Bits(b), Values::DaysBefore(end)) => {
                 let mut out_of_range = false;
                 for i in 0..acct.len() {
-                    out_of_range |= on(i) & (v[i] as usize >= MAX_DISTINCT);
-                    b[acct[i] as usize] |= (on(i) as u64) << (v[i] & 63);
+                    let bit = end.wrapping_sub(day[i]) as u32;
+                    out_of_range |= on(i) & (bit as usize >= MAX_DISTINCT);
+                    b[acct[i] as usize] |= (on(i) as u64) << (bit & 63);
                 }
                 return !out_of_range;
             }
@@ -490,27 +514,31 @@ impl TableKernel {
     /// last slot unless the row is valid and its account known).
     fn accounts(&mut self, b: &Batch<'_>) -> Vec<u32> {
         let t = &mut self.totals;
-        t.rows += b.status.len() as i64;
-        let mut acct = vec![self.index.len() as u32; b.status.len()];
-        for (i, &st) in b.status.iter().enumerate() {
-            match st {
-                STATUS_AFTER => t.after += 1,
-                STATUS_NULL_ID => t.orphan_null += 1,
-                _ => match lookup(&self.index, &mut self.last, &b.ids, i) {
-                    None => t.orphan_unknown += 1,
-                    Some(_) if st != 0 => t.rejected[st as usize] += 1,
-                    Some(a) => {
-                        acct[i] = a;
-                        let d = b.day[i];
-                        t.max_day = Some(t.max_day.map_or(d, |m| m.max(d)));
-                        t.min_day = Some(t.min_day.map_or(d, |m| m.min(d)));
-                        if let Some(f) = b.null_flags {
-                            for (j, n) in t.nulls.iter_mut().enumerate() {
-                                *n += ((f[i] >> j) & 1) as i64;
-                            }
-                        }
-                    }
-                },
+        t.rows += b.len as i64;
+        let mut acct = vec![self.index.len() as u32; b.len];
+        for (i, slot) in acct.iter_mut().enumerate() {
+            if b.after.get(i) {
+                t.after += 1;
+                continue;
+            }
+            if b.ids_valid.is_some_and(|v| !v.get(i)) {
+                t.orphan_null += 1;
+                continue;
+            }
+            let Some(a) = lookup(&self.index, &mut self.last, &b.ids, i) else {
+                t.orphan_unknown += 1;
+                continue;
+            };
+            if let Some(r) = b.rules.iter().position(|r| r.get(i)) {
+                t.rejected[r + 1] += 1;
+                continue;
+            }
+            *slot = a;
+            let d = b.day[i];
+            t.max_day = Some(t.max_day.map_or(d, |m| m.max(d)));
+            t.min_day = Some(t.min_day.map_or(d, |m| m.min(d)));
+            for (n, flags) in t.nulls.iter_mut().zip(&b.nulls) {
+                *n += flags.get(i) as i64;
             }
         }
         acct

@@ -26,6 +26,31 @@ fn views(strings: &[&str]) -> (Vec<[u8; 16]>, Vec<u8>) {
     (views, data)
 }
 
+/// A bitmap of `flags`, one bit per row, starting at bit `offset` of its
+/// first byte (the other bits set, so a misread offset shows).
+fn bitmap(flags: &[bool], offset: usize) -> Vec<u8> {
+    let mut bytes = vec![0xffu8; (offset + flags.len()).div_ceil(8)];
+    for (i, &f) in flags.iter().enumerate() {
+        let j = offset + i;
+        if !f {
+            bytes[j >> 3] &= !(1 << (j & 7));
+        }
+    }
+    bytes
+}
+
+/// No row set.
+const NONE: Bits<'static> = Bits {
+    bytes: &[0; 16],
+    offset: 0,
+};
+
+/// Every row set.
+const ALL: Bits<'static> = Bits {
+    bytes: &[0xff; 16],
+    offset: 0,
+};
+
 fn index(ids: &[&str]) -> Arc<AccountIndex> {
     let (v, d) = views(ids);
     let buffers = [d.as_slice()];
@@ -52,17 +77,27 @@ fn row_accounting_orders_after_null_id_unknown_id_then_rules() {
     // 1, valid A (day 7) whose optional column 1 is null.
     let (v, d) = views(&["A", "B", "A", "", "Z", "Z", "A", "B", "A"]);
     let buffers = [d.as_slice()];
-    let status = [0, 0, STATUS_AFTER, STATUS_NULL_ID, 0, 2, 2, 1, 0];
+    let (t, f) = (true, false);
+    let after = bitmap(&[f, f, t, f, f, f, f, f, f], 3);
+    let ids_valid = bitmap(&[t, t, t, f, t, t, t, t, t], 5);
+    // Rule 1 broken by the B row; rule 2 by both Z rows, the A row, the
+    // B row (counted under rule 1, its first) and the after-D and null-id
+    // rows (counted as those).
+    let rule1 = bitmap(&[f, f, f, f, f, f, f, t, f], 0);
+    let rule2 = bitmap(&[f, f, t, t, f, t, t, t, f], 7);
     let day = [10, 12, 99, 5, 5, 5, 5, 5, 7];
-    let flags = [0, 0, 0, 0, 0, 0, 0, 0, 0b10];
-    let mask = [1u8; 9];
+    let null0 = bitmap(&[f; 9], 1);
+    let null1 = bitmap(&[f, f, f, f, f, f, f, f, t], 2);
     k.add(&Batch {
-        status: &status,
+        len: 9,
+        after: Bits::new(&after, 3),
         day: &day,
         ids: Strings::new(&v, &buffers),
-        null_flags: Some(&flags),
+        ids_valid: Some(Bits::new(&ids_valid, 5)),
+        rules: vec![Bits::new(&rule1, 0), Bits::new(&rule2, 7)],
+        nulls: vec![Bits::new(&null0, 1), Bits::new(&null1, 2)],
         aggs: vec![AggColumns {
-            mask: &mask,
+            mask: ALL,
             values: Values::None,
         }],
     });
@@ -99,20 +134,23 @@ fn accumulators_mask_rows_and_give_nan_for_empty_extrema() {
     let buffers = [d.as_slice()];
     let ints = [4i64, 6, 1, 100, 7];
     let floats = [4.0, 6.0, 1.0, 100.0, 7.0];
-    let bits = [0u8, 2, 2, 63, 1];
+    // Days before day 5: 2, 0, 0, -4 (masked out), 0.
     let (fv, fd) = views(&["x", "a longer feature", "x", "y", "z"]);
     let fbuf = [fd.as_slice()];
-    let mask = [1u8, 1, 1, 0, 0];
+    let mask = bitmap(&[true, true, true, false, false], 6);
     let day = [3, 5, 5, 9, 5];
     let col = |values| AggColumns {
-        mask: &mask,
+        mask: Bits::new(&mask, 6),
         values,
     };
     k.add(&Batch {
-        status: &[0; 5],
+        len: 5,
+        after: NONE,
         day: &day,
         ids: Strings::new(&v, &buffers),
-        null_flags: None,
+        ids_valid: None,
+        rules: vec![NONE],
+        nulls: Vec::new(),
         aggs: vec![
             col(Values::Int(&ints)),
             col(Values::Float(&floats)),
@@ -120,7 +158,7 @@ fn accumulators_mask_rows_and_give_nan_for_empty_extrema() {
             col(Values::Float(&floats)),
             col(Values::Float(&floats)),
             col(Values::Float(&floats)),
-            col(Values::Bits(&bits)),
+            col(Values::DaysBefore(5)),
             col(Values::Str(Strings::new(&fv, &fbuf))),
         ],
     });
@@ -132,7 +170,7 @@ fn accumulators_mask_rows_and_give_nan_for_empty_extrema() {
     assert_eq!(a(3), 6.0);
     assert_eq!(a(4), 4.0); // first: day 3
     assert_eq!(a(5), 6.0); // last: day 5, tie 6 vs 1 → 6
-    assert_eq!(a(6), 2.0); // bits {0, 2}
+    assert_eq!(a(6), 2.0); // days before 5: {2, 0}
     assert_eq!(a(7), 2.0); // {x, a longer feature}
     for j in 0..funcs.len() {
         for acct in [1, 2] {
@@ -154,28 +192,32 @@ fn a_65th_distinct_string_or_a_bit_past_63_gives_up() {
     let fbuf = [fd.as_slice()];
     let (v, d) = views(&["A"; 65]);
     let buffers = [d.as_slice()];
-    let mask = [1u8; 65];
+    let mut days = [0; 65];
+    days[3] = -64;
     let batch = |values| Batch {
-        status: &[0; 65],
-        day: &[0; 65],
+        len: 65,
+        after: NONE,
+        day: &days,
         ids: Strings::new(&v, &buffers),
-        null_flags: None,
-        aggs: vec![AggColumns {
-            mask: &mask,
-            values,
-        }],
+        ids_valid: None,
+        rules: Vec::new(),
+        nulls: Vec::new(),
+        aggs: vec![AggColumns { mask: ALL, values }],
     };
     // 64 distinct values fit...
     let mut k64 = TableKernel::new(idx.clone(), &[Func::DistinctStrings]);
     let (v64, d64) = views(&["A"; 64]);
     let b64 = [d64.as_slice()];
     k64.add(&Batch {
-        status: &[0; 64],
+        len: 64,
+        after: NONE,
         day: &[0; 64],
         ids: Strings::new(&v64, &b64),
-        null_flags: None,
+        ids_valid: None,
+        rules: Vec::new(),
+        nulls: Vec::new(),
         aggs: vec![AggColumns {
-            mask: &mask[..64],
+            mask: ALL,
             values: Values::Str(Strings::new(&fv[..64], &fbuf)),
         }],
     });
@@ -184,10 +226,9 @@ fn a_65th_distinct_string_or_a_bit_past_63_gives_up() {
     let mut k = TableKernel::new(idx.clone(), &[Func::DistinctStrings]);
     k.add(&batch(Values::Str(Strings::new(&fv, &fbuf))));
     assert!(k.finish().is_none());
-    let mut bits = [0u8; 65];
-    bits[3] = 64;
+    // Day -64 is 64 days before day 0: past the 64 bits.
     let mut k = TableKernel::new(idx.clone(), &[Func::DistinctBits]);
-    k.add(&batch(Values::Bits(&bits)));
+    k.add(&batch(Values::DaysBefore(0)));
     assert!(k.finish().is_none());
 }
 
@@ -206,12 +247,15 @@ fn ids_are_found_across_batches_and_unsorted() {
         let (v, d) = views(&ids);
         let buffers = [d.as_slice()];
         k.add(&Batch {
-            status: &[0; 3],
+            len: 3,
+            after: NONE,
             day: &[0; 3],
             ids: Strings::new(&v, &buffers),
-            null_flags: None,
+            ids_valid: None,
+            rules: Vec::new(),
+            nulls: Vec::new(),
             aggs: vec![AggColumns {
-                mask: &[1; 3],
+                mask: ALL,
                 values: Values::None,
             }],
         });
