@@ -40,6 +40,44 @@ impl<'a> Bits<'a> {
         let j = self.offset + i;
         (self.bytes[j >> 3] >> (j & 7)) & 1 != 0
     }
+
+    /// Rows `64 w .. 64 w + n` (n ≤ 64) as the low `n` bits of a word.
+    #[inline]
+    fn word(&self, w: usize, n: usize) -> u64 {
+        let start = self.offset + 64 * w;
+        let (byte, shift) = (start >> 3, start & 7);
+        let mut buf = [0u8; 16];
+        let avail = self.bytes.len().saturating_sub(byte).min(9);
+        if avail > 0 {
+            buf[..avail].copy_from_slice(&self.bytes[byte..byte + avail]);
+        }
+        let v = (u128::from_le_bytes(buf) >> shift) as u64;
+        v & low_bits(n)
+    }
+
+    /// The rows set among the first `len`, ascending.
+    fn set_rows(self, len: usize) -> impl Iterator<Item = usize> + 'a {
+        (0..len.div_ceil(64)).flat_map(move |w| {
+            let mut m = self.word(w, (len - 64 * w).min(64));
+            std::iter::from_fn(move || {
+                (m != 0).then(|| {
+                    let k = m.trailing_zeros() as usize;
+                    m &= m - 1;
+                    64 * w + k
+                })
+            })
+        })
+    }
+}
+
+/// A word with its low `n` bits (n ≤ 64) set.
+#[inline]
+fn low_bits(n: usize) -> u64 {
+    if n >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << n) - 1
+    }
 }
 
 /// A string column in the Arrow "view" layout: 16-byte views (length, then
@@ -371,28 +409,27 @@ impl Acc {
     /// when the values do not fit the accumulator (wrong kind, a bit ≥ 64,
     /// a 65th distinct string).
     fn add(&mut self, acct: &[u32], day: &[i32], c: &AggColumns<'_>) -> bool {
-        let on = |i: usize| c.mask.get(i);
-        let mut rows = (0..acct.len()).filter(|&i| on(i));
+        let mut rows = c.mask.set_rows(acct.len());
         match (self, c.values) {
-            (Acc::Count(n), _) => (0..acct.len()).for_each(|i| n[acct[i] as usize] += on(i) as i64),
-            (Acc::Sum(s), Values::Int(v)) => (0..acct.len()).for_each(|i| {
+            (Acc::Count(n), _) => rows.for_each(|i| n[acct[i] as usize] += 1),
+            (Acc::Sum(s), Values::Int(v)) => rows.for_each(|i| {
                 let a = acct[i] as usize;
-                s[a] = s[a].wrapping_add(if on(i) { v[i] } else { 0 });
+                s[a] = s[a].wrapping_add(v[i]);
             }),
-            (Acc::Mean(s, n), Values::Float(v)) => (0..acct.len()).for_each(|i| {
+            (Acc::Mean(s, n), Values::Float(v)) => rows.for_each(|i| {
                 let a = acct[i] as usize;
-                s[a] += if on(i) { v[i] } else { 0.0 };
-                n[a] += on(i) as i64;
+                s[a] += v[i];
+                n[a] += 1;
             }),
-            // f64::min/max return the other operand when one is NaN: NaN is
-            // both "no row yet" and "row masked out".
-            (Acc::Min(m), Values::Float(v)) => (0..acct.len()).for_each(|i| {
+            // f64::min/max return the other operand when one is NaN ("no
+            // row yet").
+            (Acc::Min(m), Values::Float(v)) => rows.for_each(|i| {
                 let a = acct[i] as usize;
-                m[a] = m[a].min(if on(i) { v[i] } else { f64::NAN });
+                m[a] = m[a].min(v[i]);
             }),
-            (Acc::Max(m), Values::Float(v)) => (0..acct.len()).for_each(|i| {
+            (Acc::Max(m), Values::Float(v)) => rows.for_each(|i| {
                 let a = acct[i] as usize;
-                m[a] = m[a].max(if on(i) { v[i] } else { f64::NAN });
+                m[a] = m[a].max(v[i]);
             }),
             (Acc::First(d, m), Values::Float(v)) => {
                 rows.for_each(|i| edge(d, m, acct[i] as usize, day[i], v[i], |x, y| x < y))
@@ -401,13 +438,11 @@ impl Acc {
                 rows.for_each(|i| edge(d, m, acct[i] as usize, day[i], v[i], |x, y| x > y))
             }
             (Acc::Bits(b), Values::DaysBefore(end)) => {
-                let mut out_of_range = false;
-                for i in 0..acct.len() {
+                return rows.all(|i| {
                     let bit = end.wrapping_sub(day[i]) as u32;
-                    out_of_range |= on(i) & (bit as usize >= MAX_DISTINCT);
-                    b[acct[i] as usize] |= (on(i) as u64) << (bit & 63);
-                }
-                return !out_of_range;
+                    b[acct[i] as usize] |= 1u64 << (bit & 63);
+                    (bit as usize) < MAX_DISTINCT
+                });
             }
             (Acc::Strings(b, set), Values::Str(s)) => {
                 return rows.all(|i| match set.bit(&s, i) {
@@ -516,30 +551,42 @@ impl TableKernel {
         let t = &mut self.totals;
         t.rows += b.len as i64;
         let mut acct = vec![self.index.len() as u32; b.len];
-        for (i, slot) in acct.iter_mut().enumerate() {
-            if b.after.get(i) {
-                t.after += 1;
-                continue;
+        let (mut min_day, mut max_day) = (i32::MAX, i32::MIN);
+        for w in 0..b.len.div_ceil(64) {
+            let n = (b.len - 64 * w).min(64);
+            let after = b.after.word(w, n);
+            let null_id = b.ids_valid.map_or(0, |v| !v.word(w, n) & low_bits(n));
+            let broken = b.rules.iter().fold(0, |any, r| any | r.word(w, n));
+            for k in 0..n {
+                let (i, bit) = (64 * w + k, 1u64 << k);
+                if after & bit != 0 {
+                    t.after += 1;
+                    continue;
+                }
+                if null_id & bit != 0 {
+                    t.orphan_null += 1;
+                    continue;
+                }
+                let Some(a) = lookup(&self.index, &mut self.last, &b.ids, i) else {
+                    t.orphan_unknown += 1;
+                    continue;
+                };
+                if broken & bit != 0 {
+                    let first = b.rules.iter().position(|r| r.get(i)).unwrap_or(0);
+                    t.rejected[first + 1] += 1;
+                    continue;
+                }
+                acct[i] = a;
+                min_day = min_day.min(b.day[i]);
+                max_day = max_day.max(b.day[i]);
+                for (n, flags) in t.nulls.iter_mut().zip(&b.nulls) {
+                    *n += flags.get(i) as i64;
+                }
             }
-            if b.ids_valid.is_some_and(|v| !v.get(i)) {
-                t.orphan_null += 1;
-                continue;
-            }
-            let Some(a) = lookup(&self.index, &mut self.last, &b.ids, i) else {
-                t.orphan_unknown += 1;
-                continue;
-            };
-            if let Some(r) = b.rules.iter().position(|r| r.get(i)) {
-                t.rejected[r + 1] += 1;
-                continue;
-            }
-            *slot = a;
-            let d = b.day[i];
-            t.max_day = Some(t.max_day.map_or(d, |m| m.max(d)));
-            t.min_day = Some(t.min_day.map_or(d, |m| m.min(d)));
-            for (n, flags) in t.nulls.iter_mut().zip(&b.nulls) {
-                *n += flags.get(i) as i64;
-            }
+        }
+        if min_day <= max_day {
+            t.min_day = Some(t.min_day.map_or(min_day, |m| m.min(min_day)));
+            t.max_day = Some(t.max_day.map_or(max_day, |m| m.max(max_day)));
         }
         acct
     }

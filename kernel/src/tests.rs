@@ -233,6 +233,37 @@ fn a_65th_distinct_string_or_a_bit_past_63_gives_up() {
 }
 
 #[test]
+fn bitmaps_are_read_across_words_at_any_offset() {
+    // 130 rows of account A: rows 128 and 129 after D, rows 64 and 100
+    // break the rule, the mask holds every third row. Counted: rows
+    // 0, 3, ..., 126 (43 rows; 64 and 100 are not multiples of 3).
+    let idx = index(&["A"]);
+    let (v, d) = views(&["A"; 130]);
+    let buffers = [d.as_slice()];
+    let after: Vec<bool> = (0..130).map(|i| i >= 128).collect();
+    let rule: Vec<bool> = (0..130).map(|i| i == 64 || i == 100).collect();
+    let mask: Vec<bool> = (0..130).map(|i| i % 3 == 0).collect();
+    let (after, rule, mask) = (bitmap(&after, 5), bitmap(&rule, 7), bitmap(&mask, 3));
+    let mut k = TableKernel::new(idx, &[Func::Count]);
+    k.add(&Batch {
+        len: 130,
+        after: Bits::new(&after, 5),
+        day: &[1; 130],
+        ids: Strings::new(&v, &buffers),
+        ids_valid: None,
+        rules: vec![Bits::new(&rule, 7)],
+        nulls: Vec::new(),
+        aggs: vec![AggColumns {
+            mask: Bits::new(&mask, 3),
+            values: Values::None,
+        }],
+    });
+    let (t, out) = k.finish().expect("fits");
+    assert_eq!((t.rows, t.after, t.rejected[1]), (130, 2, 2));
+    assert_eq!(out[0], vec![43.0]);
+}
+
+#[test]
 fn ids_are_found_across_batches_and_unsorted() {
     let idx = index(&["long account id 1", "long account id 2"]);
     let mut k = TableKernel::new(idx.clone(), &[Func::Count]);
