@@ -26,7 +26,8 @@ pub fn reader_friendly(df: DataFrame) -> Result<DataFrame> {
             match dt {
                 DataType::UInt8 | DataType::UInt16 => c.cast(DataType::Int32),
                 DataType::UInt32 | DataType::UInt64 => c.cast(DataType::Int64),
-                DataType::Categorical(_, _) | DataType::Enum(_, _) => c.cast(DataType::String),
+                // An enum is written as a Parquet dictionary of its names.
+                DataType::Categorical(_, _) => c.cast(DataType::String),
                 DataType::Datetime(TimeUnit::Nanoseconds, tz) => {
                     c.cast(DataType::Datetime(TimeUnit::Microseconds, tz.clone()))
                 }
@@ -51,8 +52,12 @@ fn plain_arrow_schema(df: &DataFrame) -> KeyValue {
         .iter_values()
         .map(|f| {
             let mut f = f.clone();
-            if matches!(f.dtype, ArrowDataType::LargeUtf8 | ArrowDataType::Utf8View) {
+            if matches!(
+                f.dtype,
+                ArrowDataType::LargeUtf8 | ArrowDataType::Utf8View | ArrowDataType::Dictionary(..)
+            ) {
                 f.dtype = ArrowDataType::Utf8;
+                f.metadata = None;
             }
             (f.name.clone(), f)
         })

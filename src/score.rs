@@ -632,7 +632,36 @@ pub fn select_output_with_losses(p: &Pipeline, lf: LazyFrame) -> LazyFrame {
         .collect();
     let mut exprs = output_exprs(p);
     exprs.extend(losses);
+    exprs.push(col(SCORECARD_INDEX));
     lf.select(exprs)
+}
+
+/// A text column whose values all come from `names` (distinct), held as
+/// codes into them: Parquet writes it as a dictionary of those names
+/// without hashing every row.
+fn names_dtype<'a>(names: impl IntoIterator<Item = &'a str>) -> DataType {
+    let mut distinct: Vec<&str> = Vec::new();
+    for n in names {
+        if !distinct.contains(&n) {
+            distinct.push(n);
+        }
+    }
+    let categories = FrozenCategories::new(distinct).expect("distinct names");
+    DataType::from_frozen_categories(categories)
+}
+
+/// `names[index]` per row as a [`names_dtype`] column.
+fn pick_name(names: &[String], index: Expr) -> Expr {
+    let dtype = names_dtype(names.iter().map(String::as_str));
+    let values = Series::new("values".into(), names)
+        .cast(&dtype)
+        .expect("names of the names dtype");
+    lit(values).gather(index, true)
+}
+
+/// `name` (one of `dtype`'s names) on every row.
+fn constant_name(name: &str, dtype: &DataType) -> Expr {
+    lit(name).cast(dtype.clone())
 }
 
 /// The scores table (SPEC §6 columns) out of [`select_output_with_losses`].
@@ -647,22 +676,31 @@ pub fn scores_of(p: &Pipeline, with_losses: &DataFrame) -> PolarsResult<DataFram
 /// `with_losses`, taken only when written, so the whole long table (13 ×
 /// the accounts for the default pipeline) never sits in memory at once.
 pub fn long_metrics(p: &Pipeline, with_losses: &DataFrame) -> Vec<LazyFrame> {
+    // Every frame of the table has the same column types (they may share
+    // a part): each text column's names are all the pipeline's.
+    let scorecards: Vec<String> = p.scorecards.iter().map(|sc| sc.name.clone()).collect();
+    let groups = names_dtype(p.groups.iter().map(|g| g.name.as_str()));
+    let metrics = names_dtype(p.metrics.iter().map(|m| m.name.as_str()));
+    let model_version = p.model_version();
+    let model_versions = names_dtype([model_version.as_str()]);
     let per_metric: Vec<LazyFrame> = p
         .metrics
         .iter()
         .filter_map(|m| m.scoring.as_ref().map(|s| (m, s)))
         .map(|(m, s)| {
+            // The text columns as codes (a scorecard position, constants):
+            // written as Parquet dictionaries without a hash per row.
             with_losses.clone().lazy().select([
                 col("customer_id"),
-                col("scorecard"),
-                lit(p.groups[s.group].name.as_str()).alias("group"),
-                lit(m.name.as_str()).alias("metric"),
+                pick_name(&scorecards, col(SCORECARD_INDEX)).alias("scorecard"),
+                constant_name(&p.groups[s.group].name, &groups).alias("group"),
+                constant_name(&m.name, &metrics).alias("metric"),
                 col(m.name.as_str()).cast(DataType::Float64).alias("raw"),
                 col(points_column(&m.name))
                     .cast(DataType::Float64)
                     .alias("points"),
                 col(loss_column(&m.name)).alias("loss"),
-                col("model_version"),
+                constant_name(&model_version, &model_versions).alias("model_version"),
             ])
         })
         .collect();
