@@ -4,7 +4,7 @@
 //! group points, score_raw, score, band, completeness, drivers, playbook and
 //! trend (SPEC §4).
 
-use polars::lazy::dsl::{max_horizontal, sum_horizontal};
+use polars::lazy::dsl::sum_horizontal;
 use polars::prelude::*;
 
 use crate::config::{AccountValue, Band, Metric, MetricDef, Normalize, Operand, Pipeline, Scoring};
@@ -446,11 +446,54 @@ impl Metric {
     }
 }
 
-/// top_drivers and playbook: the three largest losses, ties by name, as
-/// row-wise (horizontal) expressions. Each positive loss becomes one unique
-/// integer key — the loss in units of 1e-9 (losses are compared rounded to 9
-/// decimals), then the metric's reverse name rank — so the top three are
-/// three successive row maxima, with no sort or reshaping of the data.
+/// Each row's three largest positive losses as one code (SPEC §4's
+/// ranking by [`healthscore_kernel::top_losses`]): a column-at-a-time
+/// kernel, in the plan as an elementwise function of the loss columns.
+fn top_losses(losses: Vec<Expr>) -> Expr {
+    map_multiple(
+        move |columns: &mut [Column]| {
+            let rows = columns.first().map_or(0, Column::len);
+            let floats: Vec<Float64Chunked> = columns
+                .iter()
+                .map(|c| Ok(c.as_materialized_series().f64()?.rechunk().into_owned()))
+                .collect::<PolarsResult<_>>()?;
+            let arrays = floats
+                .iter()
+                .map(|c| {
+                    c.downcast_iter()
+                        .next()
+                        .ok_or_else(|| polars_err!(ComputeError: "a rechunked column has no chunk"))
+                })
+                .collect::<PolarsResult<Vec<_>>>()?;
+            let slices: Vec<healthscore_kernel::Floats<'_>> = arrays
+                .iter()
+                .map(|a| {
+                    let valid = a.validity().map(|v| {
+                        let (bytes, offset, _) = v.as_slice();
+                        healthscore_kernel::Bits::new(bytes, offset)
+                    });
+                    (a.values().as_slice(), valid)
+                })
+                .collect();
+            let codes = healthscore_kernel::top_losses(&slices, rows);
+            Ok(UInt64Chunked::from_vec("top".into(), codes).into_column())
+        },
+        losses,
+        |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::UInt64)),
+    )
+}
+
+/// The position of the `k`-th driver out of a [`top_losses`] code (null:
+/// none).
+fn driver_rank(code: Expr, k: u32) -> Expr {
+    let bits = healthscore_kernel::DRIVER_BITS;
+    let field = (code / lit(1u64 << (bits * k))) % lit(1u64 << bits);
+    when(field.clone().eq(lit(0u64)))
+        .then(lit(NULL).cast(DataType::Int64))
+        .otherwise(field.cast(DataType::Int64) - lit(1i64))
+}
+
+/// top_drivers and playbook: the three largest losses, ties by name.
 pub fn with_drivers(p: &Pipeline, scored: LazyFrame) -> Result<LazyFrame> {
     let mut scored_metrics: Vec<(&Metric, &Scoring)> = p
         .metrics
@@ -464,53 +507,28 @@ pub fn with_drivers(p: &Pipeline, scored: LazyFrame) -> Result<LazyFrame> {
         ]));
     }
     scored_metrics.sort_by(|a, b| a.0.name.as_bytes().cmp(b.0.name.as_bytes()));
-    let n = scored_metrics.len() as i64;
-    // rank 0 = first name; a smaller name must win a tie, so it gets the larger tiebreak.
-    let keys: Vec<Expr> = scored_metrics
+    let losses: Vec<Expr> = scored_metrics
         .iter()
-        .enumerate()
-        .map(|(rank, (m, _))| {
-            let loss = col(loss_column(&m.name));
-            when(loss.clone().gt(lit(0.0)))
-                .then(
-                    (loss * lit(1e9))
-                        .round(0, RoundMode::HalfAwayFromZero)
-                        .cast(DataType::Int64)
-                        * lit(n)
-                        + lit(n - 1 - rank as i64),
-                )
-                .otherwise(lit(NULL).cast(DataType::Int64))
-        })
+        .map(|(m, _)| col(loss_column(&m.name)))
         .collect();
-    let pl = |e| Error::polars("drivers", e);
-    let k1 = max_horizontal(keys.clone()).map_err(pl)?;
-    let below = |k: &Expr| -> Result<Expr> {
-        max_horizontal(
-            keys.iter()
-                .map(|key| {
-                    when(key.clone().lt(k.clone()))
-                        .then(key.clone())
-                        .otherwise(lit(NULL).cast(DataType::Int64))
-                })
-                .collect::<Vec<_>>(),
-        )
-        .map_err(pl)
-    };
-    let lf = scored.with_column(k1.alias("__k1"));
-    let lf = lf.with_column(below(&col("__k1"))?.alias("__k2"));
-    let lf = lf.with_column(below(&col("__k2"))?.alias("__k3"));
-    // Decode a key back into the metric name (and playbook) by its rank.
-    let rank = |k: &str| lit(n - 1) - (col(k) % lit(n));
+    // The top three losses per row: a column-at-a-time kernel, in the plan
+    // as an elementwise function of the loss columns.
+    let lf = scored.with_column(top_losses(losses).alias("__top"));
+    let lf = lf.with_columns(
+        (0..3)
+            .map(|k| driver_rank(col("__top"), k).alias(format!("__r{}", k + 1)))
+            .collect::<Vec<_>>(),
+    );
     let names: Vec<Option<String>> = scored_metrics
         .iter()
         .map(|(m, _)| Some(m.name.clone()))
         .collect();
-    let name = |k: &str| pick_str(names.clone(), rank(k));
+    let name = |k: &str| pick_str(names.clone(), col(k));
     let lf = lf.with_columns([
-        name("__k1").alias("__d1"),
-        name("__k2").alias("__d2"),
-        name("__k3").alias("__d3"),
-        playbook_of(p, &scored_metrics, rank("__k1")).alias("playbook"),
+        name("__r1").alias("__d1"),
+        name("__r2").alias("__d2"),
+        name("__r3").alias("__d3"),
+        playbook_of(p, &scored_metrics, col("__r1")).alias("playbook"),
     ]);
     Ok(lf.with_column(
         when(col("__d1").is_null())

@@ -612,6 +612,46 @@ impl TableKernel {
     }
 }
 
+/// A float column with its validity (None: no nulls).
+pub type Floats<'a> = (&'a [f64], Option<Bits<'a>>);
+
+/// Bits per driver in a [`top_losses`] code.
+pub const DRIVER_BITS: u32 = 21;
+
+/// Per row, its three largest positive losses (SPEC §4 drivers), packed
+/// into one code: bits `21 k ..` hold 1 + the position of the `k`-th
+/// largest (k = 0, 1, 2), 0 when the row has fewer. `losses` holds one
+/// column per metric in name order (fewer than 2^21 − 1); losses are
+/// compared rounded to 9 decimals (half away from zero), and a tie goes to
+/// the metric that comes first.
+pub fn top_losses(losses: &[Floats<'_>], rows: usize) -> Vec<u64> {
+    let mut codes = vec![0u64; rows];
+    for (i, code) in codes.iter_mut().enumerate() {
+        // (rounded loss, position), best first.
+        let mut best: [Option<(i64, usize)>; 3] = [None; 3];
+        for (j, (values, valid)) in losses.iter().enumerate() {
+            let loss = values[i];
+            if valid.is_some_and(|v| !v.get(i)) || loss.is_nan() || loss <= 0.0 {
+                continue;
+            }
+            let key = (loss * 1e9).round() as i64;
+            let beats = |b: &Option<(i64, usize)>| {
+                b.is_none_or(|(bk, bj)| key > bk || (key == bk && j < bj))
+            };
+            if let Some(at) = best.iter().position(beats) {
+                best.copy_within(at..2, at + 1);
+                best[at] = Some((key, j));
+            }
+        }
+        for (k, b) in best.iter().enumerate() {
+            if let Some((_, j)) = b {
+                *code |= (*j as u64 + 1) << (DRIVER_BITS * k as u32);
+            }
+        }
+    }
+    codes
+}
+
 /// `values` at each of `positions` (NaN where the position is None).
 pub fn gather(values: &[f64], positions: &[Option<u32>]) -> Vec<f64> {
     positions

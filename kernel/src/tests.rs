@@ -308,3 +308,25 @@ fn positions_in_order_out_of_order_and_unknown_then_gather() {
     assert!(g[3].is_nan());
     assert_eq!(g[4], 12.0);
 }
+
+#[test]
+fn top_losses_rank_by_rounded_loss_then_name_order() {
+    let nan = f64::NAN;
+    // Row 0: c (5) > a = b (2 and 2 + 4e-10, equal to 9 decimals; a comes
+    // first) > d (1). Row 1: one positive loss (0, null and NaN do not
+    // count: b's row 1 is null through its validity). Row 2: none.
+    let a = [2.0, 0.0, nan];
+    let b = [2.0 + 4e-10, 7.0, 0.0];
+    let b_valid = bitmap(&[true, false, true], 4);
+    let c = [5.0, 3.0, -1.0];
+    let d = [1.0, 0.0, nan];
+    let losses = [
+        (&a[..], None),
+        (&b[..], Some(Bits::new(&b_valid, 4))),
+        (&c[..], None),
+        (&d[..], None),
+    ];
+    let codes = top_losses(&losses, 3);
+    // 1 + position in bits 0.., 21.., 42..; 0 for none.
+    assert_eq!(codes, vec![3 | 1 << 21 | 2 << 42, 3, 0]);
+}
