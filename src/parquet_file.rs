@@ -151,3 +151,77 @@ fn encode_frame(df: &DataFrame) -> PolarsResult<Bytes> {
     writer.end(Some(vec![metadata]))?;
     Ok(Bytes::from(writer.into_inner()))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use polars_parquet::parquet::compression::Compression;
+    use polars_parquet::parquet::metadata::ColumnChunkMetadata;
+    use polars_parquet::read::_read_metadata;
+
+    use super::*;
+
+    /// The writer's layout: every column zstd, floats and customer ids
+    /// plain (no dictionary page), few-valued strings and enums as
+    /// dictionaries, row groups of [`ROW_GROUP_ROWS`]; readers see strings.
+    #[test]
+    fn floats_and_ids_plain_few_valued_text_as_dictionaries_all_zstd() {
+        let n = ROW_GROUP_ROWS + 10;
+        let bands = ["Healthy", "At-Risk", "Critical"];
+        let enum_type = DataType::from_frozen_categories(
+            FrozenCategories::new(["enterprise", "standard"]).expect("distinct"),
+        );
+        let df = df![
+            "customer_id" => (0..n).map(|i| format!("C{i:07}")).collect::<Vec<_>>(),
+            "band" => (0..n).map(|i| bands[i % 3]).collect::<Vec<_>>(),
+            "points" => (0..n).map(|i| (i % 5) as f64 * 25.0).collect::<Vec<_>>(),
+            "score" => (0..n).map(|i| (i % 101) as i32).collect::<Vec<_>>(),
+        ]
+        .expect("frame")
+        .lazy()
+        .with_column(
+            when(col("score").gt(lit(50)))
+                .then(lit("enterprise"))
+                .otherwise(lit("standard"))
+                .cast(enum_type)
+                .alias("scorecard"),
+        )
+        .collect()
+        .expect("frame");
+        let bytes = encode(df).expect("encodes");
+        let md = _read_metadata(&mut Cursor::new(bytes.to_vec())).expect("footer");
+        assert_eq!(md.row_groups.len(), 2);
+        assert_eq!(md.row_groups[0].num_rows(), ROW_GROUP_ROWS);
+        let column = |name: &str| -> &ColumnChunkMetadata {
+            md.row_groups[0]
+                .columns_under_root_iter(name)
+                .and_then(|mut c| c.next())
+                .expect("column")
+        };
+        for (name, dictionary) in [
+            ("customer_id", false),
+            ("points", false),
+            ("band", true),
+            ("score", true),
+            ("scorecard", true),
+        ] {
+            let c = column(name);
+            assert_eq!(c.compression(), Compression::Zstd, "{name}");
+            assert_eq!(c.dictionary_page_offset().is_some(), dictionary, "{name}");
+        }
+        let back = ParquetReader::new(Cursor::new(bytes.to_vec()))
+            .finish()
+            .expect("reads back");
+        assert_eq!(back.column("scorecard").unwrap().dtype(), &DataType::String);
+        assert_eq!(back.column("band").unwrap().dtype(), &DataType::String);
+        let sc = back.column("scorecard").unwrap().str().unwrap().clone();
+        // score = i % 101: rows 0..=50 standard, 51..=100 enterprise.
+        assert_eq!(sc.get(50), Some("standard"));
+        assert_eq!(sc.get(51), Some("enterprise"));
+        assert_eq!(
+            sc.get(n - 1),
+            Some(["standard", "enterprise"][usize::from((n - 1) % 101 > 50)])
+        );
+    }
+}

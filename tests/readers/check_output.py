@@ -566,6 +566,9 @@ def main(argv: list[str]) -> int:
     if os.path.isdir(os.path.join(out, "metrics")):
         r.check("metrics: long table schema, rows and values against scores (duckdb)", check_metrics_table,
                 con, out, score_dates, expected)
+        metrics_files = [f for fs in list_dates(out, "metrics").values() for f in fs]
+        r.check("metrics: parquet metadata: compression, row groups, part size, logical types",
+                check_parquet_metadata, metrics_files)
 
     print(f"readers: {r.passed} passed, {r.failed} failed")
     return 0 if r.failed == 0 else 1
