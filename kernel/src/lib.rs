@@ -6,7 +6,9 @@
 //! `customer_id` to a dense account index and fold the row into per-account
 //! accumulators (sums, counts, extrema, first/last by day, and `u64`
 //! bitmasks for distinct days in a window of at most 64 days or distinct
-//! values of a column with at most 64 distinct values).
+//! values of a column with at most 64 distinct values). It also ranks each
+//! account's three largest losses for the drivers ([`top_losses`]), a
+//! per-row top-3 that row-wise expressions do slowly.
 //!
 //! It takes plain slices (no dependency on the engine), so it is compiled
 //! with optimisations even in healthscore's dev profile.
