@@ -311,12 +311,11 @@ fn canonical_frame(
     };
     let e = if s.table == "revenue" {
         // revenue.month is truncated to the first day of its month.
-        col(d.as_str())
-            .cast(DataType::Date)
-            .dt()
-            .truncate(lit("1mo"))
-            .to_physical()
-            .cast(DataType::Int32)
+        {
+            let date = col(d.as_str()).cast(DataType::Date);
+            date.clone().to_physical().cast(DataType::Int32)
+                - (date.dt().day().cast(DataType::Int32) - lit(1i32))
+        }
     } else {
         col(d.as_str())
     };
