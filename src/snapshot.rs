@@ -378,6 +378,23 @@ pub fn commit(
     result
 }
 
+/// One output part, encoded: its Parquet bytes and rows.
+struct EncodedPart {
+    bytes: Bytes,
+    rows: usize,
+}
+
+/// Takes a part's rows and encodes them as Parquet.
+fn encode_part(part: &LazyFrame) -> Result<EncodedPart> {
+    let part = part
+        .clone()
+        .collect()
+        .map_err(|e| Error::polars("building an output part", e))?;
+    let rows = part.height();
+    let bytes = parquet_file::encode(part)?;
+    Ok(EncodedPart { bytes, rows })
+}
+
 fn commit_inner(
     out: &Store,
     date: NaiveDate,
@@ -389,37 +406,66 @@ fn commit_inner(
     for (table, _) in &tables {
         out.delete(&format!("{}/{SUCCESS}", date_folder(table, date)))?;
     }
-    // 2. Every data object with one atomic put, deterministic names.
+    // 2. Every data object with one atomic put, deterministic names. Parts
+    // are encoded on one thread while the previous one is hashed and
+    // uploaded on this one (at most one encoded part waits between them).
+    let jobs: Vec<&LazyFrame> = tables.iter().flat_map(|(_, parts)| parts).collect();
     let mut written: Vec<Written> = Vec::new();
     let mut written_rel: Vec<String> = Vec::new();
-    for (table, table_parts) in &tables {
-        for (i, part) in table_parts.iter().enumerate() {
-            check_interrupted()?;
-            let part = part
-                .clone()
-                .collect()
-                .map_err(|e| Error::polars("building an output part", e))?;
-            let rel = format!("{}/part-{i:05}.parquet", date_folder(table, date));
-            let rows = part.height();
-            let bytes = parquet_file::encode(part)?;
-            let size = bytes.len();
-            let sha256 = {
-                use sha2::{Digest, Sha256};
-                format!("{:x}", Sha256::digest(&bytes))
-            };
-            // One atomic put, or a multipart upload for large parts (aborted
-            // on failure or on a signal).
-            out.put_cancellable(&rel, bytes, &|| INTERRUPTED.load(Ordering::SeqCst))?;
-            written.push(Written {
-                table: table.to_string(),
-                path: out.url_of(&rel),
-                rows,
-                bytes: size,
-                sha256,
-            });
-            written_rel.push(rel);
-        }
-    }
+    std::thread::scope(|scope| -> Result<()> {
+        let (send, receive) = std::sync::mpsc::sync_channel::<Result<EncodedPart>>(1);
+        let encoder = scope.spawn(move || {
+            for part in jobs {
+                let encoded = check_interrupted().and_then(|()| encode_part(part));
+                let failed = encoded.is_err();
+                if send.send(encoded).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        let names: Vec<(&str, String)> = tables
+            .iter()
+            .flat_map(|(table, parts)| {
+                (0..parts.len()).map(move |i| {
+                    (
+                        *table,
+                        format!("{}/part-{i:05}.parquet", date_folder(table, date)),
+                    )
+                })
+            })
+            .collect();
+        let uploaded = || -> Result<()> {
+            for (table, rel) in names {
+                let part = receive
+                    .recv()
+                    .map_err(|_| Error::Internal("the part encoder stopped".into()))??;
+                check_interrupted()?;
+                let size = part.bytes.len();
+                let sha256 = {
+                    use sha2::{Digest, Sha256};
+                    format!("{:x}", Sha256::digest(&part.bytes))
+                };
+                // One atomic put, or a multipart upload for large parts
+                // (aborted on failure or on a signal).
+                out.put_cancellable(&rel, part.bytes, &|| INTERRUPTED.load(Ordering::SeqCst))?;
+                written.push(Written {
+                    table: table.to_string(),
+                    path: out.url_of(&rel),
+                    rows: part.rows,
+                    bytes: size,
+                    sha256,
+                });
+                written_rel.push(rel);
+            }
+            Ok(())
+        };
+        let result = uploaded();
+        drop(receive);
+        encoder
+            .join()
+            .map_err(|_| Error::Internal("the part encoder panicked".into()))?;
+        result
+    })?;
     // 3. Nothing stale: delete what this run did not write.
     for (table, _) in &tables {
         for o in out.list(&date_folder(table, date))? {
