@@ -15,7 +15,9 @@
 //! the group-by of [`crate::metrics`], which stays the reference semantics.
 
 use std::collections::BTreeMap;
+use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
 
 use healthscore_kernel as hk;
 use polars::prelude::*;
@@ -127,7 +129,81 @@ pub struct KernelTable {
     specs: Vec<Spec>,
     rules: Vec<String>,
     optional: Vec<String>,
-    state: Arc<Mutex<Option<hk::TableKernel>>>,
+    worker: Arc<Worker>,
+}
+
+/// The thread that folds a table's batches into its kernel, so polars
+/// goes on decoding and masking the next batches meanwhile (the batch
+/// callback only queues). Its sender is dropped to end the stream.
+struct Worker {
+    sender: Mutex<Option<SyncSender<DataFrame>>>,
+    thread: Mutex<Option<JoinHandle<PolarsResult<hk::TableKernel>>>>,
+}
+
+/// Batches queued for a kernel at most (a few MiB each).
+const QUEUED_BATCHES: usize = 4;
+
+impl Worker {
+    fn start(mut kernel: hk::TableKernel, shape: BatchShape) -> Self {
+        let (sender, batches) = sync_channel::<DataFrame>(QUEUED_BATCHES);
+        let thread = std::thread::spawn(move || {
+            for df in batches {
+                feed(&mut kernel, &shape, df)?;
+            }
+            Ok(kernel)
+        });
+        Worker {
+            sender: Mutex::new(Some(sender)),
+            thread: Mutex::new(Some(thread)),
+        }
+    }
+
+    /// Queues a batch; the worker's error when it has stopped.
+    fn queue(&self, df: DataFrame) -> PolarsResult<()> {
+        let sent = match self
+            .sender
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            Some(s) => s.send(df).is_ok(),
+            None => false,
+        };
+        if sent {
+            return Ok(());
+        }
+        match self.finish() {
+            Err(e) => Err(e),
+            Ok(_) => Err(polars_err!(ComputeError: "the aggregation kernel stopped early")),
+        }
+    }
+
+    /// Ends the stream and waits for the kernel (None: already taken).
+    fn finish(&self) -> PolarsResult<Option<hk::TableKernel>> {
+        self.sender
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        match thread {
+            None => Ok(None),
+            Some(t) => t
+                .join()
+                .map_err(|_| polars_err!(ComputeError: "the aggregation kernel panicked"))?
+                .map(Some),
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // A plan that never ran: end the thread.
+        let _ = self.finish();
+    }
 }
 
 /// The kernel function of an aggregation and its value expression, or None
@@ -256,26 +332,23 @@ impl KernelTable {
             }
         }
         let funcs: Vec<hk::Func> = specs.iter().map(|s| s.func).collect();
-        let state = Arc::new(Mutex::new(Some(hk::TableKernel::new(
-            index.index.clone(),
-            &funcs,
-        ))));
-        let sink = state.clone();
         let shape = BatchShape {
             funcs: specs.iter().map(|s| (s.func, s.days_before)).collect(),
             rules: rules.len(),
             optional: optional.len(),
         };
+        let worker = Arc::new(Worker::start(
+            hk::TableKernel::new(index.index.clone(), &funcs),
+            shape,
+        ));
+        let sink = worker.clone();
         let plan = t
             .frame
             .clone()
             .select(exprs)
             .sink_batches(
                 PlanCallback::new(move |df: DataFrame| {
-                    let mut guard = sink.lock().unwrap_or_else(PoisonError::into_inner);
-                    if let Some(k) = guard.as_mut() {
-                        feed(k, &shape, df)?;
-                    }
+                    sink.queue(df)?;
                     Ok(false)
                 }),
                 false,
@@ -288,7 +361,7 @@ impl KernelTable {
             specs,
             rules: rules.into_iter().map(|(n, _)| n).collect(),
             optional,
-            state,
+            worker,
         }))
     }
 
@@ -297,11 +370,7 @@ impl KernelTable {
     /// accepted accounts' order), once the plan has run; None when the data did not fit the kernel (more than 64
     /// distinct values of a string), for the group-by path to redo.
     pub fn finish(self, index: &AccountIndex) -> Result<Option<(TableCounts, DataFrame)>> {
-        let kernel = self
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        let kernel = self.worker.finish().map_err(pl)?;
         let Some((totals, results)) = kernel.and_then(hk::TableKernel::finish) else {
             return Ok(None);
         };
