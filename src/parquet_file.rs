@@ -4,12 +4,14 @@
 
 use bytes::Bytes;
 use polars::prelude::*;
+use polars_arrow::array::{Array, Utf8ViewArray};
 use polars_parquet::arrow::write::{
     array_to_columns, compress, fallible_streaming_iterator, get_dtype_encoding,
     schema_to_metadata_key, CompressedPage, CompressionOptions, DynIter, DynStreamingIterator,
     Encoding, FileWriter, KeyValue, ParquetType, Version, WriteOptions, ZstdLevel,
 };
 use rayon::prelude::*;
+use std::sync::{Mutex, PoisonError};
 
 use crate::error::{Error, Result};
 
@@ -104,14 +106,77 @@ fn column_pages(
     Ok(pages)
 }
 
+/// The encoded pages of one column of one row group.
+type Pages = Arc<Vec<CompressedPage>>;
+
+/// Pages of the one-value-per-account string columns already encoded, by
+/// the identity of their Arrow data: the parts of the long metrics table
+/// all hold the same customer_id column (the same buffers, row group for
+/// row group), which is then encoded once per date instead of once per
+/// metric. Each entry keeps its array alive, so its buffers' addresses
+/// cannot be reused by other data while it is cached.
+#[derive(Default)]
+pub struct PageCache {
+    entries: Mutex<Vec<(ArrayRef, Pages)>>,
+}
+
+impl PageCache {
+    fn get(&self, array: &ArrayRef) -> Option<Pages> {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries
+            .iter()
+            .find(|(a, _)| same_data(a.as_ref(), array.as_ref()))
+            .map(|(_, pages)| pages.clone())
+    }
+
+    fn insert(&self, array: &ArrayRef, pages: Pages) {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((array.clone(), pages));
+    }
+}
+
+/// Whether two string arrays are views of the very same memory (same
+/// views, validity and data buffers): then they hold the same strings.
+fn same_data(a: &dyn Array, b: &dyn Array) -> bool {
+    let (Some(a), Some(b)) = (
+        a.as_any().downcast_ref::<Utf8ViewArray>(),
+        b.as_any().downcast_ref::<Utf8ViewArray>(),
+    ) else {
+        return false;
+    };
+    let same_validity = match (a.validity(), b.validity()) {
+        (None, None) => true,
+        (Some(x), Some(y)) => {
+            x.as_slice() == y.as_slice() && std::ptr::eq(x.as_slice().0, y.as_slice().0)
+        }
+        _ => false,
+    };
+    a.len() == b.len()
+        && std::ptr::eq(a.views().as_ptr(), b.views().as_ptr())
+        && same_validity
+        && a.data_buffers().len() == b.data_buffers().len()
+        && a.data_buffers()
+            .iter()
+            .zip(b.data_buffers().iter())
+            .all(|(x, y)| std::ptr::eq(x.as_ptr(), y.as_ptr()) && x.len() == y.len())
+}
+
 /// Encodes `df` as one Parquet object in memory, the columns of each row
 /// group on the machine's cores.
 pub fn encode(df: DataFrame) -> Result<Bytes> {
-    let df = reader_friendly(df)?;
-    encode_frame(&df).map_err(|e| Error::polars("encoding Parquet", e))
+    encode_with(df, &PageCache::default())
 }
 
-fn encode_frame(df: &DataFrame) -> PolarsResult<Bytes> {
+/// [`encode`], reusing the pages of `cache` for a one-value-per-account
+/// column whose data was encoded before (and adding those it encodes).
+pub fn encode_with(df: DataFrame, cache: &PageCache) -> Result<Bytes> {
+    let df = reader_friendly(df)?;
+    encode_frame(&df, cache).map_err(|e| Error::polars("encoding Parquet", e))
+}
+
+fn encode_frame(df: &DataFrame, cache: &PageCache) -> PolarsResult<Bytes> {
     let schema = df.schema().to_arrow(CompatLevel::newest());
     let encodings: Vec<Encoding> = schema
         .iter_values()
@@ -124,6 +189,7 @@ fn encode_frame(df: &DataFrame) -> PolarsResult<Bytes> {
         data_page_size: None,
     };
     let metadata = plain_arrow_schema(df);
+    let names: Vec<PlSmallStr> = schema.iter_names().cloned().collect();
     let mut writer = FileWriter::try_new(Vec::<u8>::new(), schema, options)?;
     let fields = writer.parquet_schema().fields().to_vec();
     let n = df.height();
@@ -134,12 +200,23 @@ fn encode_frame(df: &DataFrame) -> PolarsResult<Bytes> {
         let Some(batch) = group.iter_chunks(CompatLevel::newest(), false).next() else {
             continue;
         };
-        let columns: Vec<Vec<CompressedPage>> = batch
+        let columns: Vec<Pages> = batch
             .columns()
             .par_iter()
             .zip(fields.par_iter())
             .zip(encodings.par_iter())
-            .map(|((array, type_), encoding)| column_pages(array, type_, *encoding, options))
+            .zip(names.par_iter())
+            .map(|(((array, type_), encoding), name)| {
+                let per_account = DISTINCT_PER_ROW.contains(&name.as_str());
+                if let Some(pages) = per_account.then(|| cache.get(array)).flatten() {
+                    return Ok(pages);
+                }
+                let pages = Arc::new(column_pages(array, type_, *encoding, options)?);
+                if per_account {
+                    cache.insert(array, pages.clone());
+                }
+                Ok(pages)
+            })
             .collect::<PolarsResult<_>>()?;
         let row_group = DynIter::new(columns.iter().map(|pages| {
             Ok(DynStreamingIterator::new(
@@ -223,5 +300,47 @@ mod tests {
             sc.get(n - 1),
             Some(["standard", "enterprise"][usize::from((n - 1) % 101 > 50)])
         );
+    }
+
+    /// Parts sharing one customer_id column reuse its pages and write the
+    /// same bytes as without the cache; another column of the same length
+    /// is not mistaken for it.
+    #[test]
+    fn shared_id_columns_are_encoded_once_and_others_are_not_confused() {
+        let n = ROW_GROUP_ROWS + 5;
+        let ids = Column::new(
+            "customer_id".into(),
+            (0..n).map(|i| format!("C{i:07}")).collect::<Vec<_>>(),
+        );
+        let other_ids = Column::new(
+            "customer_id".into(),
+            (0..n).map(|i| format!("X{i:07}")).collect::<Vec<_>>(),
+        );
+        let part = |ids: &Column, k: f64| {
+            DataFrame::new_infer_height(vec![
+                ids.clone(),
+                Column::new(
+                    "loss".into(),
+                    (0..n).map(|i| i as f64 * k).collect::<Vec<_>>(),
+                ),
+            ])
+            .expect("frame")
+        };
+        let frames = [part(&ids, 1.0), part(&ids, 2.0), part(&other_ids, 3.0)];
+        let cache = PageCache::default();
+        for df in &frames {
+            let shared = encode_with(df.clone(), &cache).expect("encodes");
+            let alone = encode(df.clone()).expect("encodes");
+            assert_eq!(shared, alone);
+        }
+        // Two id columns of two row groups each: four entries, not six.
+        assert_eq!(cache.entries.lock().unwrap().len(), 4);
+        let back = ParquetReader::new(Cursor::new(
+            encode_with(frames[2].clone(), &cache).unwrap().to_vec(),
+        ))
+        .finish()
+        .unwrap();
+        let col = back.column("customer_id").unwrap().str().unwrap().clone();
+        assert_eq!(col.get(n - 1), Some(format!("X{:07}", n - 1).as_str()));
     }
 }

@@ -385,13 +385,13 @@ struct EncodedPart {
 }
 
 /// Takes a part's rows and encodes them as Parquet.
-fn encode_part(part: &LazyFrame) -> Result<EncodedPart> {
+fn encode_part(part: &LazyFrame, cache: &parquet_file::PageCache) -> Result<EncodedPart> {
     let part = part
         .clone()
         .collect()
         .map_err(|e| Error::polars("building an output part", e))?;
     let rows = part.height();
-    let bytes = parquet_file::encode(part)?;
+    let bytes = parquet_file::encode_with(part, cache)?;
     Ok(EncodedPart { bytes, rows })
 }
 
@@ -415,8 +415,9 @@ fn commit_inner(
     std::thread::scope(|scope| -> Result<()> {
         let (send, receive) = std::sync::mpsc::sync_channel::<Result<EncodedPart>>(1);
         let encoder = scope.spawn(move || {
+            let cache = parquet_file::PageCache::default();
             for part in jobs {
-                let encoded = check_interrupted().and_then(|()| encode_part(part));
+                let encoded = check_interrupted().and_then(|()| encode_part(part, &cache));
                 let failed = encoded.is_err();
                 if send.send(encoded).is_err() || failed {
                     return;
