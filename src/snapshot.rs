@@ -409,20 +409,14 @@ fn commit_inner(
     // 2. Every data object with one atomic put, deterministic names. Parts
     // are encoded on one thread while the previous one is hashed and
     // uploaded on this one (at most one encoded part waits between them).
-    let jobs: Vec<(&str, &LazyFrame)> = tables
-        .iter()
-        .flat_map(|(table, parts)| parts.iter().map(move |p| (*table, p)))
-        .collect();
+    let jobs: Vec<&LazyFrame> = tables.iter().flat_map(|(_, parts)| parts).collect();
     let mut written: Vec<Written> = Vec::new();
     let mut written_rel: Vec<String> = Vec::new();
     std::thread::scope(|scope| -> Result<()> {
         let (send, receive) = std::sync::mpsc::sync_channel::<Result<EncodedPart>>(1);
         let encoder = scope.spawn(move || {
-            // The long metrics table repeats the scores table's customer_id
-            // and metric columns: their pages are encoded once.
             let cache = parquet_file::PageCache::default();
-            for (table, part) in jobs {
-                cache.keep_floats(table == SCORES);
+            for part in jobs {
                 let encoded = check_interrupted().and_then(|()| encode_part(part, &cache));
                 let failed = encoded.is_err();
                 if send.send(encoded).is_err() || failed {
