@@ -445,11 +445,7 @@ struct BatchShape {
 
 /// A Boolean column of a batch as one bitmap (a null reads as false).
 fn bitmap(df: &DataFrame, name: &str) -> PolarsResult<Bitmap> {
-    let ca = df.column(name)?.as_materialized_series().bool()?;
-    let arr = ca
-        .downcast_iter()
-        .next()
-        .ok_or_else(|| polars_err!(ComputeError: "a rechunked column has no chunk"))?;
+    let arr = only_chunk(df.column(name)?.as_materialized_series().bool()?)?;
     Ok(match arr.validity() {
         Some(valid) => arr.values() & valid,
         None => arr.values().clone(),
@@ -457,9 +453,16 @@ fn bitmap(df: &DataFrame, name: &str) -> PolarsResult<Bitmap> {
 }
 
 /// The kernel's view of a bitmap.
-fn bits(b: &Bitmap) -> hk::Bits<'_> {
+pub(crate) fn bits(b: &Bitmap) -> hk::Bits<'_> {
     let (bytes, offset, _) = b.as_slice();
     hk::Bits::new(bytes, offset)
+}
+
+/// The one Arrow array of a rechunked column.
+pub(crate) fn only_chunk<T: PolarsDataType>(ca: &ChunkedArray<T>) -> PolarsResult<&T::Array> {
+    ca.downcast_iter()
+        .next()
+        .ok_or_else(|| polars_err!(ComputeError: "a rechunked column has no chunk"))
 }
 
 /// Folds one batch of the plan's projection into the kernel.
@@ -469,7 +472,7 @@ fn feed(k: &mut hk::TableKernel, shape: &BatchShape, mut df: DataFrame) -> Polar
     }
     df.rechunk_mut();
     let ids = df.column("customer_id")?.as_materialized_series().str()?;
-    let ids_arr = single_chunk(ids)?;
+    let ids_arr = only_chunk(ids)?;
     let id_buffers = data_buffers(ids_arr);
     let value_columns: Vec<Option<&Series>> = (0..shape.funcs.len())
         .map(|i| {
@@ -522,12 +525,6 @@ fn feed(k: &mut hk::TableKernel, shape: &BatchShape, mut df: DataFrame) -> Polar
     Ok(())
 }
 
-fn single_chunk(ca: &StringChunked) -> PolarsResult<&StrArray> {
-    ca.downcast_iter()
-        .next()
-        .ok_or_else(|| polars_err!(ComputeError: "a rechunked string column has no chunk"))
-}
-
 /// The kernel's view of an aggregation's value column.
 fn values<'a>(
     f: hk::Func,
@@ -541,7 +538,7 @@ fn values<'a>(
         hk::Func::Count => hk::Values::None,
         hk::Func::Sum => hk::Values::Int(s.i64()?.cont_slice()?),
         hk::Func::DistinctStrings => {
-            let arr = single_chunk(s.str()?)?;
+            let arr = only_chunk(s.str()?)?;
             hk::Values::Str(hk::Strings::new(views(arr), buffers))
         }
         _ => hk::Values::Float(s.f64()?.cont_slice()?),

@@ -309,37 +309,8 @@ fn accept_accounts(
         .map_err(pl("accounts"))?;
     // Exports are usually sorted by id: strictly ascending ids are unique
     // without a hash group-by.
-    let unique = ids_strictly_ascending(&with_id).map_err(pl("accounts"))?;
-    let dups = with_id
-        .clone()
-        .lazy()
-        .filter(lit(!unique))
-        .group_by([col("customer_id")])
-        .agg([len().alias("n")])
-        .filter(col("n").gt(lit(1)))
-        .sort(["customer_id"], SortMultipleOptions::default())
-        .collect()
-        .map_err(pl("accounts"))?;
-    if dups.height() > 0 {
-        let examples: Vec<String> = dups
-            .column("customer_id")
-            .map_err(pl("accounts"))?
-            .str()
-            .map_err(pl("accounts"))?
-            .iter()
-            .take(5)
-            .flatten()
-            .map(str::to_string)
-            .collect();
-        return Err(Error::contract(
-            "accounts",
-            Some("customer_id"),
-            format!(
-                "table accounts: column customer_id must be unique; {} ids appear more than once, e.g. {}. Deduplicate the accounts export",
-                dups.height(),
-                examples.join(", ")
-            ),
-        ));
+    if !ids_strictly_ascending(&with_id).map_err(pl("accounts"))? {
+        refuse_duplicate_ids(&with_id)?;
     }
     let known = with_id
         .clone()
@@ -403,6 +374,42 @@ fn accept_accounts(
             .collect(),
     };
     Ok((accepted, known, counts))
+}
+
+/// Stops the run when an accounts id appears more than once, naming up
+/// to five of them.
+fn refuse_duplicate_ids(with_id: &DataFrame) -> Result<()> {
+    let dups = with_id
+        .clone()
+        .lazy()
+        .group_by([col("customer_id")])
+        .agg([len().alias("n")])
+        .filter(col("n").gt(lit(1)))
+        .sort(["customer_id"], SortMultipleOptions::default())
+        .collect()
+        .map_err(pl("accounts"))?;
+    if dups.height() > 0 {
+        let examples: Vec<String> = dups
+            .column("customer_id")
+            .map_err(pl("accounts"))?
+            .str()
+            .map_err(pl("accounts"))?
+            .iter()
+            .take(5)
+            .flatten()
+            .map(str::to_string)
+            .collect();
+        return Err(Error::contract(
+            "accounts",
+            Some("customer_id"),
+            format!(
+                "table accounts: column customer_id must be unique; {} ids appear more than once, e.g. {}. Deduplicate the accounts export",
+                dups.height(),
+                examples.join(", ")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Sums a table's group-by into its row accounting.

@@ -459,21 +459,11 @@ fn top_losses(losses: Vec<Expr>) -> Expr {
                 .collect::<PolarsResult<_>>()?;
             let arrays = floats
                 .iter()
-                .map(|c| {
-                    c.downcast_iter()
-                        .next()
-                        .ok_or_else(|| polars_err!(ComputeError: "a rechunked column has no chunk"))
-                })
+                .map(crate::kernel::only_chunk)
                 .collect::<PolarsResult<Vec<_>>>()?;
             let slices: Vec<healthscore_kernel::Floats<'_>> = arrays
                 .iter()
-                .map(|a| {
-                    let valid = a.validity().map(|v| {
-                        let (bytes, offset, _) = v.as_slice();
-                        healthscore_kernel::Bits::new(bytes, offset)
-                    });
-                    (a.values().as_slice(), valid)
-                })
+                .map(|a| (a.values().as_slice(), a.validity().map(crate::kernel::bits)))
                 .collect();
             let codes = healthscore_kernel::top_losses(&slices, rows);
             Ok(UInt64Chunked::from_vec("top".into(), codes).into_column())

@@ -409,7 +409,15 @@ fn commit_inner(
     // 2. Every data object with one atomic put, deterministic names. Parts
     // are encoded on one thread while the previous one is hashed and
     // uploaded on this one (at most one encoded part waits between them).
-    let jobs: Vec<&LazyFrame> = tables.iter().flat_map(|(_, parts)| parts).collect();
+    let (names, jobs): (Vec<(&str, String)>, Vec<&LazyFrame>) = tables
+        .iter()
+        .flat_map(|(table, parts)| {
+            parts.iter().enumerate().map(move |(i, part)| {
+                let rel = format!("{}/part-{i:05}.parquet", date_folder(table, date));
+                ((*table, rel), part)
+            })
+        })
+        .unzip();
     let mut written: Vec<Written> = Vec::new();
     let mut written_rel: Vec<String> = Vec::new();
     std::thread::scope(|scope| -> Result<()> {
@@ -424,17 +432,6 @@ fn commit_inner(
                 }
             }
         });
-        let names: Vec<(&str, String)> = tables
-            .iter()
-            .flat_map(|(table, parts)| {
-                (0..parts.len()).map(move |i| {
-                    (
-                        *table,
-                        format!("{}/part-{i:05}.parquet", date_folder(table, date)),
-                    )
-                })
-            })
-            .collect();
         let uploaded = || -> Result<()> {
             for (table, rel) in names {
                 let part = receive

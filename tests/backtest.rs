@@ -231,21 +231,8 @@ fn labelled_fixture(dir: &Path) {
         ("E", 70.0, None),       // stays
         ("F", 30.0, Some(-140)), // churns long after every horizon
     ];
-    let accounts = DataFrame::new_infer_height(vec![
-        Column::new(
-            "customer_id".into(),
-            rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-        ),
-        Column::new("name".into(), rows.iter().map(|r| r.0).collect::<Vec<_>>()),
-        Column::new("segment".into(), vec!["smb"; rows.len()]),
-        date_col("signup_date", &vec![Some(400); rows.len()]),
-        Column::new(
-            "onboarding_completion_pct".into(),
-            rows.iter().map(|r| r.1).collect::<Vec<_>>(),
-        ),
-    ])
-    .unwrap();
-    write_parquet(dir, "accounts/part-0.parquet", accounts);
+    let accounts: Vec<(&str, Option<f64>)> = rows.iter().map(|r| (r.0, Some(r.1))).collect();
+    write_pct_accounts(dir, &accounts);
     let churners: Vec<&(&str, f64, Option<i64>)> = rows.iter().filter(|r| r.2.is_some()).collect();
     let labels = DataFrame::new_infer_height(vec![
         Column::new(
