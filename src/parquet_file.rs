@@ -4,13 +4,15 @@
 
 use bytes::Bytes;
 use polars::prelude::*;
-use polars_arrow::array::{Array, Utf8ViewArray};
+use polars_arrow::array::{Array, PrimitiveArray, Utf8ViewArray};
+use polars_arrow::bitmap::Bitmap;
 use polars_parquet::arrow::write::{
     array_to_columns, compress, fallible_streaming_iterator, get_dtype_encoding,
     schema_to_metadata_key, CompressedPage, CompressionOptions, DynIter, DynStreamingIterator,
     Encoding, FileWriter, KeyValue, ParquetType, Version, WriteOptions, ZstdLevel,
 };
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use crate::error::{Error, Result};
@@ -109,58 +111,100 @@ fn column_pages(
 /// The encoded pages of one column of one row group.
 type Pages = Arc<Vec<CompressedPage>>;
 
-/// Pages of the one-value-per-account string columns already encoded, by
-/// the identity of their Arrow data: the parts of the long metrics table
-/// all hold the same customer_id column (the same buffers, row group for
-/// row group), which is then encoded once per date instead of once per
-/// metric. Each entry keeps its array alive, so its buffers' addresses
+/// Pages of columns already encoded, by the identity of their Arrow data:
+/// the parts of the long metrics table all hold the scores table's
+/// customer_id column, and each its metric's raw and points columns (the
+/// same buffers, row group for row group), which are then encoded once per
+/// date. Each entry keeps its array alive, so its buffers' addresses
 /// cannot be reused by other data while it is cached.
 #[derive(Default)]
 pub struct PageCache {
     entries: Mutex<Vec<(ArrayRef, Pages)>>,
+    /// Whether float columns encoded now are kept (strings always are):
+    /// only while encoding a table whose floats other tables repeat.
+    keep_floats: AtomicBool,
 }
 
 impl PageCache {
-    fn get(&self, array: &ArrayRef) -> Option<Pages> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries
-            .iter()
-            .find(|(a, _)| same_data(a.as_ref(), array.as_ref()))
-            .map(|(_, pages)| pages.clone())
+    /// Keep (or stop keeping) the pages of the float columns encoded from
+    /// now on; those already kept stay.
+    pub fn keep_floats(&self, on: bool) {
+        self.keep_floats.store(on, Ordering::Relaxed);
     }
 
-    fn insert(&self, array: &ArrayRef, pages: Pages) {
+    /// The pages kept for `array`'s data. A float column's pages are
+    /// handed out once (each metric column is repeated by one long-table
+    /// part), so they are released as soon as they are used.
+    fn get(&self, array: &ArrayRef) -> Option<Pages> {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let i = entries
+            .iter()
+            .position(|(a, _)| same_data(a.as_ref(), array.as_ref()))?;
+        if is_float(array.as_ref()) {
+            return Some(entries.swap_remove(i).1);
+        }
+        Some(entries[i].1.clone())
+    }
+
+    /// Keeps `pages` for `array`'s data, their buffers cut to their
+    /// compressed size (the compressor sizes them for the uncompressed
+    /// data: kept as they are, a 10M-account commit would hold GiBs).
+    fn insert(&self, array: &ArrayRef, mut pages: Vec<CompressedPage>) -> Pages {
+        for page in &mut pages {
+            if let CompressedPage::Data(p) = page {
+                p.slice_mut().to_mut().shrink_to_fit();
+            }
+        }
+        let pages = Arc::new(pages);
         self.entries
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push((array.clone(), pages));
+            .push((array.clone(), pages.clone()));
+        pages
     }
 }
 
-/// Whether two string arrays are views of the very same memory (same
-/// views, validity and data buffers): then they hold the same strings.
+fn is_float(array: &dyn Array) -> bool {
+    matches!(array.dtype(), ArrowDataType::Float64)
+}
+
+/// Whether two arrays are views of the very same memory (same values,
+/// validity and data buffers): then they hold the same values. Strings
+/// and floats only (the columns the cache serves).
 fn same_data(a: &dyn Array, b: &dyn Array) -> bool {
-    let (Some(a), Some(b)) = (
+    if a.len() != b.len() || !same_validity(a.validity(), b.validity()) {
+        return false;
+    }
+    if let (Some(a), Some(b)) = (
         a.as_any().downcast_ref::<Utf8ViewArray>(),
         b.as_any().downcast_ref::<Utf8ViewArray>(),
-    ) else {
-        return false;
-    };
-    let same_validity = match (a.validity(), b.validity()) {
+    ) {
+        return std::ptr::eq(a.views().as_ptr(), b.views().as_ptr())
+            && a.data_buffers().len() == b.data_buffers().len()
+            && a.data_buffers()
+                .iter()
+                .zip(b.data_buffers().iter())
+                .all(|(x, y)| std::ptr::eq(x.as_ptr(), y.as_ptr()) && x.len() == y.len());
+    }
+    if let (Some(a), Some(b)) = (
+        a.as_any().downcast_ref::<PrimitiveArray<f64>>(),
+        b.as_any().downcast_ref::<PrimitiveArray<f64>>(),
+    ) {
+        return std::ptr::eq(a.values().as_ptr(), b.values().as_ptr());
+    }
+    false
+}
+
+/// Both absent, or the same bits of the same memory.
+fn same_validity(a: Option<&Bitmap>, b: Option<&Bitmap>) -> bool {
+    match (a, b) {
         (None, None) => true,
         (Some(x), Some(y)) => {
-            x.as_slice() == y.as_slice() && std::ptr::eq(x.as_slice().0, y.as_slice().0)
+            let ((xb, xo, xl), (yb, yo, yl)) = (x.as_slice(), y.as_slice());
+            std::ptr::eq(xb.as_ptr(), yb.as_ptr()) && xo == yo && xl == yl
         }
         _ => false,
-    };
-    a.len() == b.len()
-        && std::ptr::eq(a.views().as_ptr(), b.views().as_ptr())
-        && same_validity
-        && a.data_buffers().len() == b.data_buffers().len()
-        && a.data_buffers()
-            .iter()
-            .zip(b.data_buffers().iter())
-            .all(|(x, y)| std::ptr::eq(x.as_ptr(), y.as_ptr()) && x.len() == y.len())
+    }
 }
 
 /// Encodes `df` as one Parquet object in memory, the columns of each row
@@ -208,14 +252,15 @@ fn encode_frame(df: &DataFrame, cache: &PageCache) -> PolarsResult<Bytes> {
             .zip(names.par_iter())
             .map(|(((array, type_), encoding), name)| {
                 let per_account = DISTINCT_PER_ROW.contains(&name.as_str());
-                if let Some(pages) = per_account.then(|| cache.get(array)).flatten() {
+                let float = is_float(array.as_ref());
+                if let Some(pages) = (per_account || float).then(|| cache.get(array)).flatten() {
                     return Ok(pages);
                 }
-                let pages = Arc::new(column_pages(array, type_, *encoding, options)?);
-                if per_account {
-                    cache.insert(array, pages.clone());
+                let pages = column_pages(array, type_, *encoding, options)?;
+                if per_account || (float && cache.keep_floats.load(Ordering::Relaxed)) {
+                    return Ok(cache.insert(array, pages));
                 }
-                Ok(pages)
+                Ok(Arc::new(pages))
             })
             .collect::<PolarsResult<_>>()?;
         let row_group = DynIter::new(columns.iter().map(|pages| {
@@ -302,11 +347,11 @@ mod tests {
         );
     }
 
-    /// Parts sharing one customer_id column reuse its pages and write the
-    /// same bytes as without the cache; another column of the same length
-    /// is not mistaken for it.
+    /// Parts sharing a customer_id column or a float column (under any
+    /// name) reuse its pages and write the same bytes as without the cache;
+    /// columns of the same length with other data are not mistaken for them.
     #[test]
-    fn shared_id_columns_are_encoded_once_and_others_are_not_confused() {
+    fn shared_columns_are_encoded_once_and_others_are_not_confused() {
         let n = ROW_GROUP_ROWS + 5;
         let ids = Column::new(
             "customer_id".into(),
@@ -316,31 +361,49 @@ mod tests {
             "customer_id".into(),
             (0..n).map(|i| format!("X{i:07}")).collect::<Vec<_>>(),
         );
-        let part = |ids: &Column, k: f64| {
-            DataFrame::new_infer_height(vec![
-                ids.clone(),
-                Column::new(
-                    "loss".into(),
-                    (0..n).map(|i| i as f64 * k).collect::<Vec<_>>(),
-                ),
-            ])
-            .expect("frame")
-        };
-        let frames = [part(&ids, 1.0), part(&ids, 2.0), part(&other_ids, 3.0)];
+        let loss = Column::new("loss".into(), (0..n).map(|i| i as f64).collect::<Vec<_>>());
+        let other_loss = Column::new(
+            "loss".into(),
+            (0..n).map(|i| i as f64 * 3.0).collect::<Vec<_>>(),
+        );
+        let frame = |columns: Vec<Column>| DataFrame::new_infer_height(columns).expect("frame");
+        let frames = [
+            frame(vec![ids.clone(), loss.clone()]),
+            frame(vec![ids.clone(), loss.clone().with_name("raw".into())]),
+            frame(vec![other_ids.clone(), other_loss.clone()]),
+        ];
         let cache = PageCache::default();
+        cache.keep_floats(true);
         for df in &frames {
             let shared = encode_with(df.clone(), &cache).expect("encodes");
             let alone = encode(df.clone()).expect("encodes");
             assert_eq!(shared, alone);
         }
-        // Two id columns of two row groups each: four entries, not six.
-        assert_eq!(cache.entries.lock().unwrap().len(), 4);
+        // Frame 0 keeps ids and loss (2 row groups each: 4 entries); frame
+        // 1 reuses both and so releases loss's (2 left); frame 2 keeps its
+        // own ids and loss (6).
+        assert_eq!(cache.entries.lock().unwrap().len(), 6);
+        // Kept buffers hold their compressed bytes, no spare capacity.
+        for (_, pages) in cache.entries.lock().unwrap().iter_mut() {
+            for page in Arc::get_mut(pages).expect("only the cache holds them") {
+                let CompressedPage::Data(p) = page else {
+                    panic!("plain columns have no dictionary page");
+                };
+                let buffer = p.slice_mut().to_mut();
+                assert_eq!(buffer.capacity(), buffer.len());
+            }
+        }
+        cache.keep_floats(false);
         let back = ParquetReader::new(Cursor::new(
             encode_with(frames[2].clone(), &cache).unwrap().to_vec(),
         ))
         .finish()
         .unwrap();
+        // Frame 2's loss pages were used again, so released: its ids stay.
+        assert_eq!(cache.entries.lock().unwrap().len(), 4);
         let col = back.column("customer_id").unwrap().str().unwrap().clone();
         assert_eq!(col.get(n - 1), Some(format!("X{:07}", n - 1).as_str()));
+        let raw = back.column("loss").unwrap().f64().unwrap().clone();
+        assert_eq!(raw.get(n - 1), Some((n - 1) as f64 * 3.0));
     }
 }

@@ -409,12 +409,12 @@ fn commit_inner(
     // 2. Every data object with one atomic put, deterministic names. Parts
     // are encoded on one thread while the previous one is hashed and
     // uploaded on this one (at most one encoded part waits between them).
-    let (names, jobs): (Vec<(&str, String)>, Vec<&LazyFrame>) = tables
+    let (names, jobs): (Vec<(&str, String)>, Vec<(&str, &LazyFrame)>) = tables
         .iter()
         .flat_map(|(table, parts)| {
             parts.iter().enumerate().map(move |(i, part)| {
                 let rel = format!("{}/part-{i:05}.parquet", date_folder(table, date));
-                ((*table, rel), part)
+                ((*table, rel), (*table, part))
             })
         })
         .unzip();
@@ -423,8 +423,11 @@ fn commit_inner(
     std::thread::scope(|scope| -> Result<()> {
         let (send, receive) = std::sync::mpsc::sync_channel::<Result<EncodedPart>>(1);
         let encoder = scope.spawn(move || {
+            // The long metrics table repeats the scores table's customer_id
+            // and metric columns: their pages are encoded once.
             let cache = parquet_file::PageCache::default();
-            for part in jobs {
+            for (table, part) in jobs {
+                cache.keep_floats(table == SCORES);
                 let encoded = check_interrupted().and_then(|()| encode_part(part, &cache));
                 let failed = encoded.is_err();
                 if send.send(encoded).is_err() || failed {
