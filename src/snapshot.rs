@@ -395,6 +395,9 @@ fn encode_part(part: &LazyFrame, cache: &parquet_file::PageCache) -> Result<Enco
     Ok(EncodedPart { bytes, rows })
 }
 
+/// A part to encode and the table it belongs to.
+type TablePart<'a> = (&'a str, &'a LazyFrame);
+
 fn commit_inner(
     out: &Store,
     date: NaiveDate,
@@ -409,7 +412,7 @@ fn commit_inner(
     // 2. Every data object with one atomic put, deterministic names. Parts
     // are encoded on one thread while the previous one is hashed and
     // uploaded on this one (at most one encoded part waits between them).
-    let (names, jobs): (Vec<(&str, String)>, Vec<(&str, &LazyFrame)>) = tables
+    let (names, jobs): (Vec<(&str, String)>, Vec<TablePart>) = tables
         .iter()
         .flat_map(|(table, parts)| {
             parts.iter().enumerate().map(move |(i, part)| {
