@@ -5,6 +5,7 @@
 //! Int64, numbers as Float64 (NaN → null), dates as `Int32` UTC day numbers.
 
 use polars::prelude::*;
+use polars_arrow::array::PrimitiveArray;
 
 use crate::config::{AccountValue, Pipeline, Source};
 use crate::contract::{self, Kind};
@@ -311,11 +312,13 @@ fn canonical_frame(
     };
     let e = if s.table == "revenue" {
         // revenue.month is truncated to the first day of its month.
-        {
-            let date = col(d.as_str()).cast(DataType::Date);
-            date.clone().to_physical().cast(DataType::Int32)
-                - (date.dt().day().cast(DataType::Int32) - lit(1i32))
-        }
+        col(d.as_str())
+            .cast(DataType::Date)
+            .to_physical()
+            .cast(DataType::Int32)
+            .map(month_start_days, |_, f| {
+                Ok(Field::new(f.name().clone(), DataType::Int32))
+            })
     } else {
         col(d.as_str())
     };
@@ -326,6 +329,24 @@ fn canonical_frame(
         frame = frame.with_column(col(DAY).alias(d.as_str()));
     }
     (frame, columns)
+}
+
+/// Day numbers (since 1970-01-01) moved to the first day of their month,
+/// nulls kept: one pass of [`healthscore_kernel::first_of_month`] per
+/// chunk (polars' day-of-month goes through a calendar conversion per row).
+fn month_start_days(c: Column) -> PolarsResult<Column> {
+    let ca = c.as_materialized_series().i32()?;
+    let chunks: Vec<PrimitiveArray<i32>> = ca
+        .downcast_iter()
+        .map(|arr| {
+            PrimitiveArray::new(
+                ArrowDataType::Int32,
+                healthscore_kernel::first_of_month(arr.values()).into(),
+                arr.validity().cloned(),
+            )
+        })
+        .collect();
+    Ok(Int32Chunked::from_chunk_iter(ca.name().clone(), chunks).into_column())
 }
 
 fn open_table(
@@ -462,5 +483,42 @@ fn to_input(input: &Store, o: &ObjectInfo, rows: Option<u64>) -> InputObject {
         rows,
         etag: o.etag.clone(),
         last_modified: o.last_modified.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Datelike, NaiveDate};
+
+    use super::*;
+
+    /// Every day from 1600 to 2400 (and a null) moves to the first of its
+    /// month as chrono's calendar says, across chunks.
+    #[test]
+    fn month_start_days_agrees_with_the_calendar() {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
+        let number = |d: NaiveDate| (d - epoch).num_days() as i32;
+        let first = number(NaiveDate::from_ymd_opt(1600, 1, 1).expect("a date"));
+        let last = number(NaiveDate::from_ymd_opt(2400, 12, 31).expect("a date"));
+        let days: Vec<Option<i32>> = (first..=last).map(Some).chain([None]).collect();
+        let (a, b) = days.split_at(days.len() / 2);
+        let mut ca = Int32Chunked::from_iter_options("d".into(), a.iter().copied());
+        ca.append(&Int32Chunked::from_iter_options(
+            "d".into(),
+            b.iter().copied(),
+        ))
+        .expect("same type");
+        let out = month_start_days(ca.into_column()).expect("maps");
+        let out: Vec<Option<i32>> = out.i32().expect("Int32").iter().collect();
+        let expected: Vec<Option<i32>> = days
+            .iter()
+            .map(|d| {
+                d.map(|d| {
+                    let date = epoch + chrono::Duration::days(d as i64);
+                    number(date.with_day(1).expect("day 1 exists"))
+                })
+            })
+            .collect();
+        assert_eq!(out, expected);
     }
 }
