@@ -6,6 +6,7 @@
 
 use polars::lazy::dsl::sum_horizontal;
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use crate::config::{AccountValue, Band, Metric, MetricDef, Normalize, Operand, Pipeline, Scoring};
 use crate::contract::TENURE_DAYS;
@@ -446,6 +447,9 @@ impl Metric {
     }
 }
 
+/// Rows per parallel task of the drivers' kernel.
+const DRIVER_ROWS_PER_TASK: usize = 64 * 1024;
+
 /// Each row's three largest positive losses as one code (SPEC §4's
 /// ranking by [`healthscore_kernel::top_losses`]): a column-at-a-time
 /// kernel, in the plan as an elementwise function of the loss columns.
@@ -465,7 +469,13 @@ fn top_losses(losses: Vec<Expr>) -> Expr {
                 .iter()
                 .map(|a| (a.values().as_slice(), a.validity().map(crate::kernel::bits)))
                 .collect();
-            let codes = healthscore_kernel::top_losses(&slices, rows);
+            let mut codes = vec![0u64; rows];
+            codes
+                .par_chunks_mut(DRIVER_ROWS_PER_TASK)
+                .enumerate()
+                .for_each(|(k, out)| {
+                    healthscore_kernel::top_losses_into(&slices, k * DRIVER_ROWS_PER_TASK, out)
+                });
             Ok(UInt64Chunked::from_vec("top".into(), codes).into_column())
         },
         losses,

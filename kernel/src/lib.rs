@@ -628,7 +628,15 @@ pub const DRIVER_BITS: u32 = 21;
 /// the metric that comes first.
 pub fn top_losses(losses: &[Floats<'_>], rows: usize) -> Vec<u64> {
     let mut codes = vec![0u64; rows];
-    for (i, code) in codes.iter_mut().enumerate() {
+    top_losses_into(losses, 0, &mut codes);
+    codes
+}
+
+/// [`top_losses`] of rows `first .. first + codes.len()` into `codes`
+/// (zeroed), so that callers can split the rows between threads.
+pub fn top_losses_into(losses: &[Floats<'_>], first: usize, codes: &mut [u64]) {
+    for (r, code) in codes.iter_mut().enumerate() {
+        let i = first + r;
         // (rounded loss, position), best first.
         let mut best: [Option<(i64, usize)>; 3] = [None; 3];
         for (j, (values, valid)) in losses.iter().enumerate() {
@@ -651,7 +659,6 @@ pub fn top_losses(losses: &[Floats<'_>], rows: usize) -> Vec<u64> {
             }
         }
     }
-    codes
 }
 
 /// The first day of each day's month, days counted from 1970-01-01

@@ -329,6 +329,11 @@ fn top_losses_rank_by_rounded_loss_then_name_order() {
     let codes = top_losses(&losses, 3);
     // 1 + position in bits 0.., 21.., 42..; 0 for none.
     assert_eq!(codes, vec![3 | 1 << 21 | 2 << 42, 3, 0]);
+    // Rows 1-2 alone (as a thread computes them), b's validity read at
+    // row 1's bit.
+    let mut tail = [0u64; 2];
+    top_losses_into(&losses, 1, &mut tail);
+    assert_eq!(tail, [3, 0]);
 }
 
 /// Month starts of hand-picked days (day numbers from Python's
