@@ -117,8 +117,6 @@ fn data_buffers(arr: &StrArray) -> Vec<&[u8]> {
 struct Spec {
     output: String,
     func: hk::Func,
-    /// For distinct days: the day they are counted back from.
-    days_before: Option<i32>,
 }
 
 /// A table aggregated by the kernel: the plan that feeds it, and what it
@@ -308,6 +306,7 @@ impl KernelTable {
             exprs.push(col(c.as_str()).is_null().alias(null_column(j)));
         }
         let mut specs = Vec::new();
+        let mut shapes = Vec::new();
         for (mi, m) in p.metrics.iter().enumerate() {
             for (slot, a) in m.def.aggregations() {
                 if a.table != t.table {
@@ -317,23 +316,31 @@ impl KernelTable {
                     return Ok(None);
                 };
                 let i = specs.len();
-                exprs.push(mask(a, as_of).alias(mask_column(i)));
+                let row_mask = mask(a);
+                if let Some(m) = &row_mask {
+                    exprs.push(m.clone().alias(mask_column(i)));
+                }
                 let mut days_before = None;
                 match value {
                     Some(Value::Column(v)) => exprs.push(v.alias(value_column(i))),
                     Some(Value::DaysBefore(end)) => days_before = Some(end),
                     None => {}
                 }
+                shapes.push(AggShape {
+                    func,
+                    window: window(a, as_of),
+                    masked: row_mask.is_some(),
+                    days_before,
+                });
                 specs.push(Spec {
                     output: agg_column(mi, slot),
                     func,
-                    days_before,
                 });
             }
         }
         let funcs: Vec<hk::Func> = specs.iter().map(|s| s.func).collect();
         let shape = BatchShape {
-            funcs: specs.iter().map(|s| (s.func, s.days_before)).collect(),
+            aggs: shapes,
             rules: rules.len(),
             optional: optional.len(),
         };
@@ -423,24 +430,45 @@ impl KernelTable {
 /// The rows an aggregation counts (its window and filter, and a non-null
 /// value except for `count`, which counts rows), as 0/1; validity and the
 /// account are the kernel's part.
-fn mask(a: &Aggregation, as_of: i32) -> Expr {
-    let mut cond = metrics::window_condition(a, as_of);
-    if let Some(f) = &a.filter {
-        cond = cond.and(f.expr.clone().fill_null(lit(false)));
-    }
-    if let (Some(c), false) = (&a.column, a.func == AggFunc::Count) {
-        cond = cond.and(col(c.as_str()).is_not_null());
-    }
-    cond.fill_null(lit(false))
+fn mask(a: &Aggregation) -> Option<Expr> {
+    let filter = a.filter.as_ref().map(|f| f.expr.clone());
+    let non_null = match (&a.column, a.func == AggFunc::Count) {
+        (Some(c), false) => Some(col(c.as_str()).is_not_null()),
+        _ => None,
+    };
+    let cond = match (filter, non_null) {
+        (Some(f), Some(n)) => f.and(n),
+        (f, n) => f.or(n)?,
+    };
+    Some(cond.fill_null(lit(false)))
 }
 
-/// What the columns of a kernel plan's batches are: the aggregations
-/// (function, and the end day of distinct days), the number of rules and
-/// of optional columns.
+/// The days of an aggregation's window ([`metrics::window_condition`]'s
+/// bounds), which the kernel applies to the day column itself.
+fn window(a: &Aggregation, as_of: i32) -> hk::Window {
+    let through = as_of as i64 - a.offset_days;
+    hk::Window {
+        after: a.window_days.map_or(i64::MIN, |n| through - n),
+        through,
+    }
+}
+
+/// What the columns of a kernel plan's batches are: the aggregations, the
+/// number of rules and of optional columns.
 struct BatchShape {
-    funcs: Vec<(hk::Func, Option<i32>)>,
+    aggs: Vec<AggShape>,
     rules: usize,
     optional: usize,
+}
+
+/// An aggregation of a kernel plan: its function, window, whether the
+/// batches carry a mask column for it (a filter or a value that may be
+/// null), and for distinct days the day they are counted back from.
+struct AggShape {
+    func: hk::Func,
+    window: hk::Window,
+    masked: bool,
+    days_before: Option<i32>,
 }
 
 /// A Boolean column of a batch as one bitmap (a null reads as false).
@@ -474,7 +502,7 @@ fn feed(k: &mut hk::TableKernel, shape: &BatchShape, mut df: DataFrame) -> Polar
     let ids = df.column("customer_id")?.as_materialized_series().str()?;
     let ids_arr = only_chunk(ids)?;
     let id_buffers = data_buffers(ids_arr);
-    let value_columns: Vec<Option<&Series>> = (0..shape.funcs.len())
+    let value_columns: Vec<Option<&Series>> = (0..shape.aggs.len())
         .map(|i| {
             df.column(&value_column(i))
                 .ok()
@@ -488,8 +516,8 @@ fn feed(k: &mut hk::TableKernel, shape: &BatchShape, mut df: DataFrame) -> Polar
             None => Vec::new(),
         })
         .collect();
-    let masks = (0..shape.funcs.len())
-        .map(|i| bitmap(&df, &mask_column(i)))
+    let masks = (shape.aggs.iter().enumerate())
+        .map(|(i, a)| a.masked.then(|| bitmap(&df, &mask_column(i))).transpose())
         .collect::<PolarsResult<Vec<_>>>()?;
     let rules = (0..shape.rules)
         .map(|i| bitmap(&df, &rule_column(i)))
@@ -498,13 +526,14 @@ fn feed(k: &mut hk::TableKernel, shape: &BatchShape, mut df: DataFrame) -> Polar
         .map(|j| bitmap(&df, &null_column(j)))
         .collect::<PolarsResult<Vec<_>>>()?;
     let after = bitmap(&df, AFTER)?;
-    let mut aggs = Vec::with_capacity(shape.funcs.len());
-    for (i, (f, days_before)) in shape.funcs.iter().enumerate() {
+    let mut aggs = Vec::with_capacity(shape.aggs.len());
+    for (i, a) in shape.aggs.iter().enumerate() {
         aggs.push(hk::AggColumns {
-            mask: bits(&masks[i]),
-            values: match days_before {
-                Some(end) => hk::Values::DaysBefore(*end),
-                None => values(*f, value_columns[i], &string_buffers[i])?,
+            window: a.window,
+            mask: masks[i].as_ref().map(bits),
+            values: match a.days_before {
+                Some(end) => hk::Values::DaysBefore(end),
+                None => values(a.func, value_columns[i], &string_buffers[i])?,
             },
         });
     }

@@ -56,19 +56,51 @@ impl<'a> Bits<'a> {
         let v = (u128::from_le_bytes(buf) >> shift) as u64;
         v & low_bits(n)
     }
+}
 
-    /// The rows set among the first `len`, ascending.
-    fn set_rows(self, len: usize) -> impl Iterator<Item = usize> + 'a {
-        (0..len.div_ceil(64)).flat_map(move |w| {
-            let mut m = self.word(w, (len - 64 * w).min(64));
-            std::iter::from_fn(move || {
-                (m != 0).then(|| {
-                    let k = m.trailing_zeros() as usize;
-                    m &= m - 1;
-                    64 * w + k
-                })
+/// The rows set in `words` (row `64 w + k` is bit `k` of word `w`),
+/// ascending.
+fn set_rows(words: &[u64]) -> impl Iterator<Item = usize> + '_ {
+    words.iter().enumerate().flat_map(|(w, &word)| {
+        let mut m = word;
+        std::iter::from_fn(move || {
+            (m != 0).then(|| {
+                let k = m.trailing_zeros() as usize;
+                m &= m - 1;
+                64 * w + k
             })
         })
+    })
+}
+
+/// The days an aggregation reads: rows with `after < day ≤ through`
+/// (SPEC §3's windows; an unbounded side is `i64::MIN` or `i64::MAX`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Rows must be dated after this day.
+    pub after: i64,
+    /// Rows must be dated on or before this day.
+    pub through: i64,
+}
+
+impl Window {
+    /// Every day.
+    pub const ALL: Window = Window {
+        after: i64::MIN,
+        through: i64::MAX,
+    };
+
+    /// Per 64 rows, a word whose bit `k` says whether row `64 w + k` is in
+    /// the window (one branch-free pass over the day column).
+    fn words(self, day: &[i32]) -> Vec<u64> {
+        day.chunks(64)
+            .map(|c| {
+                c.iter().enumerate().fold(0u64, |m, (k, &d)| {
+                    let d = d as i64;
+                    m | (((d > self.after) & (d <= self.through)) as u64) << k
+                })
+            })
+            .collect()
     }
 }
 
@@ -293,14 +325,16 @@ pub enum Values<'a> {
     Str(Strings<'a>),
 }
 
-/// One aggregation's columns in a batch: the row mask (set: the row is in
-/// the aggregation's window and filter, with a non-null value) and the
-/// values.
+/// One aggregation's columns in a batch: its window, the row mask (set:
+/// the row passes the aggregation's filter and has a non-null value) and
+/// the values. A row counts when it is in the window and its mask is set.
 #[derive(Clone, Copy)]
 pub struct AggColumns<'a> {
-    /// Whether each row counts.
-    pub mask: Bits<'a>,
-    /// Values per row (ignored where the mask is 0).
+    /// The days that count.
+    pub window: Window,
+    /// Whether each row counts (None: every row).
+    pub mask: Option<Bits<'a>>,
+    /// Values per row (ignored where the row does not count).
     pub values: Values<'a>,
 }
 
@@ -410,9 +444,9 @@ impl Acc {
     /// dropped at the end, so the common updates need no branch). False
     /// when the values do not fit the accumulator (wrong kind, a bit ≥ 64,
     /// a 65th distinct string).
-    fn add(&mut self, acct: &[u32], day: &[i32], c: &AggColumns<'_>) -> bool {
-        let mut rows = c.mask.set_rows(acct.len());
-        match (self, c.values) {
+    fn add(&mut self, acct: &[u32], day: &[i32], counted: &[u64], values: Values<'_>) -> bool {
+        let mut rows = set_rows(counted);
+        match (self, values) {
             (Acc::Count(n), _) => rows.for_each(|i| n[acct[i] as usize] += 1),
             (Acc::Sum(s), Values::Int(v)) => rows.for_each(|i| {
                 let a = acct[i] as usize;
@@ -539,8 +573,27 @@ impl TableKernel {
             return;
         }
         let acct = self.accounts(b);
+        // Aggregations often share a window: each distinct one is computed
+        // once per batch.
+        let mut windows: Vec<(Window, Vec<u64>)> = Vec::new();
         for (acc, c) in self.accs.iter_mut().zip(&b.aggs) {
-            if !acc.add(&acct, b.day, c) {
+            let at = match windows.iter().position(|(w, _)| *w == c.window) {
+                Some(at) => at,
+                None => {
+                    windows.push((c.window, c.window.words(&b.day[..b.len])));
+                    windows.len() - 1
+                }
+            };
+            let in_window = &windows[at].1;
+            let counted: Vec<u64> = match c.mask {
+                None => in_window.clone(),
+                Some(mask) => in_window
+                    .iter()
+                    .enumerate()
+                    .map(|(w, &m)| m & mask.word(w, (b.len - 64 * w).min(64)))
+                    .collect(),
+            };
+            if !acc.add(&acct, b.day, &counted, c.values) {
                 self.failed = true;
                 return;
             }

@@ -97,7 +97,8 @@ fn row_accounting_orders_after_null_id_unknown_id_then_rules() {
         rules: vec![Bits::new(&rule1, 0), Bits::new(&rule2, 7)],
         nulls: vec![Bits::new(&null0, 1), Bits::new(&null1, 2)],
         aggs: vec![AggColumns {
-            mask: ALL,
+            window: Window::ALL,
+            mask: Some(ALL),
             values: Values::None,
         }],
     });
@@ -140,7 +141,8 @@ fn accumulators_mask_rows_and_give_nan_for_empty_extrema() {
     let mask = bitmap(&[true, true, true, false, false], 6);
     let day = [3, 5, 5, 9, 5];
     let col = |values| AggColumns {
-        mask: Bits::new(&mask, 6),
+        window: Window::ALL,
+        mask: Some(Bits::new(&mask, 6)),
         values,
     };
     k.add(&Batch {
@@ -202,7 +204,11 @@ fn a_65th_distinct_string_or_a_bit_past_63_gives_up() {
         ids_valid: None,
         rules: Vec::new(),
         nulls: Vec::new(),
-        aggs: vec![AggColumns { mask: ALL, values }],
+        aggs: vec![AggColumns {
+            window: Window::ALL,
+            mask: Some(ALL),
+            values,
+        }],
     };
     // 64 distinct values fit...
     let mut k64 = TableKernel::new(idx.clone(), &[Func::DistinctStrings]);
@@ -217,7 +223,8 @@ fn a_65th_distinct_string_or_a_bit_past_63_gives_up() {
         rules: Vec::new(),
         nulls: Vec::new(),
         aggs: vec![AggColumns {
-            mask: ALL,
+            window: Window::ALL,
+            mask: Some(ALL),
             values: Values::Str(Strings::new(&fv[..64], &fbuf)),
         }],
     });
@@ -254,7 +261,8 @@ fn bitmaps_are_read_across_words_at_any_offset() {
         rules: vec![Bits::new(&rule, 7)],
         nulls: Vec::new(),
         aggs: vec![AggColumns {
-            mask: Bits::new(&mask, 3),
+            window: Window::ALL,
+            mask: Some(Bits::new(&mask, 3)),
             values: Values::None,
         }],
     });
@@ -286,7 +294,8 @@ fn ids_are_found_across_batches_and_unsorted() {
             rules: Vec::new(),
             nulls: Vec::new(),
             aggs: vec![AggColumns {
-                mask: ALL,
+                window: Window::ALL,
+                mask: Some(ALL),
                 values: Values::None,
             }],
         });
@@ -343,17 +352,72 @@ fn top_losses_rank_by_rounded_loss_then_name_order() {
 #[test]
 fn first_of_month_of_known_days() {
     let cases = [
-        (19_782, 19_754), // 2024-02-29 -> 2024-02-01
-        (19_754, 19_754), // 2024-02-01
-        (0, 0),           // 1970-01-01
-        (-1, -31),        // 1969-12-31 -> 1969-12-01
-        (11_017, 11_017), // 2000-03-01
-        (20_781, 20_758), // 2026-11-24 -> 2026-11-01
+        (19_782, 19_754),   // 2024-02-29 -> 2024-02-01
+        (19_754, 19_754),   // 2024-02-01
+        (0, 0),             // 1970-01-01
+        (-1, -31),          // 1969-12-31 -> 1969-12-01
+        (11_017, 11_017),   // 2000-03-01
+        (20_781, 20_758),   // 2026-11-24 -> 2026-11-01
         (-25_494, -25_508), // 1900-03-15 -> 1900-03-01
-        (47_846, 47_816), // 2100-12-31 -> 2100-12-01
+        (47_846, 47_816),   // 2100-12-31 -> 2100-12-01
     ];
     let (days, expected): (Vec<i32>, Vec<i32>) = cases.into_iter().unzip();
     assert_eq!(first_of_month(&days), expected);
     // Any i32 is accepted (values under a null slot are arbitrary).
     assert_eq!(first_of_month(&[i32::MIN, i32::MAX]).len(), 2);
+}
+
+/// Windows are applied by the kernel: rows `after < day ≤ through`, shared
+/// between aggregations, and combined with each one's mask.
+#[test]
+fn windows_bound_the_days_and_combine_with_masks() {
+    // 70 rows of account A (across two words), day = row number; events =
+    // 1 on every row.
+    let idx = index(&["A"]);
+    let (v, d) = views(&["A"; 70]);
+    let buffers = [d.as_slice()];
+    let days: Vec<i32> = (0..70).collect();
+    let events = vec![1i64; 70];
+    // Mask: even rows only.
+    let even: Vec<bool> = (0..70).map(|i| i % 2 == 0).collect();
+    let even = bitmap(&even, 5);
+    let w = Window {
+        after: 60,
+        through: 65,
+    };
+    let mut k = TableKernel::new(idx.clone(), &[Func::Count, Func::Sum, Func::Count]);
+    k.add(&Batch {
+        len: 70,
+        after: NONE,
+        day: &days,
+        ids: Strings::new(&v, &buffers),
+        ids_valid: None,
+        rules: Vec::new(),
+        nulls: Vec::new(),
+        aggs: vec![
+            // Days 61-65: 5 rows.
+            AggColumns {
+                window: w,
+                mask: None,
+                values: Values::None,
+            },
+            // Days 62 and 64 (even) of the same window: 2 events.
+            AggColumns {
+                window: w,
+                mask: Some(Bits::new(&even, 5)),
+                values: Values::Int(&events),
+            },
+            // Days up to 3 (no lower bound): rows 0-3.
+            AggColumns {
+                window: Window {
+                    after: i64::MIN,
+                    through: 3,
+                },
+                mask: None,
+                values: Values::None,
+            },
+        ],
+    });
+    let (_, results) = k.finish().expect("fits");
+    assert_eq!(results, vec![vec![5.0], vec![2.0], vec![4.0]]);
 }
