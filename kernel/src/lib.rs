@@ -381,19 +381,50 @@ pub struct Totals {
 }
 
 /// Up to 64 distinct strings, each with its bit.
-#[derive(Default)]
 struct SmallSet {
     keys: Vec<Option<u128>>,
     bytes: Vec<Box<[u8]>>,
     overflow: bool,
+    /// Short strings' keys seen lately, by a hash of the key, with 1 + their
+    /// bit (0: empty): one probe instead of a scan of `keys` per row.
+    recent: Box<[(u128, u32); RECENT_SLOTS]>,
+}
+
+/// Slots of [`SmallSet::recent`] (a power of two).
+const RECENT_SLOTS: usize = 256;
+
+impl Default for SmallSet {
+    fn default() -> Self {
+        SmallSet {
+            keys: Vec::new(),
+            bytes: Vec::new(),
+            overflow: false,
+            recent: Box::new([(0, 0); RECENT_SLOTS]),
+        }
+    }
+}
+
+/// The [`SmallSet::recent`] slot of a key.
+#[inline]
+fn recent_slot(key: u128) -> usize {
+    let folded = (key as u64) ^ ((key >> 64) as u64).rotate_left(29);
+    (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize & (RECENT_SLOTS - 1)
 }
 
 impl SmallSet {
     /// The bit of `s[i]`, inserting it; None once more than 64 are seen.
     fn bit(&mut self, s: &Strings<'_>, i: usize) -> Option<u32> {
         let key = s.key(i);
-        if let Some(k) = key.and_then(|key| self.keys.iter().position(|&r| r == Some(key))) {
-            return Some(k as u32);
+        if let Some(key) = key {
+            let slot = recent_slot(key);
+            let (seen, bit) = self.recent[slot];
+            if bit != 0 && seen == key {
+                return Some(bit - 1);
+            }
+            if let Some(k) = self.keys.iter().position(|&r| r == Some(key)) {
+                self.recent[slot] = (key, k as u32 + 1);
+                return Some(k as u32);
+            }
         }
         let b = s.get(i);
         if let Some(k) = self.bytes.iter().position(|x| **x == *b) {

@@ -421,3 +421,38 @@ fn windows_bound_the_days_and_combine_with_masks() {
     let (_, results) = k.finish().expect("fits");
     assert_eq!(results, vec![vec![5.0], vec![2.0], vec![4.0]]);
 }
+
+/// Repeated strings count once however often they come back (short ones
+/// through the recent-keys slots, which 40 keys share with collisions, a
+/// long one through its bytes).
+#[test]
+fn distinct_strings_count_repeats_once() {
+    let idx = index(&["A", "B"]);
+    // 40 short values three times over for A, then a 20-byte value twice;
+    // B sees two of the short ones.
+    let mut features: Vec<String> = (0..120).map(|i| format!("f{}", i % 40)).collect();
+    features.extend(["a-twenty-byte-string".to_string(), "a-twenty-byte-string".to_string()]);
+    features.extend(["f3".to_string(), "f7".to_string()]);
+    let owners: Vec<&str> = (0..122).map(|_| "A").chain(["B", "B"]).collect();
+    let (v, d) = views(&owners);
+    let buffers = [d.as_slice()];
+    let refs: Vec<&str> = features.iter().map(String::as_str).collect();
+    let (fv, fd) = views(&refs);
+    let fbuf = [fd.as_slice()];
+    let mut k = TableKernel::new(idx, &[Func::DistinctStrings]);
+    k.add(&Batch {
+        len: 124,
+        after: NONE,
+        day: &[0; 124],
+        ids: Strings::new(&v, &buffers),
+        ids_valid: None,
+        rules: Vec::new(),
+        nulls: Vec::new(),
+        aggs: vec![AggColumns {
+            window: Window::ALL,
+            mask: None,
+            values: Values::Str(Strings::new(&fv, &fbuf)),
+        }],
+    });
+    assert_eq!(k.finish().expect("fits").1[0], vec![41.0, 2.0]);
+}
