@@ -91,17 +91,38 @@ impl Window {
     };
 
     /// Per 64 rows, a word whose bit `k` says whether row `64 w + k` is in
-    /// the window (one branch-free pass over the day column).
+    /// the window: one unsigned comparison per row into bytes (a loop the
+    /// compiler vectorises), then 8 bytes packed into 8 bits at a time.
     fn words(self, day: &[i32]) -> Vec<u64> {
+        let first = self.after.saturating_add(1).max(i32::MIN as i64);
+        let last = self.through.min(i32::MAX as i64);
+        if first > last {
+            return vec![0; day.len().div_ceil(64)];
+        }
+        // first ≤ d ≤ last  ⇔  (d − first) as u32 ≤ last − first.
+        let (first, span) = (first as i32, (last - first) as u32);
         day.chunks(64)
             .map(|c| {
-                c.iter().enumerate().fold(0u64, |m, (k, &d)| {
-                    let d = d as i64;
-                    m | (((d > self.after) & (d <= self.through)) as u64) << k
-                })
+                let mut flags = [0u8; 64];
+                for (f, &d) in flags.iter_mut().zip(c) {
+                    *f = (d.wrapping_sub(first) as u32 <= span) as u8;
+                }
+                flags
+                    .chunks_exact(8)
+                    .enumerate()
+                    .fold(0u64, |m, (j, b)| m | pack_bytes(b) << (8 * j))
             })
             .collect()
     }
+}
+
+/// Eight 0/1 bytes as the low 8 bits of a word (byte `i` → bit `i`): the
+/// multiplication moves byte `i`'s bit to bit `56 + i`, with no carries.
+#[inline]
+fn pack_bytes(b: &[u8]) -> u64 {
+    let mut x = [0u8; 8];
+    x.copy_from_slice(b);
+    u64::from_le_bytes(x).wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
 /// A word with its low `n` bits (n ≤ 64) set.

@@ -456,3 +456,23 @@ fn distinct_strings_count_repeats_once() {
     });
     assert_eq!(k.finish().expect("fits").1[0], vec![41.0, 2.0]);
 }
+
+/// Window words bit by bit: row k of each 64 is bit k; bounds beyond the
+/// i32 day range clamp; an empty window sets nothing.
+#[test]
+fn window_words_bit_by_bit() {
+    // Days 0..=69: window (2, 9] holds rows 3-9; (63, 65] rows 64-65.
+    let days: Vec<i32> = (0..70).collect();
+    let w = |after, through| Window { after, through }.words(&days);
+    assert_eq!(w(2, 9), vec![0b11_1111_1000, 0]);
+    assert_eq!(w(63, 65), vec![0, 0b11]);
+    assert_eq!(w(i64::MIN, i64::MAX), vec![u64::MAX, 0b11_1111]);
+    assert_eq!(w(i64::MAX - 1, i64::MAX), vec![0, 0]);
+    assert_eq!(w(5, 5), vec![0, 0]);
+    // Extreme days are compared exactly, not wrapped.
+    let extremes = [i32::MIN, -1, 0, i32::MAX];
+    let ew = |after, through| Window { after, through }.words(&extremes);
+    assert_eq!(ew(i32::MIN as i64, i32::MAX as i64), vec![0b1110]);
+    assert_eq!(ew(i64::MIN, -1), vec![0b0011]);
+    assert_eq!(ew(-1, i64::MAX), vec![0b1100]);
+}
