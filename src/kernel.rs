@@ -1,10 +1,11 @@
 //! The columnar kernel path of the per-table aggregation (SPEC §9, issue 7).
 //!
-//! polars reads the table, evaluates the row rules, the windows, the
-//! filters and the values per row (the same expressions as
-//! [`crate::metrics`]) and streams the batches out; the dependency-free
-//! `healthscore-kernel` crate maps each row's customer_id to the account's
-//! position and folds it into per-account accumulators. This replaces a
+//! polars reads the table, evaluates the row rules, the filters and the
+//! values per row (the same expressions as [`crate::metrics`]) and streams
+//! the batches out; the dependency-free `healthscore-kernel` crate applies
+//! each aggregation's window to the day column (the bounds of the
+//! group-by path's window condition), maps each row's customer_id to
+//! the account's position and folds it into per-account accumulators. This replaces a
 //! hash group-by on the string key (and its hash set per account for
 //! `count_distinct`) by plain array updates: distinct days and distinct
 //! values are `u64` bitmasks.

@@ -1,14 +1,16 @@
 //! The per-account aggregation kernel of healthscore (SPEC §9, issue 7).
 //!
 //! healthscore's query engine reads, projects and masks an event table in
-//! batches (row status, window and filter masks, values); this crate only
-//! does what a hash group-by on a string key does slowly: map each row's
-//! `customer_id` to a dense account index and fold the row into per-account
+//! batches (row status, filter masks, values); this crate does what a hash
+//! group-by on a string key and per-row window tests do slowly: keep each
+//! aggregation's rows of its window of days, map each row's `customer_id`
+//! to a dense account index and fold the row into per-account
 //! accumulators (sums, counts, extrema, first/last by day, and `u64`
 //! bitmasks for distinct days in a window of at most 64 days or distinct
 //! values of a column with at most 64 distinct values). It also ranks each
 //! account's three largest losses for the drivers ([`top_losses`]), a
-//! per-row top-3 that row-wise expressions do slowly.
+//! per-row top-3 that row-wise expressions do slowly, and moves dates to
+//! the first day of their month ([`first_of_month`]).
 //!
 //! It takes plain slices (no dependency on the engine), so it is compiled
 //! with optimisations even in healthscore's dev profile.
