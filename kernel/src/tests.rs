@@ -51,6 +51,21 @@ const ALL: Bits<'static> = Bits {
     offset: 0,
 };
 
+/// A batch of valid rows (none after D, no null id, no rule or null
+/// flags) with `aggs`: `day.len()` rows.
+fn plain_batch<'a>(ids: Strings<'a>, day: &'a [i32], aggs: Vec<AggColumns<'a>>) -> Batch<'a> {
+    Batch {
+        len: day.len(),
+        after: NONE,
+        day,
+        ids,
+        ids_valid: None,
+        rules: Vec::new(),
+        nulls: Vec::new(),
+        aggs,
+    }
+}
+
 fn index(ids: &[&str]) -> Arc<AccountIndex> {
     let (v, d) = views(ids);
     let buffers = [d.as_slice()];
@@ -285,20 +300,15 @@ fn ids_are_found_across_batches_and_unsorted() {
     ] {
         let (v, d) = views(&ids);
         let buffers = [d.as_slice()];
-        k.add(&Batch {
-            len: 3,
-            after: NONE,
-            day: &[0; 3],
-            ids: Strings::new(&v, &buffers),
-            ids_valid: None,
-            rules: Vec::new(),
-            nulls: Vec::new(),
-            aggs: vec![AggColumns {
+        k.add(&plain_batch(
+            Strings::new(&v, &buffers),
+            &[0; 3],
+            vec![AggColumns {
                 window: Window::ALL,
                 mask: Some(ALL),
                 values: Values::None,
             }],
-        });
+        ));
     }
     let (t, out) = k.finish().expect("fits");
     assert_eq!(t.orphan_unknown, 1);
@@ -386,15 +396,10 @@ fn windows_bound_the_days_and_combine_with_masks() {
         through: 65,
     };
     let mut k = TableKernel::new(idx.clone(), &[Func::Count, Func::Sum, Func::Count]);
-    k.add(&Batch {
-        len: 70,
-        after: NONE,
-        day: &days,
-        ids: Strings::new(&v, &buffers),
-        ids_valid: None,
-        rules: Vec::new(),
-        nulls: Vec::new(),
-        aggs: vec![
+    k.add(&plain_batch(
+        Strings::new(&v, &buffers),
+        &days,
+        vec![
             // Days 61-65: 5 rows.
             AggColumns {
                 window: w,
@@ -417,7 +422,7 @@ fn windows_bound_the_days_and_combine_with_masks() {
                 values: Values::None,
             },
         ],
-    });
+    ));
     let (_, results) = k.finish().expect("fits");
     assert_eq!(results, vec![vec![5.0], vec![2.0], vec![4.0]]);
 }
@@ -431,7 +436,10 @@ fn distinct_strings_count_repeats_once() {
     // 40 short values three times over for A, then a 20-byte value twice;
     // B sees two of the short ones.
     let mut features: Vec<String> = (0..120).map(|i| format!("f{}", i % 40)).collect();
-    features.extend(["a-twenty-byte-string".to_string(), "a-twenty-byte-string".to_string()]);
+    features.extend([
+        "a-twenty-byte-string".to_string(),
+        "a-twenty-byte-string".to_string(),
+    ]);
     features.extend(["f3".to_string(), "f7".to_string()]);
     let owners: Vec<&str> = (0..122).map(|_| "A").chain(["B", "B"]).collect();
     let (v, d) = views(&owners);
@@ -440,20 +448,15 @@ fn distinct_strings_count_repeats_once() {
     let (fv, fd) = views(&refs);
     let fbuf = [fd.as_slice()];
     let mut k = TableKernel::new(idx, &[Func::DistinctStrings]);
-    k.add(&Batch {
-        len: 124,
-        after: NONE,
-        day: &[0; 124],
-        ids: Strings::new(&v, &buffers),
-        ids_valid: None,
-        rules: Vec::new(),
-        nulls: Vec::new(),
-        aggs: vec![AggColumns {
+    k.add(&plain_batch(
+        Strings::new(&v, &buffers),
+        &[0; 124],
+        vec![AggColumns {
             window: Window::ALL,
             mask: None,
             values: Values::Str(Strings::new(&fv, &fbuf)),
         }],
-    });
+    ));
     assert_eq!(k.finish().expect("fits").1[0], vec![41.0, 2.0]);
 }
 
