@@ -338,7 +338,7 @@ pub enum Func {
 pub enum Values<'a> {
     /// No value (count).
     None,
-    /// Integers.
+    /// Integers (summed exactly; other aggregations read them as f64).
     Int(&'a [i64]),
     /// Numbers.
     Float(&'a [f64]),
@@ -506,27 +506,9 @@ impl Acc {
                 let a = acct[i] as usize;
                 s[a] = s[a].wrapping_add(v[i]);
             }),
-            (Acc::Mean(s, n), Values::Float(v)) => rows.for_each(|i| {
-                let a = acct[i] as usize;
-                s[a] += v[i];
-                n[a] += 1;
-            }),
-            // f64::min/max return the other operand when one is NaN ("no
-            // row yet").
-            (Acc::Min(m), Values::Float(v)) => rows.for_each(|i| {
-                let a = acct[i] as usize;
-                m[a] = m[a].min(v[i]);
-            }),
-            (Acc::Max(m), Values::Float(v)) => rows.for_each(|i| {
-                let a = acct[i] as usize;
-                m[a] = m[a].max(v[i]);
-            }),
-            (Acc::First(d, m), Values::Float(v)) => {
-                rows.for_each(|i| edge(d, m, acct[i] as usize, day[i], v[i], |x, y| x < y))
-            }
-            (Acc::Last(d, m), Values::Float(v)) => {
-                rows.for_each(|i| edge(d, m, acct[i] as usize, day[i], v[i], |x, y| x > y))
-            }
+            (acc, Values::Float(v)) => return acc.fold_numbers(acct, day, rows, |i| v[i]),
+            // Integers read as f64, as a cast would (Sum above keeps them).
+            (acc, Values::Int(v)) => return acc.fold_numbers(acct, day, rows, |i| v[i] as f64),
             (Acc::Bits(b), Values::DaysBefore(end)) => {
                 return rows.all(|i| {
                     let bit = end.wrapping_sub(day[i]) as u32;
@@ -542,6 +524,42 @@ impl Acc {
                     }
                     None => false,
                 });
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// The number-valued accumulators (mean, min, max, first, last) over
+    /// `rows`, each row's value `x(i)`; false for another accumulator.
+    fn fold_numbers(
+        &mut self,
+        acct: &[u32],
+        day: &[i32],
+        rows: impl Iterator<Item = usize>,
+        x: impl Fn(usize) -> f64,
+    ) -> bool {
+        match self {
+            Acc::Mean(s, n) => rows.for_each(|i| {
+                let a = acct[i] as usize;
+                s[a] += x(i);
+                n[a] += 1;
+            }),
+            // f64::min/max return the other operand when one is NaN ("no
+            // row yet").
+            Acc::Min(m) => rows.for_each(|i| {
+                let a = acct[i] as usize;
+                m[a] = m[a].min(x(i));
+            }),
+            Acc::Max(m) => rows.for_each(|i| {
+                let a = acct[i] as usize;
+                m[a] = m[a].max(x(i));
+            }),
+            Acc::First(d, m) => {
+                rows.for_each(|i| edge(d, m, acct[i] as usize, day[i], x(i), |x, y| x < y))
+            }
+            Acc::Last(d, m) => {
+                rows.for_each(|i| edge(d, m, acct[i] as usize, day[i], x(i), |x, y| x > y))
             }
             _ => return false,
         }

@@ -479,3 +479,33 @@ fn window_words_bit_by_bit() {
     assert_eq!(ew(i64::MIN, -1), vec![0b0011]);
     assert_eq!(ew(-1, i64::MAX), vec![0b1100]);
 }
+
+/// Integer values feed the number aggregations as f64 (mean, min, max,
+/// first, last), the same as the float values they replace.
+#[test]
+fn integer_values_feed_mean_min_max_first_last() {
+    // Account A, days 5, 3, 9, 9: values 4, -2, 7, 10.
+    let idx = index(&["A"]);
+    let (v, d) = views(&["A"; 4]);
+    let buffers = [d.as_slice()];
+    let days = [5, 3, 9, 9];
+    let ints = [4i64, -2, 7, 10];
+    let funcs = [Func::Mean, Func::Min, Func::Max, Func::First, Func::Last];
+    let agg = AggColumns {
+        window: Window::ALL,
+        mask: None,
+        values: Values::Int(&ints),
+    };
+    let mut k = TableKernel::new(idx, &funcs);
+    k.add(&plain_batch(
+        Strings::new(&v, &buffers),
+        &days,
+        vec![agg; 5],
+    ));
+    let (_, r) = k.finish().expect("fits");
+    // Mean 19 / 4; first: day 3's -2; last: day 9, the larger of 7 and 10.
+    assert_eq!(
+        r,
+        vec![vec![4.75], vec![-2.0], vec![10.0], vec![-2.0], vec![10.0]]
+    );
+}
