@@ -114,18 +114,13 @@ fn data_buffers(arr: &StrArray) -> Vec<&[u8]> {
     arr.data_buffers().iter().map(|b| b.as_slice()).collect()
 }
 
-/// One aggregation the kernel computes: its output column and function.
-struct Spec {
-    output: String,
-    func: hk::Func,
-}
-
 /// A table aggregated by the kernel: the plan that feeds it, and what it
 /// needs to turn its result into the group-by path's outputs.
 pub struct KernelTable {
     /// The streaming plan: projection, masks, batches into the kernel.
     pub plan: DslPlan,
-    specs: Vec<Spec>,
+    /// Each aggregation's output column, in the kernel's order.
+    outputs: Vec<String>,
     rules: Vec<String>,
     optional: Vec<String>,
     worker: Arc<Worker>,
@@ -219,28 +214,29 @@ fn kernel_form(
         .and_then(kind)
         .is_some_and(|k| matches!(k, Kind::Int | Kind::Float | Kind::Date));
     let int = column.and_then(kind) == Some(Kind::Int);
+    let integers = || {
+        Some(Value::Column(
+            col(column?).cast(DataType::Int64).fill_null(lit(0i64)),
+        ))
+    };
     // Integer columns go as they are (the kernel reads them as f64, as the
     // cast would; a 60 M-row cast costs a pass and its memory).
-    let float = || {
-        Some(Value::Column(if int {
-            col(column?).cast(DataType::Int64).fill_null(lit(0i64))
-        } else {
-            col(column?).cast(DataType::Float64).fill_null(lit(0.0))
-        }))
+    let numbers = || {
+        if int {
+            return integers();
+        }
+        Some(Value::Column(
+            col(column?).cast(DataType::Float64).fill_null(lit(0.0)),
+        ))
     };
     match a.func {
         AggFunc::Count => Some((hk::Func::Count, None)),
-        AggFunc::Sum if int => Some((
-            hk::Func::Sum,
-            Some(Value::Column(
-                col(column?).cast(DataType::Int64).fill_null(lit(0i64)),
-            )),
-        )),
-        AggFunc::Mean if int => Some((hk::Func::Mean, float())),
-        AggFunc::Min if numeric => Some((hk::Func::Min, float())),
-        AggFunc::Max if numeric => Some((hk::Func::Max, float())),
-        AggFunc::First if numeric => Some((hk::Func::First, float())),
-        AggFunc::Last if numeric => Some((hk::Func::Last, float())),
+        AggFunc::Sum if int => Some((hk::Func::Sum, integers())),
+        AggFunc::Mean if int => Some((hk::Func::Mean, numbers())),
+        AggFunc::Min if numeric => Some((hk::Func::Min, numbers())),
+        AggFunc::Max if numeric => Some((hk::Func::Max, numbers())),
+        AggFunc::First if numeric => Some((hk::Func::First, numbers())),
+        AggFunc::Last if numeric => Some((hk::Func::Last, numbers())),
         AggFunc::CountDistinct => distinct_form(a, kind(column?)?, date_column, as_of),
         _ => None,
     }
@@ -310,7 +306,7 @@ impl KernelTable {
         for (j, c) in optional.iter().enumerate() {
             exprs.push(col(c.as_str()).is_null().alias(null_column(j)));
         }
-        let mut specs = Vec::new();
+        let mut outputs = Vec::new();
         let mut shapes = Vec::new();
         for (mi, m) in p.metrics.iter().enumerate() {
             for (slot, a) in m.def.aggregations() {
@@ -320,7 +316,7 @@ impl KernelTable {
                 let Some((func, value)) = kernel_form(a, t, &date_column, as_of) else {
                     return Ok(None);
                 };
-                let i = specs.len();
+                let i = outputs.len();
                 let row_mask = mask(a);
                 if let Some(m) = &row_mask {
                     exprs.push(m.clone().alias(mask_column(i)));
@@ -337,13 +333,10 @@ impl KernelTable {
                     masked: row_mask.is_some(),
                     days_before,
                 });
-                specs.push(Spec {
-                    output: agg_column(mi, slot),
-                    func,
-                });
+                outputs.push(agg_column(mi, slot));
             }
         }
-        let funcs: Vec<hk::Func> = specs.iter().map(|s| s.func).collect();
+        let funcs: Vec<hk::Func> = shapes.iter().map(|s| s.func).collect();
         let shape = BatchShape {
             aggs: shapes,
             rules: rules.len(),
@@ -370,7 +363,7 @@ impl KernelTable {
             .logical_plan;
         Ok(Some(KernelTable {
             plan,
-            specs,
+            outputs,
             rules: rules.into_iter().map(|(n, _)| n).collect(),
             optional,
             worker,
@@ -388,10 +381,10 @@ impl KernelTable {
         };
         let mut columns = vec![index.accepted.clone()];
         let mut nan_to_null = Vec::new();
-        for (s, values) in self.specs.iter().zip(results) {
+        for (output, values) in self.outputs.iter().zip(results) {
             let values = hk::gather(&values, &index.positions);
-            columns.push(Column::new(s.output.as_str().into(), values));
-            nan_to_null.push(col(s.output.as_str()).fill_nan(lit(NULL)));
+            columns.push(Column::new(output.as_str().into(), values));
+            nan_to_null.push(col(output.as_str()).fill_nan(lit(NULL)));
         }
         let frame = DataFrame::new_infer_height(columns)
             .and_then(|df| df.lazy().with_columns(nan_to_null).collect())
@@ -432,9 +425,9 @@ impl KernelTable {
     }
 }
 
-/// The rows an aggregation counts (its window and filter, and a non-null
-/// value except for `count`, which counts rows), as 0/1; validity and the
-/// account are the kernel's part.
+/// The rows an aggregation counts besides its window: its filter, and a
+/// non-null value except for `count`, which counts rows; None when every
+/// row counts (validity and the account are the kernel's part).
 fn mask(a: &Aggregation) -> Option<Expr> {
     let filter = a.filter.as_ref().map(|f| f.expr.clone());
     let non_null = match (&a.column, a.func == AggFunc::Count) {
@@ -448,12 +441,12 @@ fn mask(a: &Aggregation) -> Option<Expr> {
     Some(cond.fill_null(lit(false)))
 }
 
-/// The days of an aggregation's window ([`metrics::window_condition`]'s
-/// bounds), which the kernel applies to the day column itself.
+/// The days of an aggregation's window, which the kernel applies to the
+/// day column itself (the group-by path's bounds).
 fn window(a: &Aggregation, as_of: i32) -> hk::Window {
-    let through = as_of as i64 - a.offset_days;
+    let (after, through) = metrics::window_bounds(a, as_of);
     hk::Window {
-        after: a.window_days.map_or(i64::MIN, |n| through - n),
+        after: after.unwrap_or(i64::MIN),
         through,
     }
 }
@@ -521,7 +514,10 @@ fn feed(k: &mut hk::TableKernel, shape: &BatchShape, mut df: DataFrame) -> Polar
             None => Vec::new(),
         })
         .collect();
-    let masks = (shape.aggs.iter().enumerate())
+    let masks = shape
+        .aggs
+        .iter()
+        .enumerate()
         .map(|(i, a)| a.masked.then(|| bitmap(&df, &mask_column(i))).transpose())
         .collect::<PolarsResult<Vec<_>>>()?;
     let rules = (0..shape.rules)

@@ -133,12 +133,19 @@ pub(crate) fn rule_code(rules: &[(String, Expr)]) -> Expr {
     expr
 }
 
+/// The days of an aggregation's window (SPEC §3): after the first day
+/// (None: no lower bound) and through the second.
+pub(crate) fn window_bounds(a: &Aggregation, as_of: i32) -> (Option<i64>, i64) {
+    let through = as_of as i64 - a.offset_days;
+    (a.window_days.map(|n| through - n), through)
+}
+
 /// The window of an aggregation on `__day` (null days: null).
 pub(crate) fn window_condition(a: &Aggregation, as_of: i32) -> Expr {
-    let end = as_of as i64 - a.offset_days;
-    let mut cond = col(DAY).lt_eq(lit(end as i32));
-    if let Some(n) = a.window_days {
-        cond = cond.and(col(DAY).gt(lit((end - n) as i32)));
+    let (after, through) = window_bounds(a, as_of);
+    let mut cond = col(DAY).lt_eq(lit(through as i32));
+    if let Some(after) = after {
+        cond = cond.and(col(DAY).gt(lit(after as i32)));
     }
     cond
 }

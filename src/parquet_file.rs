@@ -188,10 +188,35 @@ impl PageCache {
         self.keep_floats.store(on, Ordering::Relaxed);
     }
 
+    /// The pages of one column of one row group: the kept ones when the
+    /// same data was encoded before, else `encode`'s (kept when it is a
+    /// one-value-per-account column, or a float while floats are kept).
+    fn pages(
+        &self,
+        array: &ArrayRef,
+        name: &str,
+        encode: impl FnOnce() -> PolarsResult<Vec<CompressedPage>>,
+    ) -> PolarsResult<Pages> {
+        let per_account = DISTINCT_PER_ROW.contains(&name);
+        let float = is_float(array.as_ref());
+        if let Some(pages) = (per_account || float).then(|| self.take(array)).flatten() {
+            return Ok(pages);
+        }
+        let pages = Arc::new(encode()?);
+        if per_account || (float && self.keep_floats.load(Ordering::Relaxed)) {
+            self.entries
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((array.clone(), pages.clone()));
+        }
+        Ok(pages)
+    }
+
     /// The pages kept for `array`'s data. A float column's pages are
     /// handed out once (each metric column is repeated by one long-table
-    /// part), so they are released as soon as they are used.
-    fn get(&self, array: &ArrayRef) -> Option<Pages> {
+    /// part), so they are released as soon as they are used. Kept buffers
+    /// hold just the compressed bytes (see [`zstd_compress`]).
+    fn take(&self, array: &ArrayRef) -> Option<Pages> {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let i = entries
             .iter()
@@ -200,17 +225,6 @@ impl PageCache {
             return Some(entries.swap_remove(i).1);
         }
         Some(entries[i].1.clone())
-    }
-
-    /// Keeps `pages` for `array`'s data (their buffers hold just the
-    /// compressed bytes, see [`zstd_compress`]).
-    fn insert(&self, array: &ArrayRef, pages: Vec<CompressedPage>) -> Pages {
-        let pages = Arc::new(pages);
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((array.clone(), pages.clone()));
-        pages
     }
 }
 
@@ -263,8 +277,8 @@ pub fn encode(df: DataFrame) -> Result<Bytes> {
     encode_with(df, &PageCache::default())
 }
 
-/// [`encode`], reusing the pages of `cache` for a one-value-per-account
-/// column whose data was encoded before (and adding those it encodes).
+/// [`encode`], reusing the pages of `cache` for a column whose data was
+/// encoded before (see [`PageCache`]), and adding those it keeps.
 pub fn encode_with(df: DataFrame, cache: &PageCache) -> Result<Bytes> {
     let df = reader_friendly(df)?;
     encode_frame(&df, cache).map_err(|e| Error::polars("encoding Parquet", e))
@@ -302,16 +316,9 @@ fn encode_frame(df: &DataFrame, cache: &PageCache) -> PolarsResult<Bytes> {
             .zip(encodings.par_iter())
             .zip(names.par_iter())
             .map(|(((array, type_), encoding), name)| {
-                let per_account = DISTINCT_PER_ROW.contains(&name.as_str());
-                let float = is_float(array.as_ref());
-                if let Some(pages) = (per_account || float).then(|| cache.get(array)).flatten() {
-                    return Ok(pages);
-                }
-                let pages = column_pages(array, type_, *encoding, options)?;
-                if per_account || (float && cache.keep_floats.load(Ordering::Relaxed)) {
-                    return Ok(cache.insert(array, pages));
-                }
-                Ok(Arc::new(pages))
+                cache.pages(array, name, || {
+                    column_pages(array, type_, *encoding, options)
+                })
             })
             .collect::<PolarsResult<_>>()?;
         let row_group = DynIter::new(columns.iter().map(|pages| {

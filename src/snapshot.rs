@@ -395,9 +395,6 @@ fn encode_part(part: &LazyFrame, cache: &parquet_file::PageCache) -> Result<Enco
     Ok(EncodedPart { bytes, rows })
 }
 
-/// A part to encode and the table it belongs to.
-type TablePart<'a> = (&'a str, &'a LazyFrame);
-
 fn commit_inner(
     out: &Store,
     date: NaiveDate,
@@ -412,15 +409,17 @@ fn commit_inner(
     // 2. Every data object with one atomic put, deterministic names. Parts
     // are encoded on one thread while the previous one is hashed and
     // uploaded on this one (at most one encoded part waits between them).
-    let (names, jobs): (Vec<(&str, String)>, Vec<TablePart>) = tables
+    // (table, object path, part), in the order they are written.
+    let parts: Vec<(&str, String, &LazyFrame)> = tables
         .iter()
         .flat_map(|(table, parts)| {
             parts.iter().enumerate().map(move |(i, part)| {
                 let rel = format!("{}/part-{i:05}.parquet", date_folder(table, date));
-                ((*table, rel), (*table, part))
+                (*table, rel, part)
             })
         })
-        .unzip();
+        .collect();
+    let parts = &parts;
     let mut written: Vec<Written> = Vec::new();
     let mut written_rel: Vec<String> = Vec::new();
     std::thread::scope(|scope| -> Result<()> {
@@ -429,8 +428,8 @@ fn commit_inner(
             // The long metrics table repeats the scores table's customer_id
             // and metric columns: their pages are encoded once.
             let cache = parquet_file::PageCache::default();
-            for (table, part) in jobs {
-                cache.keep_floats(table == SCORES);
+            for (table, _, part) in parts {
+                cache.keep_floats(*table == SCORES);
                 let encoded = check_interrupted().and_then(|()| encode_part(part, &cache));
                 let failed = encoded.is_err();
                 if send.send(encoded).is_err() || failed {
@@ -438,8 +437,8 @@ fn commit_inner(
                 }
             }
         });
-        let uploaded = || -> Result<()> {
-            for (table, rel) in names {
+        let mut uploaded = || -> Result<()> {
+            for (table, rel, _) in parts {
                 let part = receive
                     .recv()
                     .map_err(|_| Error::Internal("the part encoder stopped".into()))??;
@@ -451,15 +450,15 @@ fn commit_inner(
                 };
                 // One atomic put, or a multipart upload for large parts
                 // (aborted on failure or on a signal).
-                out.put_cancellable(&rel, part.bytes, &|| INTERRUPTED.load(Ordering::SeqCst))?;
+                out.put_cancellable(rel, part.bytes, &|| INTERRUPTED.load(Ordering::SeqCst))?;
                 written.push(Written {
                     table: table.to_string(),
-                    path: out.url_of(&rel),
+                    path: out.url_of(rel),
                     rows: part.rows,
                     bytes: size,
                     sha256,
                 });
-                written_rel.push(rel);
+                written_rel.push(rel.clone());
             }
             Ok(())
         };

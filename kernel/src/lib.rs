@@ -656,16 +656,20 @@ impl TableKernel {
                     windows.len() - 1
                 }
             };
-            let in_window = &windows[at].1;
-            let counted: Vec<u64> = match c.mask {
-                None => in_window.clone(),
-                Some(mask) => in_window
-                    .iter()
-                    .enumerate()
-                    .map(|(w, &m)| m & mask.word(w, (b.len - 64 * w).min(64)))
-                    .collect(),
+            let in_window = windows[at].1.as_slice();
+            let masked: Vec<u64>;
+            let counted = match c.mask {
+                None => in_window,
+                Some(mask) => {
+                    masked = in_window
+                        .iter()
+                        .enumerate()
+                        .map(|(w, &m)| m & mask.word(w, (b.len - 64 * w).min(64)))
+                        .collect();
+                    &masked
+                }
             };
-            if !acc.add(&acct, b.day, &counted, c.values) {
+            if !acc.add(&acct, b.day, counted, c.values) {
                 self.failed = true;
                 return;
             }
