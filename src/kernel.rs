@@ -102,7 +102,7 @@ fn pl(e: PolarsError) -> Error {
 }
 
 /// The views of a string array as 16-byte arrays.
-fn views(arr: &StrArray) -> &[[u8; 16]] {
+pub(crate) fn views(arr: &StrArray) -> &[[u8; 16]] {
     let v = arr.views();
     // SAFETY: `View` is `#[repr(C)]` of four `u32` (16 bytes, no padding,
     // every bit pattern valid), so its slice reads as `[u8; 16]`s, whose
@@ -110,7 +110,7 @@ fn views(arr: &StrArray) -> &[[u8; 16]] {
     unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<[u8; 16]>(), v.len()) }
 }
 
-fn data_buffers(arr: &StrArray) -> Vec<&[u8]> {
+pub(crate) fn data_buffers(arr: &StrArray) -> Vec<&[u8]> {
     arr.data_buffers().iter().map(|b| b.as_slice()).collect()
 }
 

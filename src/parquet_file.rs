@@ -4,8 +4,9 @@
 
 use bytes::Bytes;
 use polars::prelude::*;
-use polars_arrow::array::{Array, PrimitiveArray, Utf8ViewArray};
+use polars_arrow::array::{Array, DictionaryArray, DictionaryKey, PrimitiveArray, Utf8ViewArray};
 use polars_arrow::bitmap::Bitmap;
+use polars_arrow::datatypes::IntegerType;
 use polars_parquet::arrow::write::{
     array_to_columns, fallible_streaming_iterator, get_dtype_encoding, schema_to_metadata_key,
     CompressedPage, CompressionOptions, DynIter, DynStreamingIterator, Encoding, FileWriter,
@@ -20,6 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use crate::error::{Error, Result};
+use healthscore_kernel as hk;
 
 /// Rows per row group in every Parquet object the job writes.
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
@@ -34,8 +36,8 @@ pub fn reader_friendly(df: DataFrame) -> Result<DataFrame> {
             match dt {
                 DataType::UInt8 | DataType::UInt16 => c.cast(DataType::Int32),
                 DataType::UInt32 | DataType::UInt64 => c.cast(DataType::Int64),
-                // An enum is written as a Parquet dictionary of its names.
-                DataType::Categorical(_, _) => c.cast(DataType::String),
+                // Categoricals and enums stay codes: written as a Parquet
+                // dictionary of their names (see `few_valued_dictionary`).
                 DataType::Datetime(TimeUnit::Nanoseconds, tz) => {
                     c.cast(DataType::Datetime(TimeUnit::Microseconds, tz.clone()))
                 }
@@ -101,6 +103,11 @@ fn column_pages(
     encoding: Encoding,
     options: WriteOptions,
 ) -> PolarsResult<Vec<CompressedPage>> {
+    let dictionary = match encoding {
+        Encoding::RleDictionary => few_valued_dictionary(array.as_ref()),
+        _ => None,
+    };
+    let array = dictionary.as_ref().unwrap_or(array);
     let mut pages = Vec::new();
     for column in array_to_columns(array, type_.clone(), options, &[encoding])? {
         for page in column {
@@ -108,6 +115,91 @@ fn column_pages(
         }
     }
     Ok(pages)
+}
+
+/// Most distinct values a text column may take in a row group for
+/// [`few_valued_dictionary`] to build its dictionary.
+const FEW_VALUES: usize = 64;
+
+/// A text column of few distinct values (band, playbook, a scorecard, a
+/// metric's name...) as a dictionary of the values used, in first-seen
+/// order: what polars-parquet builds by hashing every row's string (the
+/// same pages, byte for byte), here from each row's 16-byte view or
+/// categorical code. None for other columns, or past [`FEW_VALUES`]
+/// distinct values (polars-parquet then decides as before).
+fn few_valued_dictionary(array: &dyn Array) -> Option<ArrayRef> {
+    let any = array.as_any();
+    if let Some(strings) = any.downcast_ref::<Utf8ViewArray>() {
+        return dictionary_of_views(strings);
+    }
+    if let Some(a) = any.downcast_ref::<DictionaryArray<u8>>() {
+        return used_names(a, hk::first_seen_u8);
+    }
+    if let Some(a) = any.downcast_ref::<DictionaryArray<u16>>() {
+        return used_names(a, hk::first_seen_u16);
+    }
+    if let Some(a) = any.downcast_ref::<DictionaryArray<u32>>() {
+        return used_names(a, hk::first_seen_u32);
+    }
+    None
+}
+
+/// The dictionary array of `seen`'s codes (rows of `validity`) into the
+/// values `value(row)` of its first-seen rows.
+fn dictionary_of<'a>(
+    seen: hk::FirstSeen,
+    validity: Option<&Bitmap>,
+    value: impl Fn(usize) -> &'a str,
+) -> ArrayRef {
+    let values =
+        Utf8ViewArray::from_slice_values(seen.rows.iter().map(|&r| value(r)).collect::<Vec<_>>());
+    let keys =
+        PrimitiveArray::<u32>::new(ArrowDataType::UInt32, seen.codes.into(), validity.cloned());
+    let dtype = ArrowDataType::Dictionary(
+        IntegerType::UInt32,
+        Box::new(ArrowDataType::Utf8View),
+        false,
+    );
+    // SAFETY: every code is below the number of first-seen rows, the
+    // values' length (the kernel numbers them densely from 0).
+    unsafe { DictionaryArray::try_new_unchecked(dtype, keys, values.boxed()) }
+        .expect("a Utf8View dictionary with u32 keys")
+        .boxed()
+}
+
+/// [`few_valued_dictionary`] of a string column.
+fn dictionary_of_views(strings: &Utf8ViewArray) -> Option<ArrayRef> {
+    let buffers = crate::kernel::data_buffers(strings);
+    let column = hk::Strings::new(crate::kernel::views(strings), &buffers);
+    let valid = strings.validity().map(crate::kernel::bits);
+    let seen = hk::few_valued_strings(&column, valid, FEW_VALUES)?;
+    Some(dictionary_of(seen, strings.validity(), |r| {
+        strings.value(r)
+    }))
+}
+
+/// [`few_valued_dictionary`] of a categorical column: the names its rows
+/// use (its own dictionary holds every name of its type), renumbered in
+/// first-seen order.
+fn used_names<K: DictionaryKey>(
+    array: &DictionaryArray<K>,
+    codes: impl Fn(&[K], Option<hk::Bits<'_>>, usize) -> hk::FirstSeen,
+) -> Option<ArrayRef> {
+    let names = array.values().as_any().downcast_ref::<Utf8ViewArray>()?;
+    if names.len() > FEW_VALUES || names.null_count() > 0 {
+        return None;
+    }
+    let keys = array.keys();
+    let seen = codes(
+        keys.values(),
+        keys.validity().map(crate::kernel::bits),
+        names.len(),
+    );
+    Some(dictionary_of(seen, keys.validity(), |r| {
+        // A valid row's key is a position in `names`.
+        let key: usize = keys.value(r).try_into().unwrap_or(usize::MAX);
+        names.value(key)
+    }))
 }
 
 thread_local! {
@@ -336,8 +428,10 @@ fn encode_frame(df: &DataFrame, cache: &PageCache) -> PolarsResult<Bytes> {
 mod tests {
     use std::io::Cursor;
 
+    use polars_parquet::arrow::write::to_parquet_type;
     use polars_parquet::parquet::compression::Compression;
     use polars_parquet::parquet::metadata::ColumnChunkMetadata;
+    use polars_parquet::parquet::statistics::Statistics;
     use polars_parquet::read::_read_metadata;
 
     use super::*;
@@ -390,6 +484,27 @@ mod tests {
             assert_eq!(c.compression(), Compression::Zstd, "{name}");
             assert_eq!(c.dictionary_page_offset().is_some(), dictionary, "{name}");
         }
+        // The enum's second row group (10 rows, score 75..=84) holds only
+        // "enterprise": its dictionary and statistics name that value alone,
+        // not every name of the enum.
+        // The footer the statistics point into: the metadata and its
+        // length and magic (8 bytes) at the file's end.
+        let file = bytes.to_vec();
+        let metadata_len =
+            u32::from_le_bytes(file[file.len() - 8..file.len() - 4].try_into().unwrap());
+        let footer = &file[file.len() - metadata_len as usize - 8..];
+        let stats = md.row_groups[1]
+            .columns_under_root_iter("scorecard")
+            .and_then(|mut c| c.next())
+            .expect("column")
+            .statistics(footer)
+            .expect("statistics")
+            .expect("readable");
+        let Statistics::Binary(stats) = stats else {
+            panic!("text statistics are binary");
+        };
+        assert_eq!(stats.min_value.as_deref(), Some(b"enterprise".as_slice()));
+        assert_eq!(stats.max_value.as_deref(), Some(b"enterprise".as_slice()));
         let back = ParquetReader::new(Cursor::new(bytes.to_vec()))
             .finish()
             .expect("reads back");
@@ -464,5 +579,72 @@ mod tests {
         assert_eq!(col.get(n - 1), Some(format!("X{:07}", n - 1).as_str()));
         let raw = back.column("loss").unwrap().f64().unwrap().clone();
         assert_eq!(raw.get(n - 1), Some((n - 1) as f64 * 3.0));
+    }
+
+    /// The uncompressed pages polars-parquet writes for `array` with
+    /// `encoding`, as (header, bytes) text for comparison.
+    fn raw_pages(array: &ArrayRef, encoding: Encoding) -> Vec<String> {
+        let field = ArrowField::new("c".into(), ArrowDataType::Utf8View, true);
+        let type_ = to_parquet_type(&field).expect("parquet type");
+        let options = WriteOptions {
+            statistics: StatisticsOptions::default(),
+            compression: CompressionOptions::Uncompressed,
+            version: Version::V1,
+            data_page_size: None,
+        };
+        let mut out = Vec::new();
+        for column in array_to_columns(array, type_, options, &[encoding]).expect("pages") {
+            for page in column {
+                out.push(match page.expect("page") {
+                    Page::Data(p) => format!("data {:?} {:?}", p.header(), p.buffer()),
+                    Page::Dict(p) => format!("dict {} {:?}", p.num_values, &p.buffer[..]),
+                });
+            }
+        }
+        out
+    }
+
+    /// A few-valued text column, from its views, gets the very pages
+    /// polars-parquet builds by hashing every row's string: the same
+    /// dictionary in the same order, keys, levels and statistics. A long
+    /// value stored once per row (a distinct view each time) is one
+    /// dictionary entry; nulls stay null.
+    #[test]
+    fn few_valued_text_gets_the_pages_of_the_hashing_path() {
+        let values = ["Healthy", "renewal-risk-review", "At-Risk"];
+        let column: StringChunked = (0..600usize)
+            .map(|i| (i % 7 != 3).then(|| values[i % 3]))
+            .collect();
+        let array = column
+            .downcast_iter()
+            .next()
+            .expect("a chunk")
+            .clone()
+            .boxed();
+        let fast = few_valued_dictionary(array.as_ref()).expect("three values");
+        assert_eq!(
+            raw_pages(&fast, Encoding::RleDictionary),
+            raw_pages(&array, Encoding::RleDictionary)
+        );
+        // Its dictionary: the three values in first-seen order (rows 0, 1, 2);
+        // rows 3, 10, ..., 598 (86 rows) are null.
+        let dict = fast
+            .as_any()
+            .downcast_ref::<DictionaryArray<u32>>()
+            .expect("a dictionary");
+        let names = dict
+            .values()
+            .as_any()
+            .downcast_ref::<Utf8ViewArray>()
+            .unwrap();
+        assert_eq!(names.len(), 3);
+        assert_eq!(names.value(0), "Healthy");
+        assert_eq!(names.value(1), "renewal-risk-review");
+        assert_eq!(names.value(2), "At-Risk");
+        assert_eq!(dict.keys().null_count(), 86);
+        // 65 distinct values: not few.
+        let many: StringChunked = (0..65).map(|i| Some(format!("v{i}"))).collect();
+        let many = many.downcast_iter().next().unwrap().clone().boxed();
+        assert!(few_valued_dictionary(many.as_ref()).is_none());
     }
 }

@@ -819,6 +819,119 @@ pub fn gather(values: &[f64], positions: &[Option<u32>]) -> Vec<f64> {
         .collect()
 }
 
+/// A column of few distinct values as codes: each row's code (0 for a
+/// null row) into the distinct values in the order they are first seen,
+/// and for each distinct value the row it was first seen on. This is the
+/// dictionary a Parquet writer builds by hashing every row's value.
+#[derive(Debug, PartialEq, Eq)]
+pub struct FirstSeen {
+    /// Per row, its value's code.
+    pub codes: Vec<u32>,
+    /// Per code, the row it was first seen on.
+    pub rows: Vec<usize>,
+}
+
+/// Slots of the recent-views table of [`few_valued_strings`].
+const VIEW_SLOTS: usize = 256;
+
+/// The [`FirstSeen`] codes of a string column (`valid`: its validity) if
+/// it holds at most `limit` distinct values, else None. Rows with the same
+/// 16-byte view (inlined string, or the same bytes of the same buffer)
+/// share a code without reading their bytes; distinct views of one string
+/// are merged. Gives up after `4 * limit` distinct views.
+pub fn few_valued_strings(
+    strings: &Strings<'_>,
+    valid: Option<Bits<'_>>,
+    limit: usize,
+) -> Option<FirstSeen> {
+    // (view, code + 1) of recently seen views, by a hash of the view.
+    let mut slots = [(0u128, 0u32); VIEW_SLOTS];
+    let mut distinct_views = 0usize;
+    let mut values: Vec<&[u8]> = Vec::new();
+    let mut seen = FirstSeen {
+        codes: Vec::with_capacity(strings.len()),
+        rows: Vec::new(),
+    };
+    for (i, view) in strings.views.iter().enumerate() {
+        if valid.is_some_and(|v| !v.get(i)) {
+            seen.codes.push(0);
+            continue;
+        }
+        let v = u128::from_ne_bytes(*view);
+        let slot = ((v as u64 ^ (v >> 64) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56)
+            as usize
+            % VIEW_SLOTS;
+        let (w, code) = slots[slot];
+        let code = if code != 0 && w == v {
+            code - 1
+        } else {
+            distinct_views += 1;
+            if distinct_views > 4 * limit {
+                return None;
+            }
+            let bytes = strings.get(i);
+            let code = match values.iter().position(|b| *b == bytes) {
+                Some(c) => c as u32,
+                None => {
+                    if values.len() == limit {
+                        return None;
+                    }
+                    values.push(bytes);
+                    seen.rows.push(i);
+                    (values.len() - 1) as u32
+                }
+            };
+            slots[slot] = (v, code + 1);
+            code
+        };
+        seen.codes.push(code);
+    }
+    Some(seen)
+}
+
+/// The [`FirstSeen`] codes of a column of codes into `names` names (a
+/// categorical column's keys, each below `names`): its names renumbered
+/// in the order they are first seen; `rows` gives each one's first row.
+fn first_seen_keys<K: Copy + Into<u32>>(
+    keys: &[K],
+    valid: Option<Bits<'_>>,
+    names: usize,
+) -> FirstSeen {
+    let mut renumbered = vec![0u32; names];
+    let mut seen = FirstSeen {
+        codes: Vec::with_capacity(keys.len()),
+        rows: Vec::new(),
+    };
+    for (i, &key) in keys.iter().enumerate() {
+        if valid.is_some_and(|v| !v.get(i)) {
+            seen.codes.push(0);
+            continue;
+        }
+        let key = key.into() as usize;
+        if renumbered[key] == 0 {
+            seen.rows.push(i);
+            renumbered[key] = seen.rows.len() as u32;
+        }
+        seen.codes.push(renumbered[key] - 1);
+    }
+    seen
+}
+
+/// [`first_seen_keys`] of 8-bit keys.
+pub fn first_seen_u8(keys: &[u8], valid: Option<Bits<'_>>, names: usize) -> FirstSeen {
+    first_seen_keys(keys, valid, names)
+}
+
+/// [`first_seen_keys`] of 16-bit keys.
+pub fn first_seen_u16(keys: &[u16], valid: Option<Bits<'_>>, names: usize) -> FirstSeen {
+    first_seen_keys(keys, valid, names)
+}
+
+/// [`first_seen_keys`] of 32-bit keys.
+pub fn first_seen_u32(keys: &[u32], valid: Option<Bits<'_>>, names: usize) -> FirstSeen {
+    first_seen_keys(keys, valid, names)
+}
+
 /// The account of row `i`, through the last-id cache; a new id is first
 /// compared with the account after the last one found (both tables sorted
 /// by id, the usual export layout, make that the common case and spare a

@@ -509,3 +509,59 @@ fn integer_values_feed_mean_min_max_first_last() {
         vec![vec![4.75], vec![-2.0], vec![10.0], vec![-2.0], vec![10.0]]
     );
 }
+
+/// Codes in first-seen order: equal inlined strings share a view; a long
+/// string stored twice (two views) is one value; a null row is code 0 and
+/// takes no value.
+#[test]
+fn few_valued_strings_number_values_in_first_seen_order() {
+    let long = "renewal-risk-review"; // 19 bytes: not inlined
+    let rows = ["b", long, "a", "b", long, "a", "c"];
+    let (v, d) = views(&rows);
+    let buffers = [d.as_slice()];
+    let strings = Strings::new(&v, &buffers);
+    // Row 5 is null.
+    let valid = bitmap(&[true, true, true, true, true, false, true], 3);
+    let seen = few_valued_strings(&strings, Some(Bits::new(&valid, 3)), 64).unwrap();
+    assert_eq!(seen.codes, vec![0, 1, 2, 0, 1, 0, 3]);
+    // First rows of "b", the long one, "a", "c".
+    assert_eq!(seen.rows, vec![0, 1, 2, 6]);
+    // The two copies of the long string have distinct views.
+    assert_ne!(v[1], v[4]);
+}
+
+/// More distinct values than the limit, or four times as many distinct
+/// views: None.
+#[test]
+fn few_valued_strings_give_up_past_the_limit() {
+    let rows = ["a", "b", "c", "a"];
+    let (v, d) = views(&rows);
+    let buffers = [d.as_slice()];
+    let strings = Strings::new(&v, &buffers);
+    assert!(few_valued_strings(&strings, None, 2).is_none());
+    assert_eq!(few_valued_strings(&strings, None, 3).unwrap().codes, vec![0, 1, 2, 0]);
+    // One value stored as 9 separate long strings: 9 views > 4 × 2.
+    let long = ["a long value, not inlined"; 9];
+    let (v, d) = views(&long);
+    let buffers = [d.as_slice()];
+    let strings = Strings::new(&v, &buffers);
+    assert!(few_valued_strings(&strings, None, 2).is_none());
+    assert_eq!(few_valued_strings(&strings, None, 3).unwrap().rows, vec![0]);
+}
+
+/// Categorical keys renumbered by first use; unused names get no code; a
+/// null row is code 0.
+#[test]
+fn first_seen_keys_renumber_used_names() {
+    // Names 0..5; rows use 3, 1, 3, (null), 4.
+    let keys: [u8; 5] = [3, 1, 3, 0, 4];
+    let valid = bitmap(&[true, true, true, false, true], 0);
+    let seen = first_seen_u8(&keys, Some(Bits::new(&valid, 0)), 5);
+    assert_eq!(seen.codes, vec![0, 1, 0, 0, 2]);
+    assert_eq!(seen.rows, vec![0, 1, 4]);
+    let wide: [u32; 3] = [7, 7, 2];
+    let seen = first_seen_u32(&wide, None, 8);
+    assert_eq!(seen.codes, vec![0, 0, 1]);
+    assert_eq!(seen.rows, vec![0, 2]);
+    assert_eq!(first_seen_u16(&[2, 0], None, 3).rows, vec![0, 1]);
+}
