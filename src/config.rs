@@ -174,6 +174,21 @@ impl MetricDef {
         }
     }
 
+    /// The metrics this definition reads by name.
+    pub fn metrics_read(&self) -> Vec<&str> {
+        match self {
+            MetricDef::Same(n) => vec![n.as_str()],
+            MetricDef::Ratio(a, b) => [a.as_ref(), b.as_ref()]
+                .into_iter()
+                .filter_map(|o| match o {
+                    Operand::Metric(n) => Some(n.as_str()),
+                    _ => None,
+                })
+                .collect(),
+            MetricDef::Aggregate(_) | MetricDef::Account(_) => Vec::new(),
+        }
+    }
+
     /// The account values this definition reads (its own or a ratio's inline operands).
     pub fn account_values(&self) -> Vec<&AccountValue> {
         match self {

@@ -377,51 +377,140 @@ pub fn encode_with(df: DataFrame, cache: &PageCache) -> Result<Bytes> {
 }
 
 fn encode_frame(df: &DataFrame, cache: &PageCache) -> PolarsResult<Bytes> {
-    let schema = df.schema().to_arrow(CompatLevel::newest());
-    let encodings: Vec<Encoding> = schema
-        .iter_values()
-        .map(|f| column_encoding(f.name.as_str(), &f.dtype))
-        .collect();
-    let options = WriteOptions {
-        statistics: StatisticsOptions::default(),
-        // The writer only records it: pages come compressed.
-        compression: CompressionOptions::Zstd(None),
-        version: Version::V1,
-        data_page_size: None,
-    };
-    let metadata = plain_arrow_schema(df);
-    let names: Vec<PlSmallStr> = schema.iter_names().cloned().collect();
-    let mut writer = FileWriter::try_new(Vec::<u8>::new(), schema, options)?;
-    let fields = writer.parquet_schema().fields().to_vec();
+    let mut part = PartWriter::new(df)?;
     let n = df.height();
-    for start in (0..n).step_by(ROW_GROUP_ROWS) {
-        let rows = ROW_GROUP_ROWS.min(n - start);
-        let mut group = df.slice(start as i64, rows);
+    // Every row group's columns at once: a long-table part has one column
+    // to compress per row group, so its row groups share the cores.
+    let starts: Vec<usize> = (0..n).step_by(ROW_GROUP_ROWS).collect();
+    let groups: Vec<(usize, Vec<Pages>)> = starts
+        .into_par_iter()
+        .map(|start| {
+            let group = df.slice(start as i64, ROW_GROUP_ROWS.min(n - start));
+            Ok((group.height(), part.encode_group(&group, cache)?))
+        })
+        .collect::<PolarsResult<_>>()?;
+    for (rows, columns) in groups {
+        part.write_encoded(rows, &columns)?;
+    }
+    part.finish()
+}
+
+/// Encodes row groups (each at most [`ROW_GROUP_ROWS`] rows, all of one
+/// schema, in order) as one Parquet object, taking each from `groups` only
+/// when the one before is written: groups computed on the fly are encoded
+/// as they come. Returns the object and its rows. At least one group
+/// (maybe empty) gives the schema.
+pub fn encode_groups(
+    groups: impl Iterator<Item = Result<DataFrame>>,
+    cache: &PageCache,
+) -> Result<(Bytes, usize)> {
+    let encoding = |e| Error::polars("encoding Parquet", e);
+    let mut part: Option<PartWriter> = None;
+    let mut rows = 0;
+    for group in groups {
+        let group = reader_friendly(group?)?;
+        let writer = match &mut part {
+            Some(writer) => writer,
+            None => part.insert(PartWriter::new(&group).map_err(encoding)?),
+        };
+        writer.write_group(&group, cache).map_err(encoding)?;
+        rows += group.height();
+    }
+    let part = part.ok_or_else(|| Error::Internal("a part with no row group".into()))?;
+    Ok((part.finish().map_err(encoding)?, rows))
+}
+
+/// A Parquet object being written in memory, row group by row group, the
+/// columns of each on the machine's cores.
+struct PartWriter {
+    writer: FileWriter<Vec<u8>>,
+    fields: Vec<ParquetType>,
+    encodings: Vec<Encoding>,
+    names: Vec<PlSmallStr>,
+    options: WriteOptions,
+    metadata: KeyValue,
+}
+
+impl PartWriter {
+    /// A writer for frames of `df`'s schema.
+    fn new(df: &DataFrame) -> PolarsResult<Self> {
+        let schema = df.schema().to_arrow(CompatLevel::newest());
+        let encodings: Vec<Encoding> = schema
+            .iter_values()
+            .map(|f| column_encoding(f.name.as_str(), &f.dtype))
+            .collect();
+        let options = WriteOptions {
+            statistics: StatisticsOptions::default(),
+            // The writer only records it: pages come compressed.
+            compression: CompressionOptions::Zstd(None),
+            version: Version::V1,
+            data_page_size: None,
+        };
+        let names: Vec<PlSmallStr> = schema.iter_names().cloned().collect();
+        let writer = FileWriter::try_new(Vec::<u8>::new(), schema, options)?;
+        let fields = writer.parquet_schema().fields().to_vec();
+        Ok(PartWriter {
+            writer,
+            fields,
+            encodings,
+            names,
+            options,
+            metadata: plain_arrow_schema(df),
+        })
+    }
+
+    /// Writes `group` (at most [`ROW_GROUP_ROWS`] rows; none: nothing) as
+    /// the next row group.
+    fn write_group(&mut self, group: &DataFrame, cache: &PageCache) -> PolarsResult<()> {
+        let columns = self.encode_group(group, cache)?;
+        self.write_encoded(group.height(), &columns)
+    }
+
+    /// The pages of each column of `group` (none without rows), the
+    /// columns on the machine's cores.
+    fn encode_group(&self, group: &DataFrame, cache: &PageCache) -> PolarsResult<Vec<Pages>> {
+        if group.height() == 0 {
+            return Ok(Vec::new());
+        }
+        let mut group = group.clone();
         group.rechunk_mut_par();
         let Some(batch) = group.iter_chunks(CompatLevel::newest(), false).next() else {
-            continue;
+            return Ok(Vec::new());
         };
-        let columns: Vec<Pages> = batch
+        let options = self.options;
+        batch
             .columns()
             .par_iter()
-            .zip(fields.par_iter())
-            .zip(encodings.par_iter())
-            .zip(names.par_iter())
+            .zip(self.fields.par_iter())
+            .zip(self.encodings.par_iter())
+            .zip(self.names.par_iter())
             .map(|(((array, type_), encoding), name)| {
                 cache.pages(array, name, || {
                     column_pages(array, type_, *encoding, options)
                 })
             })
-            .collect::<PolarsResult<_>>()?;
+            .collect()
+    }
+
+    /// Writes the encoded columns of a row group of `rows` rows (none:
+    /// nothing).
+    fn write_encoded(&mut self, rows: usize, columns: &[Pages]) -> PolarsResult<()> {
+        if rows == 0 {
+            return Ok(());
+        }
         let row_group = DynIter::new(columns.iter().map(|pages| {
             Ok(DynStreamingIterator::new(
                 fallible_streaming_iterator::convert(pages.iter().map(PolarsResult::Ok)),
             ))
         }));
-        writer.write(rows as u64, row_group)?;
+        self.writer.write(rows as u64, row_group)
     }
-    writer.end(Some(vec![metadata]))?;
-    Ok(Bytes::from(writer.into_inner()))
+
+    /// The object's bytes, footer included.
+    fn finish(mut self) -> PolarsResult<Bytes> {
+        self.writer.end(Some(vec![self.metadata]))?;
+        Ok(Bytes::from(self.writer.into_inner()))
+    }
 }
 
 #[cfg(test)]

@@ -589,6 +589,34 @@ fn zero_when_empty_columns(p: &Pipeline) -> Vec<String> {
 /// groups, score, band, drivers and trend against `prev` (internal columns
 /// included).
 fn scoring_plan(p: &Pipeline, checked: &Checked, prev: Option<DataFrame>) -> Result<LazyFrame> {
+    rows_plan(p, global_plan(p, checked, prev)?)
+}
+
+/// The part of the scoring plan that needs every account at once (see
+/// [`score::global_scores`]), with the previous snapshot's columns beside
+/// each account.
+fn global_plan(p: &Pipeline, checked: &Checked, prev: Option<DataFrame>) -> Result<LazyFrame> {
+    let global = score::global_scores(p, scoring_inputs(p, checked)?)?;
+    Ok(score::join_previous(global, prev.map(|d| d.lazy())))
+}
+
+/// The rest of the scoring plan over [`global_plan`]'s rows, row by row
+/// (so over any slice of them): points, groups, score, band, drivers and
+/// trend.
+fn rows_plan(p: &Pipeline, global: LazyFrame) -> Result<LazyFrame> {
+    let scored = score::row_scores(p, global)?;
+    let with_drivers = score::with_drivers(p, scored)?;
+    Ok(score::trend_columns(
+        with_drivers,
+        p.settings.trend_threshold,
+        &p.model_version(),
+    ))
+}
+
+/// The frame scoring starts from: one row per accepted account with its
+/// account columns, `tenure_days` and every aggregation column (empty
+/// aggregations that count as 0 filled).
+fn scoring_inputs(p: &Pipeline, checked: &Checked) -> Result<LazyFrame> {
     // Aggregates row-aligned with the accounts (the kernel's) are placed
     // beside them; the others are joined on customer_id.
     let mut base = checked.accounts.clone();
@@ -635,14 +663,7 @@ fn scoring_plan(p: &Pipeline, checked: &Checked, prev: Option<DataFrame>) -> Res
     if !zeros.is_empty() {
         wide = wide.with_columns(zeros);
     }
-    let scored = score::score_frame(p, wide)?;
-    let with_drivers = score::with_drivers(p, scored)?;
-    Ok(score::with_trend(
-        with_drivers,
-        prev.map(|d| d.lazy()),
-        p.settings.trend_threshold,
-        &p.model_version(),
-    ))
+    Ok(wide)
 }
 
 /// Scores checked inputs: the scores table (SPEC §6 columns and order),
@@ -696,36 +717,90 @@ fn ids_strictly_ascending(df: &DataFrame) -> PolarsResult<bool> {
         .unwrap_or(false))
 }
 
-/// A date's scored tables: the scores and the long metrics table.
-pub struct Scored {
-    /// The scores table (SPEC §6).
-    pub scores: DataFrame,
-    /// One row per account and scored metric ([`score::METRICS_COLUMNS`]),
-    /// one lazy projection per metric, taken when written.
-    pub metrics: Vec<LazyFrame>,
+/// Scores accounts a row group at a time for the commit (see
+/// [`snapshot::Part::Made`]): the columns that need every account are
+/// computed once, then each slice of rows on demand; the slices made are
+/// kept for the tables written after the scores.
+struct RowScorer<'a> {
+    p: &'a Pipeline,
+    /// [`global_plan`]'s rows, in the accounts' (customer_id) order.
+    global: DataFrame,
+    /// The slices scored so far (output columns, losses and the
+    /// scorecard's position), in row order.
+    made: std::sync::Mutex<Vec<DataFrame>>,
 }
 
-/// Scores checked inputs into the scores table and (unless
-/// `settings.metrics_table` is off) the long metrics table, from one collect of the scoring plan (in-memory engine, for the same
-/// reason as [`score_accounts`]).
-pub fn score_with_metrics(
-    p: &Pipeline,
-    checked: &Checked,
-    prev: Option<DataFrame>,
-) -> Result<Scored> {
-    if !p.settings.metrics_table {
-        return Ok(Scored {
-            scores: score_accounts(p, checked, prev)?,
-            metrics: Vec::new(),
-        });
+impl<'a> RowScorer<'a> {
+    /// Computes the global part of the scoring for checked inputs.
+    fn new(p: &'a Pipeline, checked: &Checked, prev: Option<DataFrame>) -> Result<Self> {
+        // The in-memory engine here: the streaming one was ~1 s faster on
+        // the 1M workload, but its float sums were not bit-for-bit the same
+        // from run to run, and reruns must write identical bytes.
+        let global = global_plan(p, checked, prev)?
+            .collect()
+            .and_then(sorted_by_customer)
+            .map_err(pl("scoring"))?;
+        Ok(RowScorer {
+            p,
+            global,
+            made: std::sync::Mutex::new(Vec::new()),
+        })
     }
-    let with_losses = score::select_output_with_losses(p, scoring_plan(p, checked, prev)?)
-        .collect()
-        .and_then(sorted_by_customer)
-        .map_err(pl("scoring"))?;
-    let scores = score::scores_of(p, &with_losses).map_err(pl("scoring"))?;
-    let metrics = score::long_metrics(p, &with_losses);
-    Ok(Scored { scores, metrics })
+
+    /// Accounts to score.
+    fn rows(&self) -> usize {
+        self.global.height()
+    }
+
+    /// Rows `start .. start + len` scored: output columns, losses and the
+    /// scorecard's position.
+    fn score(&self, start: usize, len: usize) -> Result<DataFrame> {
+        let slice = self.global.slice(start as i64, len).lazy();
+        score::select_output_with_losses(self.p, rows_plan(self.p, slice)?)
+            .collect()
+            .map_err(pl("scoring"))
+    }
+
+    /// The scores table's columns of rows `start .. start + len`, keeping
+    /// the slice (calls come in row order, as the commit writes them).
+    fn scores(&self, start: usize, len: usize) -> Result<DataFrame> {
+        let slice = self.score(start, len)?;
+        let scores = score::scores_of(self.p, &slice).map_err(pl("scoring"))?;
+        self.made
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(slice);
+        Ok(scores)
+    }
+
+    /// Every row scored (once the scores are written): the slices kept,
+    /// end to end.
+    fn scored(&self) -> Result<DataFrame> {
+        let mut made = std::mem::take(
+            &mut *self
+                .made
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        if made.is_empty() {
+            return self.score(0, 0);
+        }
+        let mut all = made.remove(0);
+        for slice in &made {
+            all.vstack_mut(slice).map_err(pl("scoring"))?;
+        }
+        Ok(all)
+    }
+}
+
+/// What scoring produced, once the scores table is written: every row
+/// scored with its losses, the scores and summary tables, and the
+/// warnings about them.
+struct ScoredTables {
+    with_losses: DataFrame,
+    scores: DataFrame,
+    summary: DataFrame,
+    warnings: Vec<String>,
 }
 
 /// Whether two frames hold the same customer_id column, row for row.
@@ -996,32 +1071,58 @@ pub fn score_and_commit(
     };
     checked.stages.record("previous", t, None);
 
+    // Scoring and writing overlap: the columns that need every account are
+    // computed first, then the scores table is scored a row group at a
+    // time while the row group before is encoded; the summary and the long
+    // metrics table are made from the rows scored.
     let t = Instant::now();
     let prev_lowest_share = prev
         .as_ref()
         .map(|(_, df)| band_share(df, "prev_band", &p.bands[0].name));
-    let Scored { scores, metrics } = score_with_metrics(p, &checked, prev.map(|(_, df)| df))?;
-    let summary = summarize(p, &scores)?;
-    checked.stages.record("score", t, Some(scores.height()));
+    let scorer = RowScorer::new(p, &checked, prev.map(|(_, df)| df))?;
+    // The scores schema (from no rows) is checked before anything is
+    // written.
+    let schema = score::scores_of(p, &scorer.score(0, 0)?).map_err(pl("scoring"))?;
     let schema_notes = schema_changes(
         output,
         prev_date.as_deref(),
-        &scores,
+        &schema,
         opts.allow_schema_change,
     )?;
-    let mut warnings = lowest_band_warning(
-        p,
-        prev_date.as_deref(),
-        prev_lowest_share,
-        band_share(&scores, "band", &p.bands[0].name),
-    );
-    warnings.extend(schema_notes);
-    for w in &warnings {
+    for w in &schema_notes {
         tracing::warn!(stage = "score", "{w}");
     }
+    let stages = std::sync::Mutex::new(checked.stages.clone());
+    let record = |stage: &str, started: Instant, rows: Option<usize>| {
+        stages
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .record(stage, started, rows)
+    };
+    let scored: std::sync::OnceLock<ScoredTables> = std::sync::OnceLock::new();
+    let finish_scoring = || -> Result<&ScoredTables> {
+        let with_losses = scorer.scored()?;
+        let scores = score::scores_of(p, &with_losses).map_err(pl("scoring"))?;
+        let summary = summarize(p, &scores)?;
+        let mut warnings = lowest_band_warning(
+            p,
+            prev_date.as_deref(),
+            prev_lowest_share,
+            band_share(&scores, "band", &p.bands[0].name),
+        );
+        for w in &warnings {
+            tracing::warn!(stage = "score", "{w}");
+        }
+        warnings.extend(schema_notes.iter().cloned());
+        record("score", t, Some(scores.height()));
+        Ok(scored.get_or_init(|| ScoredTables {
+            with_losses,
+            scores,
+            summary,
+            warnings,
+        }))
+    };
 
-    let t = Instant::now();
-    let mut stages = checked.stages.clone();
     let manifest_base = serde_json::json!({
         "run_id": opts.run_id,
         "tool": {"name": "healthscore", "version": env!("CARGO_PKG_VERSION")},
@@ -1039,51 +1140,69 @@ pub fn score_and_commit(
             "table": t, "path": o.path, "size": o.size, "rows": o.rows, "etag": o.etag, "last_modified": o.last_modified,
         })).collect::<Vec<_>>(),
         "tables": checked.counts,
-        "accounts": {
-            "scored": scores.height(),
-            "by_scorecard": count_by(&scores, "scorecard"),
-            "by_band": count_by(&scores, "band"),
-        },
         "previous_snapshot": prev_date,
         "previous_scores_sha256": prev_digest,
-        "warnings": warnings,
-        "scores_schema": scores.schema().iter().map(|(n, t)| serde_json::json!({"name": n.as_str(), "type": t.to_string()})).collect::<Vec<_>>(),
+        "scores_schema": schema.schema().iter().map(|(n, t)| serde_json::json!({"name": n.as_str(), "type": t.to_string()})).collect::<Vec<_>>(),
     });
-    let write_started = t;
+    let write_started = Instant::now();
+    let make_scores = |start: usize, len: usize| scorer.scores(start, len);
+    let rows = scorer.rows();
     let written = snapshot::commit(
         output,
         opts.as_of,
         vec![
-            (snapshot::SCORES, snapshot::parts(&scores)),
-            (snapshot::SUMMARY, snapshot::parts(&summary)),
+            snapshot::Table::of(snapshot::SCORES, snapshot::made_parts(rows, &make_scores)),
+            snapshot::Table {
+                name: snapshot::SUMMARY,
+                parts: Box::new(|| {
+                    let done = finish_scoring()?;
+                    Ok(snapshot::frames(snapshot::parts(&done.summary)))
+                }),
+            },
             // Without the long table (settings.metrics_table = false) no
             // parts: the date's metrics folder is only cleared.
-            (
-                snapshot::METRICS,
-                if metrics.is_empty() {
-                    Vec::new()
-                } else {
-                    snapshot::packed_parts(metrics, scores.height())
-                },
-            ),
+            snapshot::Table {
+                name: snapshot::METRICS,
+                parts: Box::new(|| {
+                    let Some(done) = scored.get().filter(|_| p.settings.metrics_table) else {
+                        return Ok(Vec::new());
+                    };
+                    let metrics = score::long_metrics(p, &done.with_losses);
+                    Ok(snapshot::frames(snapshot::packed_parts(metrics, rows)))
+                }),
+            },
         ],
         |written: &[Written]| {
             let mut m = manifest_base.clone();
-            stages.record("write", write_started, None);
+            if let Some(done) = scored.get() {
+                m["accounts"] = serde_json::json!({
+                    "scored": done.scores.height(),
+                    "by_scorecard": count_by(&done.scores, "scorecard"),
+                    "by_band": count_by(&done.scores, "band"),
+                });
+                m["warnings"] = serde_json::json!(done.warnings);
+            }
+            record("write", write_started, None);
             m["outputs"] = serde_json::to_value(written).unwrap_or_default();
             m["scores_sha256"] = snapshot::table_digest(written, snapshot::SCORES).into();
             m["finished_at"] = serde_json::json!(Utc::now().to_rfc3339());
-            m["stages_ms"] = stages.to_json();
+            m["stages_ms"] = stages
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .to_json();
             m
         },
     )?;
     let _ = written;
     let manifest = snapshot::read_manifest(output, snapshot::SCORES, opts.as_of)?
         .ok_or_else(|| Error::Internal("manifest vanished after commit".into()))?;
+    let done = scored
+        .into_inner()
+        .ok_or_else(|| Error::Internal("scoring did not finish".into()))?;
     Ok(RunResult {
         manifest,
-        scores,
-        summary,
+        scores: done.scores,
+        summary: done.summary,
     })
 }
 

@@ -226,16 +226,82 @@ fn band_expr(bands: &[Band], unscored: &Band, pick: impl Fn(&Band) -> String) ->
     pick_str(values, col("__band"))
 }
 
-/// Adds every scoring column to the wide frame (one row per account with
-/// account columns, `tenure_days` and the aggregation columns).
-pub fn score_frame(p: &Pipeline, wide: LazyFrame) -> Result<LazyFrame> {
-    let mut lf = wide;
-    // Raw metric values, operands before the metrics that use them.
-    for &i in &p.eval_order {
+/// Whether a metric's points rank it among all accounts of its scorecard
+/// (so need every account at once).
+fn ranked(s: &Scoring) -> bool {
+    matches!(s.normalize, Normalize::Percentile { .. })
+}
+
+/// Which metrics' raw values [`global_scores`] computes: those of the
+/// percentile-ranked metrics, of the metrics a scorecard's condition
+/// reads, and of the metrics these read (by position in `p.metrics`).
+fn global_metrics(p: &Pipeline) -> Vec<bool> {
+    let position = |name: &str| p.metrics.iter().position(|m| m.name == name);
+    let mut global = vec![false; p.metrics.len()];
+    let mut pending: Vec<usize> = p
+        .metrics
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.scoring.as_ref().is_some_and(ranked))
+        .map(|(i, _)| i)
+        .chain(
+            p.scorecards
+                .iter()
+                .filter_map(|sc| sc.when.as_ref())
+                .flat_map(|w| w.columns.iter().filter_map(|c| position(c))),
+        )
+        .collect();
+    while let Some(i) = pending.pop() {
+        if !global[i] {
+            global[i] = true;
+            pending.extend(
+                p.metrics[i]
+                    .def
+                    .metrics_read()
+                    .into_iter()
+                    .filter_map(position),
+            );
+        }
+    }
+    global
+}
+
+/// Raw values of the metrics for which `wanted` holds, operands before the
+/// metrics that use them.
+fn raw_values(p: &Pipeline, mut lf: LazyFrame, wanted: impl Fn(usize) -> bool) -> LazyFrame {
+    for &i in p.eval_order.iter().filter(|&&i| wanted(i)) {
         let m = &p.metrics[i];
         lf = lf.with_column(raw_value(i, m).alias(m.name.as_str()));
     }
+    lf
+}
+
+/// The scoring columns that need every account at once: the scorecard's
+/// position and the points of percentile-ranked metrics, with the raw
+/// values they read. [`row_scores`] then needs only each row's own
+/// values, so it may run on any slice of these rows.
+pub fn global_scores(p: &Pipeline, wide: LazyFrame) -> Result<LazyFrame> {
+    let global = global_metrics(p);
+    let mut lf = raw_values(p, wide, |i| global[i]);
     lf = lf.with_column(scorecard_index(p).alias(SCORECARD_INDEX));
+    let mut ranks = Vec::new();
+    for m in &p.metrics {
+        if let Some(s) = m.scoring.as_ref().filter(|s| ranked(s)) {
+            ranks.push(points(m, s)?.alias(points_column(&m.name)));
+        }
+    }
+    if !ranks.is_empty() {
+        lf = lf.with_columns(ranks);
+    }
+    Ok(lf)
+}
+
+/// The rest of the scoring columns over [`global_scores`]' frame, row by
+/// row: the other raw values, the scorecard's name, the other points,
+/// group points, score_raw, score, band, color, completeness and losses.
+pub fn row_scores(p: &Pipeline, global: LazyFrame) -> Result<LazyFrame> {
+    let computed = global_metrics(p);
+    let mut lf = raw_values(p, global, |i| !computed[i]);
     let names = p
         .scorecards
         .iter()
@@ -246,11 +312,13 @@ pub fn score_frame(p: &Pipeline, wide: LazyFrame) -> Result<LazyFrame> {
     // Points.
     let mut point_exprs = Vec::new();
     for m in &p.metrics {
-        if let Some(s) = &m.scoring {
+        if let Some(s) = m.scoring.as_ref().filter(|s| !ranked(s)) {
             point_exprs.push(points(m, s)?.alias(points_column(&m.name)));
         }
     }
-    lf = lf.with_columns(point_exprs);
+    if !point_exprs.is_empty() {
+        lf = lf.with_columns(point_exprs);
+    }
 
     // Group points and the scorecard's group weights.
     let mut group_exprs = Vec::new();
@@ -542,14 +610,12 @@ pub fn with_drivers(p: &Pipeline, scored: LazyFrame) -> Result<LazyFrame> {
     ))
 }
 
-/// Trend against the previous snapshot (customer_id, prev_score, prev_band,
-/// prev_model_version), or all `new` when there is none.
-pub fn with_trend(
-    scored: LazyFrame,
-    prev: Option<LazyFrame>,
-    threshold: i32,
-    model_version: &str,
-) -> LazyFrame {
+/// The previous snapshot's columns for [`trend_columns`] (prev_score,
+/// prev_band, its model version, and whether the account was in it;
+/// customer_id, prev_score, prev_band, prev_model_version of `prev`, none
+/// when there is no previous snapshot: every trend is then `new`) beside
+/// each account, in the accounts' order.
+pub fn join_previous(scored: LazyFrame, prev: Option<LazyFrame>) -> LazyFrame {
     let prev = match prev {
         Some(prev) => prev,
         None => DataFrame::new_infer_height(vec![
@@ -563,7 +629,7 @@ pub fn with_trend(
     };
     let prev = prev.with_column(lit(true).alias("__has_prev"));
     // The accounts' order (by customer_id) is kept: the output needs no sort.
-    let joined = scored.join(
+    scored.join(
         prev,
         [col("customer_id")],
         [col("customer_id")],
@@ -571,7 +637,11 @@ pub fn with_trend(
             maintain_order: MaintainOrderJoin::Left,
             ..JoinArgs::new(JoinType::Left)
         },
-    );
+    )
+}
+
+/// score_change and trend, row by row, from [`join_previous`]' columns.
+pub fn trend_columns(joined: LazyFrame, threshold: i32, model_version: &str) -> LazyFrame {
     let change = (col("score") - col("prev_score")).cast(DataType::Int32);
     let rebased = col("__prev_model")
         .neq(lit(model_version))

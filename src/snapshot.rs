@@ -362,6 +362,74 @@ pub fn lazy_parts(lf: LazyFrame, rows: usize) -> Vec<LazyFrame> {
         .collect()
 }
 
+/// Computes rows `start .. start + len` of a table (see [`Part::Made`]).
+pub type MakeRows<'a> = dyn Fn(usize, usize) -> Result<DataFrame> + Sync + 'a;
+
+/// The rows of one output part, taken only when the part is written.
+pub enum Part<'a> {
+    /// A frame, collected when written.
+    Frame(Box<LazyFrame>),
+    /// Rows `start .. start + len` of a table whose rows `make` computes,
+    /// one row group at a time: each row group is computed while the one
+    /// before it is encoded, so computing and encoding share the cores.
+    Made {
+        /// First row of the part in the table.
+        start: usize,
+        /// Rows in the part.
+        len: usize,
+        /// The table's rows.
+        make: &'a MakeRows<'a>,
+    },
+}
+
+/// Frames as parts.
+pub fn frames<'a>(frames: Vec<LazyFrame>) -> Vec<Part<'a>> {
+    frames
+        .into_iter()
+        .map(|frame| Part::Frame(Box::new(frame)))
+        .collect()
+}
+
+/// The parts of a table of `rows` rows that `make` computes, split as
+/// [`parts`] splits a frame (one empty part when there are no rows).
+pub fn made_parts<'a>(rows: usize, make: &'a MakeRows<'a>) -> Vec<Part<'a>> {
+    if rows == 0 {
+        return vec![Part::Made {
+            start: 0,
+            len: 0,
+            make,
+        }];
+    }
+    (0..rows)
+        .step_by(PART_ROWS)
+        .map(|start| Part::Made {
+            start,
+            len: PART_ROWS.min(rows - start),
+            make,
+        })
+        .collect()
+}
+
+/// One table of a commit: its folder name and its parts, listed only when
+/// the writer reaches the table, so a table may be made from the rows of
+/// those written before it.
+pub struct Table<'a> {
+    /// The table's folder (e.g. [`SCORES`]).
+    pub name: &'a str,
+    /// Its parts, in order (none: the date's folder is only cleared).
+    pub parts: Box<dyn FnOnce() -> Result<Vec<Part<'a>>> + Send + 'a>,
+}
+
+impl<'a> Table<'a> {
+    /// A table of parts known now.
+    pub fn of(name: &'a str, parts: Vec<Part<'a>>) -> Self {
+        Table {
+            name,
+            parts: Box::new(move || Ok(parts)),
+        }
+    }
+}
+
 /// Writes one date's tables (each as its parts, in order, taken one at a
 /// time) with the commit protocol; the manifest is produced by `manifest`
 /// from the list of written objects. Must be called while holding the
@@ -369,7 +437,7 @@ pub fn lazy_parts(lf: LazyFrame, rows: usize) -> Vec<LazyFrame> {
 pub fn commit(
     out: &Store,
     date: NaiveDate,
-    tables: Vec<(&str, Vec<LazyFrame>)>,
+    tables: Vec<Table<'_>>,
     manifest: impl FnOnce(&[Written]) -> serde_json::Value,
 ) -> Result<Vec<Written>> {
     WRITING.store(true, Ordering::SeqCst);
@@ -385,63 +453,101 @@ struct EncodedPart {
 }
 
 /// Takes a part's rows and encodes them as Parquet.
-fn encode_part(part: &LazyFrame, cache: &parquet_file::PageCache) -> Result<EncodedPart> {
-    let part = part
-        .clone()
-        .collect()
-        .map_err(|e| Error::polars("building an output part", e))?;
-    let rows = part.height();
-    let bytes = parquet_file::encode_with(part, cache)?;
-    Ok(EncodedPart { bytes, rows })
+fn encode_part(part: Part<'_>, cache: &parquet_file::PageCache) -> Result<EncodedPart> {
+    match part {
+        Part::Frame(frame) => {
+            let frame = frame
+                .collect()
+                .map_err(|e| Error::polars("building an output part", e))?;
+            let rows = frame.height();
+            let bytes = parquet_file::encode_with(frame, cache)?;
+            Ok(EncodedPart { bytes, rows })
+        }
+        Part::Made { start, len, make } => {
+            let (bytes, rows) = encode_made(start, len, make, cache)?;
+            Ok(EncodedPart { bytes, rows })
+        }
+    }
+}
+
+/// Encodes rows `start .. start + len` of `make`'s table, row group by row
+/// group, each made on a helper thread while the one before is encoded.
+fn encode_made(
+    start: usize,
+    len: usize,
+    make: &MakeRows<'_>,
+    cache: &parquet_file::PageCache,
+) -> Result<(Bytes, usize)> {
+    let groups: Vec<(usize, usize)> = if len == 0 {
+        vec![(start, 0)]
+    } else {
+        (start..start + len)
+            .step_by(parquet_file::ROW_GROUP_ROWS)
+            .map(|s| (s, parquet_file::ROW_GROUP_ROWS.min(start + len - s)))
+            .collect()
+    };
+    std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::sync_channel::<Result<DataFrame>>(1);
+        scope.spawn(move || {
+            for (s, n) in groups {
+                let made = make(s, n);
+                let failed = made.is_err();
+                if send.send(made).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        parquet_file::encode_groups(receive.iter(), cache)
+    })
 }
 
 fn commit_inner(
     out: &Store,
     date: NaiveDate,
-    tables: Vec<(&str, Vec<LazyFrame>)>,
+    tables: Vec<Table<'_>>,
     manifest: impl FnOnce(&[Written]) -> serde_json::Value,
 ) -> Result<Vec<Written>> {
     check_interrupted()?;
+    let names: Vec<&str> = tables.iter().map(|t| t.name).collect();
     // 1. Un-commit the date: readers stop trusting it before anything changes.
-    for (table, _) in &tables {
+    for table in &names {
         out.delete(&format!("{}/{SUCCESS}", date_folder(table, date)))?;
     }
     // 2. Every data object with one atomic put, deterministic names. Parts
     // are encoded on one thread while the previous one is hashed and
     // uploaded on this one (at most one encoded part waits between them).
-    // (table, object path, part), in the order they are written.
-    let parts: Vec<(&str, String, &LazyFrame)> = tables
-        .iter()
-        .flat_map(|(table, parts)| {
-            parts.iter().enumerate().map(move |(i, part)| {
-                let rel = format!("{}/part-{i:05}.parquet", date_folder(table, date));
-                (*table, rel, part)
-            })
-        })
-        .collect();
-    let parts = &parts;
     let mut written: Vec<Written> = Vec::new();
     let mut written_rel: Vec<String> = Vec::new();
     std::thread::scope(|scope| -> Result<()> {
-        let (send, receive) = std::sync::mpsc::sync_channel::<Result<EncodedPart>>(1);
+        // (table, object path, part) in the order they are written.
+        let (send, receive) =
+            std::sync::mpsc::sync_channel::<Result<(&str, String, EncodedPart)>>(1);
         let encoder = scope.spawn(move || {
             // The long metrics table repeats the scores table's customer_id
             // and metric columns: their pages are encoded once.
             let cache = parquet_file::PageCache::default();
-            for (table, _, part) in parts {
-                cache.keep_floats(*table == SCORES);
-                let encoded = check_interrupted().and_then(|()| encode_part(part, &cache));
-                let failed = encoded.is_err();
-                if send.send(encoded).is_err() || failed {
-                    return;
+            for table in tables {
+                cache.keep_floats(table.name == SCORES);
+                let parts = match (table.parts)() {
+                    Ok(parts) => parts,
+                    Err(e) => {
+                        let _ = send.send(Err(e));
+                        return;
+                    }
+                };
+                for (i, part) in parts.into_iter().enumerate() {
+                    let rel = format!("{}/part-{i:05}.parquet", date_folder(table.name, date));
+                    let encoded = check_interrupted().and_then(|()| encode_part(part, &cache));
+                    let failed = encoded.is_err();
+                    if send.send(encoded.map(|e| (table.name, rel, e))).is_err() || failed {
+                        return;
+                    }
                 }
             }
         });
         let mut uploaded = || -> Result<()> {
-            for (table, rel, _) in parts {
-                let part = receive
-                    .recv()
-                    .map_err(|_| Error::Internal("the part encoder stopped".into()))??;
+            for encoded in receive.iter() {
+                let (table, rel, part) = encoded?;
                 check_interrupted()?;
                 let size = part.bytes.len();
                 let sha256 = {
@@ -450,15 +556,15 @@ fn commit_inner(
                 };
                 // One atomic put, or a multipart upload for large parts
                 // (aborted on failure or on a signal).
-                out.put_cancellable(rel, part.bytes, &|| INTERRUPTED.load(Ordering::SeqCst))?;
+                out.put_cancellable(&rel, part.bytes, &|| INTERRUPTED.load(Ordering::SeqCst))?;
                 written.push(Written {
                     table: table.to_string(),
-                    path: out.url_of(rel),
+                    path: out.url_of(&rel),
                     rows: part.rows,
                     bytes: size,
                     sha256,
                 });
-                written_rel.push(rel.clone());
+                written_rel.push(rel);
             }
             Ok(())
         };
@@ -470,7 +576,7 @@ fn commit_inner(
         result
     })?;
     // 3. Nothing stale: delete what this run did not write.
-    for (table, _) in &tables {
+    for table in &names {
         for o in out.list(&date_folder(table, date))? {
             if !written_rel.contains(&o.rel) {
                 check_interrupted()?;
@@ -485,7 +591,11 @@ fn commit_inner(
     let mut committed: Vec<String> = Vec::new();
     // (A table given no parts is only cleared: a date written before with
     // it keeps no stale copy, and gets no marker.)
-    for (table, _) in tables.iter().rev().filter(|(_, parts)| !parts.is_empty()) {
+    for table in names
+        .iter()
+        .rev()
+        .filter(|t| written.iter().any(|w| w.table == **t))
+    {
         let rel = format!("{}/{SUCCESS}", date_folder(table, date));
         if let Err(e) = out.put(&rel, bytes.clone()) {
             // A failed run leaves no `_SUCCESS` for its date: take back the
@@ -564,5 +674,70 @@ mod tests {
             heights(packed_parts(frames, 2_500_000)),
             vec![1_000_000, 1_000_000, 500_000, 1_000_000, 1_000_000, 500_000]
         );
+    }
+
+    /// A table made row by row is split into parts as a frame is: at a
+    /// million rows, one empty part when it has no rows.
+    #[test]
+    fn made_tables_split_into_parts_of_a_million_rows() {
+        let make = |_: usize, _: usize| -> Result<DataFrame> { unreachable!("not made") };
+        let ranges = |rows| -> Vec<(usize, usize)> {
+            made_parts(rows, &make)
+                .into_iter()
+                .map(|part| match part {
+                    Part::Made { start, len, .. } => (start, len),
+                    Part::Frame(_) => panic!("a made part"),
+                })
+                .collect()
+        };
+        assert_eq!(ranges(0), [(0, 0)]);
+        assert_eq!(ranges(5), [(0, 5)]);
+        assert_eq!(
+            ranges(2_500_000),
+            [(0, 1_000_000), (1_000_000, 1_000_000), (2_000_000, 500_000)]
+        );
+    }
+
+    /// A made part is asked for its row groups in order (131,072 rows each
+    /// from its first row, the last one shorter) and writes the bytes the
+    /// same rows write as one frame.
+    #[test]
+    fn a_made_part_is_made_a_row_group_at_a_time_into_the_same_bytes() {
+        let rows = 2 * parquet_file::ROW_GROUP_ROWS + 7;
+        let table = frame(1_000_000).collect().unwrap();
+        let asked = Mutex::new(Vec::new());
+        let make = |start: usize, len: usize| -> Result<DataFrame> {
+            asked.lock().unwrap().push((start, len));
+            Ok(table.slice(start as i64, len))
+        };
+        let cache = parquet_file::PageCache::default();
+        let (bytes, written) = encode_made(100, rows, &make, &cache).unwrap();
+        assert_eq!(written, rows);
+        let r = parquet_file::ROW_GROUP_ROWS;
+        assert_eq!(
+            *asked.lock().unwrap(),
+            [(100, r), (100 + r, r), (100 + 2 * r, 7)]
+        );
+        let whole = parquet_file::encode(table.slice(100, rows)).unwrap();
+        assert_eq!(bytes, whole);
+        // No rows: one empty group gives the schema.
+        let (empty, none) = encode_made(0, 0, &make, &cache).unwrap();
+        assert_eq!(none, 0);
+        assert_eq!(empty, parquet_file::encode(table.slice(0, 0)).unwrap());
+    }
+
+    /// A row group that cannot be made fails the part with its error.
+    #[test]
+    fn a_failure_to_make_a_row_group_fails_the_part() {
+        let make = |start: usize, _: usize| -> Result<DataFrame> {
+            if start == 0 {
+                Ok(frame(parquet_file::ROW_GROUP_ROWS).collect().unwrap())
+            } else {
+                Err(Error::Internal("scoring broke".into()))
+            }
+        };
+        let cache = parquet_file::PageCache::default();
+        let err = encode_made(0, 200_000, &make, &cache).unwrap_err();
+        assert!(err.to_string().contains("scoring broke"), "{err}");
     }
 }

@@ -575,3 +575,73 @@ fn the_metrics_table_can_be_turned_off_and_a_rerun_leaves_no_stale_copy() {
     assert_eq!(tables, ["scores", "summary"]);
     assert_eq!(env.scores("2026-11-20").height(), 1);
 }
+
+/// Scoring is computed a row group (131,072 rows) at a time while the one
+/// before is written; a percentile rank still spans every account. With
+/// n = 132,072 accounts whose value is their index i (distinct, one
+/// scorecard), the rank of i is i + 1, so its points are
+/// 100 × i / (n − 1) (SPEC §4): the first account of the second row
+/// group (i = 131,072) has 100 × 131072 / 132071 = 99.2436…, score 99,
+/// and the last one 100. The scores and long tables hold every row once,
+/// in customer_id order, in row groups of 131,072 and 1,000 rows.
+#[test]
+fn percentile_ranks_span_the_row_groups_scored_one_at_a_time() {
+    let env = Env::new();
+    let ranked = pct_pipeline("1").replace(
+        "normalize = { linear = [0, 100] }",
+        "normalize = { percentile = \"higher_is_better\" }",
+    );
+    std::fs::write(env.tmp.path().join("v1.toml"), ranked).unwrap();
+    let n = 132_072usize;
+    let ids: Vec<String> = (0..n).map(|i| format!("C{i:06}")).collect();
+    let rows: Vec<(&str, Option<f64>)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), Some(i as f64)))
+        .collect();
+    write_pct_accounts(&env.input(), &rows);
+    let r = env.run("1", "2026-11-20");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let scores = env.scores("2026-11-20");
+    assert_eq!(scores.height(), n);
+    for i in [0usize, 1, 131_071, 131_072, 131_073, n - 1] {
+        assert_eq!(
+            s(&scores, "customer_id", i).as_deref(),
+            Some(ids[i].as_str())
+        );
+        let expected = 100.0 * i as f64 / (n - 1) as f64;
+        close(
+            f(&scores, "pct_points", i),
+            expected,
+            &format!("pct_points of {}", ids[i]),
+        );
+        close(
+            f(&scores, "score_raw", i),
+            expected,
+            &format!("score_raw of {}", ids[i]),
+        );
+    }
+    let score = |i: usize| scores.column("score").unwrap().i32().unwrap().get(i);
+    assert_eq!(score(131_072), Some(99));
+    assert_eq!(score(n - 1), Some(100));
+    assert_eq!(score(0), Some(0));
+    let part = env
+        .out()
+        .join("scores/snapshot_date=2026-11-20/part-00000.parquet");
+    let md = polars_parquet::read::read_metadata(&mut std::fs::File::open(&part).unwrap()).unwrap();
+    let groups: Vec<usize> = md.row_groups.iter().map(|g| g.num_rows()).collect();
+    assert_eq!(groups, [131_072, 1_000]);
+    // The long metrics table: one row per account, the same points.
+    let long = read_parquet(&env.out().join("metrics/snapshot_date=2026-11-20"));
+    assert_eq!(long.height(), n);
+    assert_eq!(
+        s(&long, "customer_id", n - 1).as_deref(),
+        Some(ids[n - 1].as_str())
+    );
+    close(
+        f(&long, "points", 131_072),
+        100.0 * 131_072.0 / (n - 1) as f64,
+        "long points",
+    );
+    close(f(&long, "raw", n - 1), (n - 1) as f64, "long raw");
+}
