@@ -723,8 +723,9 @@ fn ids_strictly_ascending(df: &DataFrame) -> PolarsResult<bool> {
 /// kept for the tables written after the scores.
 struct RowScorer<'a> {
     p: &'a Pipeline,
-    /// [`global_plan`]'s rows, in the accounts' (customer_id) order.
-    global: DataFrame,
+    /// [`global_plan`]'s rows, in the accounts' (customer_id) order;
+    /// released once every row is scored.
+    global: std::sync::Mutex<DataFrame>,
     /// The slices scored so far (output columns, losses and the
     /// scorecard's position), in row order.
     made: std::sync::Mutex<Vec<DataFrame>>,
@@ -742,29 +743,43 @@ impl<'a> RowScorer<'a> {
             .map_err(pl("scoring"))?;
         Ok(RowScorer {
             p,
-            global,
+            global: std::sync::Mutex::new(global),
             made: std::sync::Mutex::new(Vec::new()),
         })
     }
 
-    /// Accounts to score.
-    fn rows(&self) -> usize {
-        self.global.height()
+    /// The global rows (a cheap copy: columns are shared).
+    fn global(&self) -> DataFrame {
+        self.global
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
-    /// Rows `start .. start + len` scored: output columns, losses and the
-    /// scorecard's position.
-    fn score(&self, start: usize, len: usize) -> Result<DataFrame> {
-        let slice = self.global.slice(start as i64, len).lazy();
+    /// Accounts to score.
+    fn rows(&self) -> usize {
+        self.global().height()
+    }
+
+    /// Rows `start .. start + len` of `global` scored: output columns,
+    /// losses and the scorecard's position.
+    fn score(&self, global: &DataFrame, start: usize, len: usize) -> Result<DataFrame> {
+        let slice = global.slice(start as i64, len).lazy();
         score::select_output_with_losses(self.p, rows_plan(self.p, slice)?)
             .collect()
             .map_err(pl("scoring"))
     }
 
+    /// The scores table's columns of no rows (its schema).
+    fn schema(&self) -> Result<DataFrame> {
+        let none = self.score(&self.global(), 0, 0)?;
+        score::scores_of(self.p, &none).map_err(pl("scoring"))
+    }
+
     /// The scores table's columns of rows `start .. start + len`, keeping
     /// the slice (calls come in row order, as the commit writes them).
     fn scores(&self, start: usize, len: usize) -> Result<DataFrame> {
-        let slice = self.score(start, len)?;
+        let slice = self.score(&self.global(), start, len)?;
         let scores = score::scores_of(self.p, &slice).map_err(pl("scoring"))?;
         self.made
             .lock()
@@ -773,9 +788,16 @@ impl<'a> RowScorer<'a> {
         Ok(scores)
     }
 
-    /// Every row scored (once the scores are written): the slices kept,
-    /// end to end.
+    /// Every row scored, once the scores are written: the slices kept, end
+    /// to end. The global rows are released (at 10M accounts their
+    /// aggregation and intermediate columns are GiBs).
     fn scored(&self) -> Result<DataFrame> {
+        let global = std::mem::take(
+            &mut *self
+                .global
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         let mut made = std::mem::take(
             &mut *self
                 .made
@@ -783,8 +805,9 @@ impl<'a> RowScorer<'a> {
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
         if made.is_empty() {
-            return self.score(0, 0);
+            return self.score(&global, 0, 0);
         }
+        drop(global);
         let mut all = made.remove(0);
         for slice in &made {
             all.vstack_mut(slice).map_err(pl("scoring"))?;
@@ -1080,9 +1103,12 @@ pub fn score_and_commit(
         .as_ref()
         .map(|(_, df)| band_share(df, "prev_band", &p.bands[0].name));
     let scorer = RowScorer::new(p, &checked, prev.map(|(_, df)| df))?;
+    // The scorer holds what scoring reads from now on.
+    checked.accounts = DataFrame::empty();
+    checked.aggregates.clear();
     // The scores schema (from no rows) is checked before anything is
     // written.
-    let schema = score::scores_of(p, &scorer.score(0, 0)?).map_err(pl("scoring"))?;
+    let schema = scorer.schema()?;
     let schema_notes = schema_changes(
         output,
         prev_date.as_deref(),
