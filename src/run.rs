@@ -845,52 +845,6 @@ fn collect_streaming(lf: LazyFrame) -> PolarsResult<DataFrame> {
         .map(|r| r.unwrap_single())
 }
 
-/// The summary table: one row per (scorecard, band) present.
-pub fn summarize(p: &Pipeline, scores: &DataFrame) -> Result<DataFrame> {
-    let total = scores.height().max(1) as f64;
-    let mut sc_order = lit(p.scorecards.len() as i32);
-    for (i, sc) in p.scorecards.iter().enumerate().rev() {
-        sc_order = when(col("scorecard").eq(lit(sc.name.as_str())))
-            .then(lit(i as i32))
-            .otherwise(sc_order);
-    }
-    let mut band_order = lit(p.bands.len() as i32);
-    for (i, b) in p.bands.iter().enumerate().rev() {
-        band_order = when(col("band").eq(lit(b.name.as_str())))
-            .then(lit(i as i32))
-            .otherwise(band_order);
-    }
-    let mrr = match &p.settings.summary_mrr_metric {
-        Some(m) => col(m.as_str()).sum(),
-        None => lit(NULL).cast(DataType::Float64).first(),
-    };
-    scores
-        .clone()
-        .lazy()
-        .group_by([col("scorecard"), col("band")])
-        .agg([
-            len().cast(DataType::Int64).alias("accounts"),
-            col("score")
-                .cast(DataType::Float64)
-                .mean()
-                .alias("mean_score"),
-            mrr.cast(DataType::Float64).alias("mrr"),
-            (len().cast(DataType::Float64) / lit(total)).alias("share"),
-        ])
-        .with_columns([sc_order.alias("__sc"), band_order.alias("__band")])
-        .sort(["__sc", "__band"], SortMultipleOptions::default())
-        .select([
-            col("scorecard"),
-            col("band"),
-            col("accounts"),
-            col("mean_score"),
-            col("mrr"),
-            col("share"),
-        ])
-        .collect()
-        .map_err(pl("summary"))
-}
-
 /// Compares the scores schema with the previous snapshot's (from its
 /// manifest): added columns are reported; removed or retyped ones stop the
 /// run (exit 2, nothing written) unless `allow` — a BI reader of the folder
@@ -972,15 +926,35 @@ fn band_share(df: &DataFrame, column: &str, band: &str) -> f64 {
         return 0.0;
     }
     let hits = df
-        .column(column)
+        .clone()
+        .lazy()
+        .select([col(column).eq(lit(band)).sum().cast(DataType::Int64)])
+        .collect()
         .ok()
-        .and_then(|c| {
-            c.str()
-                .ok()
-                .map(|s| s.iter().filter(|v| *v == Some(band)).count())
-        })
+        .and_then(|d| d.column(column).ok()?.get(0).ok()?.extract::<i64>())
         .unwrap_or(0);
     hits as f64 / n as f64
+}
+
+/// Share (0-1) of accounts in the first (lowest) band, from the summary
+/// table.
+fn lowest_band_share(p: &Pipeline, summary: &DataFrame) -> f64 {
+    let accounts = |band: Option<&str>| -> i64 {
+        let rows = match band {
+            Some(b) => summary.clone().lazy().filter(col("band").eq(lit(b))),
+            None => summary.clone().lazy(),
+        };
+        rows.select([col("accounts").sum()])
+            .collect()
+            .ok()
+            .and_then(|d| d.column("accounts").ok()?.get(0).ok()?.extract::<i64>())
+            .unwrap_or(0)
+    };
+    let total = accounts(None);
+    if total == 0 {
+        return 0.0;
+    }
+    accounts(Some(&p.bands[0].name)) as f64 / total as f64
 }
 
 /// A warning when the lowest band's share moved by more than the pipeline's
@@ -1031,12 +1005,13 @@ pub struct RunResult {
     pub summary: DataFrame,
 }
 
-fn count_by(scores: &DataFrame, column: &str) -> serde_json::Value {
-    let df = scores
+/// Accounts per value of `column` ("null" for none) of the summary table.
+fn count_by(summary: &DataFrame, column: &str) -> serde_json::Value {
+    let df = summary
         .clone()
         .lazy()
         .group_by([col(column)])
-        .agg([len().cast(DataType::Int64).alias("n")])
+        .agg([col("accounts").sum().cast(DataType::Int64).alias("n")])
         .sort([column], SortMultipleOptions::default())
         .collect();
     let mut map = serde_json::Map::new();
@@ -1129,12 +1104,12 @@ pub fn score_and_commit(
     let finish_scoring = || -> Result<&ScoredTables> {
         let with_losses = scorer.scored()?;
         let scores = score::scores_of(p, &with_losses).map_err(pl("scoring"))?;
-        let summary = summarize(p, &scores)?;
+        let summary = score::summary(p, &with_losses).map_err(pl("summary"))?;
         let mut warnings = lowest_band_warning(
             p,
             prev_date.as_deref(),
             prev_lowest_share,
-            band_share(&scores, "band", &p.bands[0].name),
+            lowest_band_share(p, &summary),
         );
         for w in &warnings {
             tracing::warn!(stage = "score", "{w}");
@@ -1203,8 +1178,8 @@ pub fn score_and_commit(
             if let Some(done) = scored.get() {
                 m["accounts"] = serde_json::json!({
                     "scored": done.scores.height(),
-                    "by_scorecard": count_by(&done.scores, "scorecard"),
-                    "by_band": count_by(&done.scores, "band"),
+                    "by_scorecard": count_by(&done.summary, "scorecard"),
+                    "by_band": count_by(&done.summary, "band"),
                 });
                 m["warnings"] = serde_json::json!(done.warnings);
             }

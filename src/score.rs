@@ -752,6 +752,60 @@ fn constant_name(name: &str, dtype: &DataType) -> Expr {
     lit(name).cast(dtype.clone())
 }
 
+/// The summary table (one row per scorecard and band present, in the
+/// pipeline's order of scorecards, then none, and of bands, then the
+/// unscored band: scorecard, band, accounts, mean_score, mrr, share) of
+/// [`select_output_with_losses`]' rows. Accounts are grouped by the
+/// positions of their scorecard and band, not by their names.
+pub fn summary(p: &Pipeline, scored: &DataFrame) -> PolarsResult<DataFrame> {
+    let total = scored.height().max(1) as f64;
+    let mrr = match &p.settings.summary_mrr_metric {
+        Some(m) => col(m.as_str()).sum(),
+        None => lit(NULL).cast(DataType::Float64).first(),
+    };
+    let scorecards: Vec<Option<String>> = p
+        .scorecards
+        .iter()
+        .map(|sc| Some(sc.name.clone()))
+        .chain(std::iter::once(None))
+        .collect();
+    let bands = p
+        .bands
+        .iter()
+        .chain(std::iter::once(&p.unscored))
+        .map(|b| Some(b.name.clone()))
+        .collect();
+    scored
+        .clone()
+        .lazy()
+        .with_columns([
+            col(SCORECARD_INDEX)
+                .fill_null(lit(p.scorecards.len() as u32))
+                .alias("__sc_key"),
+            band_index(&p.bands).alias("__band"),
+        ])
+        .group_by([col("__sc_key"), col("__band")])
+        .agg([
+            len().cast(DataType::Int64).alias("accounts"),
+            col("score")
+                .cast(DataType::Float64)
+                .mean()
+                .alias("mean_score"),
+            mrr.cast(DataType::Float64).alias("mrr"),
+            (len().cast(DataType::Float64) / lit(total)).alias("share"),
+        ])
+        .sort(["__sc_key", "__band"], SortMultipleOptions::default())
+        .select([
+            pick_str(scorecards, col("__sc_key")).alias("scorecard"),
+            pick_str(bands, col("__band")).alias("band"),
+            col("accounts"),
+            col("mean_score"),
+            col("mrr"),
+            col("share"),
+        ])
+        .collect()
+}
+
 /// The scores table (SPEC §6 columns) out of [`select_output_with_losses`].
 pub fn scores_of(p: &Pipeline, with_losses: &DataFrame) -> PolarsResult<DataFrame> {
     with_losses.select(output_columns(p))

@@ -6,6 +6,7 @@
 
 use polars::prelude::*;
 use polars_arrow::array::PrimitiveArray;
+use rayon::prelude::*;
 
 use crate::config::{AccountValue, Pipeline, Source};
 use crate::contract::{self, Kind};
@@ -359,23 +360,32 @@ fn open_table(
     // of a multi-file table that breaks the contract is named, and files
     // whose accepted types differ (int32 here, int64 there) are read as one.
     let needed = needed_columns(p, s);
-    let mut parts = Vec::with_capacity(objects.len());
-    for o in &objects {
-        let url = input.url_of(&o.rel);
-        let mut frame = scan(input, std::slice::from_ref(o)).map_err(|e| match e {
-            Error::Corrupt { message, .. } => Error::Corrupt {
+    // The objects' footers are read on the machine's cores; the first
+    // object in order that fails is the one named.
+    let opened: Vec<Result<(Part, Option<u64>)>> = objects
+        .par_iter()
+        .map(|o| {
+            let url = input.url_of(&o.rel);
+            let mut frame = scan(input, std::slice::from_ref(o)).map_err(|e| match e {
+                Error::Corrupt { message, .. } => Error::Corrupt {
+                    url: url.clone(),
+                    message,
+                },
+                other => other,
+            })?;
+            let schema = frame.collect_schema().map_err(|e| Error::Corrupt {
                 url: url.clone(),
-                message,
-            },
-            other => other,
-        })?;
-        let schema = frame.collect_schema().map_err(|e| Error::Corrupt {
-            url: url.clone(),
-            message: e.to_string(),
-        })?;
-        parts.push(Part { url, frame, schema });
-    }
-    let rows: Vec<Option<u64>> = parts.iter().map(|part| object_rows(&part.frame)).collect();
+                message: e.to_string(),
+            })?;
+            let rows = object_rows(&frame);
+            Ok((Part { url, frame, schema }, rows))
+        })
+        .collect();
+    let (parts, rows): (Vec<Part>, Vec<Option<u64>>) = opened
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
     let mut types_per_part = Vec::with_capacity(parts.len());
     for part in &parts {
         let mut types = Vec::with_capacity(needed.len());
