@@ -734,9 +734,9 @@ struct RowScorer<'a> {
 impl<'a> RowScorer<'a> {
     /// Computes the global part of the scoring for checked inputs.
     fn new(p: &'a Pipeline, checked: &Checked, prev: Option<DataFrame>) -> Result<Self> {
-        // The in-memory engine here: the streaming one was ~1 s faster on
-        // the 1M workload, but its float sums were not bit-for-bit the same
-        // from run to run, and reruns must write identical bytes.
+        // The in-memory engine here: the streaming one's float sums were
+        // not bit-for-bit the same from run to run (reruns must write
+        // identical bytes), and it was no faster when measured again.
         let global = global_plan(p, checked, prev)?
             .collect()
             .and_then(sorted_by_customer)

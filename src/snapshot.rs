@@ -488,7 +488,10 @@ fn encode_made(
     };
     std::thread::scope(|scope| {
         let (send, receive) = std::sync::mpsc::sync_channel::<Result<DataFrame>>(1);
+        // Its log lines carry the job's fields, as this thread's do.
+        let span = tracing::Span::current();
         scope.spawn(move || {
+            let _job = span.enter();
             for (s, n) in groups {
                 let made = make(s, n);
                 let failed = made.is_err();
@@ -522,7 +525,9 @@ fn commit_inner(
         // (table, object path, part) in the order they are written.
         let (send, receive) =
             std::sync::mpsc::sync_channel::<Result<(&str, String, EncodedPart)>>(1);
+        let span = tracing::Span::current();
         let encoder = scope.spawn(move || {
+            let _job = span.enter();
             // The long metrics table repeats the scores table's customer_id
             // and metric columns: their pages are encoded once.
             let cache = parquet_file::PageCache::default();
