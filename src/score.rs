@@ -755,8 +755,9 @@ fn constant_name(name: &str, dtype: &DataType) -> Expr {
 /// The summary table (one row per scorecard and band present, in the
 /// pipeline's order of scorecards, then none, and of bands, then the
 /// unscored band: scorecard, band, accounts, mean_score, mrr, share) of
-/// [`select_output_with_losses`]' rows. Accounts are grouped by the
-/// positions of their scorecard and band, not by their names.
+/// [`select_output_with_losses`]' rows. Accounts are grouped by one
+/// integer made of the positions of their scorecard and band, not by their
+/// names.
 pub fn summary(p: &Pipeline, scored: &DataFrame) -> PolarsResult<DataFrame> {
     let total = scored.height().max(1) as f64;
     let mrr = match &p.settings.summary_mrr_metric {
@@ -769,22 +770,23 @@ pub fn summary(p: &Pipeline, scored: &DataFrame) -> PolarsResult<DataFrame> {
         .map(|sc| Some(sc.name.clone()))
         .chain(std::iter::once(None))
         .collect();
-    let bands = p
+    let bands: Vec<Option<String>> = p
         .bands
         .iter()
         .chain(std::iter::once(&p.unscored))
         .map(|b| Some(b.name.clone()))
         .collect();
+    // One key: scorecard position × (bands + 1) + band position.
+    let width = bands.len() as u32;
     scored
         .clone()
         .lazy()
-        .with_columns([
-            col(SCORECARD_INDEX)
-                .fill_null(lit(p.scorecards.len() as u32))
-                .alias("__sc_key"),
-            band_index(&p.bands).alias("__band"),
-        ])
-        .group_by([col("__sc_key"), col("__band")])
+        .with_column(
+            (col(SCORECARD_INDEX).fill_null(lit(p.scorecards.len() as u32)) * lit(width)
+                + band_index(&p.bands))
+            .alias("__key"),
+        )
+        .group_by([col("__key")])
         .agg([
             len().cast(DataType::Int64).alias("accounts"),
             col("score")
@@ -794,10 +796,10 @@ pub fn summary(p: &Pipeline, scored: &DataFrame) -> PolarsResult<DataFrame> {
             mrr.cast(DataType::Float64).alias("mrr"),
             (len().cast(DataType::Float64) / lit(total)).alias("share"),
         ])
-        .sort(["__sc_key", "__band"], SortMultipleOptions::default())
+        .sort(["__key"], SortMultipleOptions::default())
         .select([
-            pick_str(scorecards, col("__sc_key")).alias("scorecard"),
-            pick_str(bands, col("__band")).alias("band"),
+            pick_str(scorecards, col("__key") / lit(width)).alias("scorecard"),
+            pick_str(bands, col("__key") % lit(width)).alias("band"),
             col("accounts"),
             col("mean_score"),
             col("mrr"),
