@@ -302,6 +302,63 @@ fn summary_rows_and_shares() {
     close(Some(total), 1.0, "shares sum to 1");
 }
 
+/// Summary rows come in the pipeline's order of scorecards (not their
+/// names' order), then accounts that no scorecard took, and within each in
+/// the order of bands, Unscored last; the manifest counts the same rows.
+/// "small" (pct < 50) is declared before "big" (pct >= 50); F (no pct)
+/// matches neither, so it has no scorecard and no score.
+#[test]
+fn summary_rows_follow_the_pipelines_scorecards_then_none() {
+    let env = Env::new();
+    let two = pct_pipeline("1").replace(
+        "[[scorecards]]\nname = \"all\"\nweights = { onboarding = 1 }",
+        "[[scorecards]]\nname = \"small\"\nwhen = \"onboarding_completion_pct < 50\"\nweights = { onboarding = 1 }\n\n[[scorecards]]\nname = \"big\"\nwhen = \"onboarding_completion_pct >= 50\"\nweights = { onboarding = 1 }",
+    );
+    assert!(two.contains("small"), "the pipeline was rewritten");
+    std::fs::write(env.tmp.path().join("v1.toml"), two).unwrap();
+    write_pct_accounts(
+        &env.input(),
+        &[
+            ("A", Some(20.0)),
+            ("B", Some(70.0)),
+            ("C", Some(90.0)),
+            ("F", None),
+        ],
+    );
+    let r = env.run("1", D);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let sm = read_parquet(&env.out().join("summary/snapshot_date=2026-11-24"));
+    let rows: Vec<(Option<String>, Option<String>, Option<f64>)> = (0..sm.height())
+        .map(|i| {
+            (
+                s(&sm, "scorecard", i),
+                s(&sm, "band", i),
+                f(&sm, "accounts", i),
+            )
+        })
+        .collect();
+    let row =
+        |sc: Option<&str>, band: &str| (sc.map(str::to_string), Some(band.to_string()), Some(1.0));
+    assert_eq!(
+        rows,
+        vec![
+            row(Some("small"), "Critical"),
+            row(Some("big"), "Healthy"),
+            row(Some("big"), "Thriving"),
+            row(None, "Unscored"),
+        ]
+    );
+    let m = read_manifest(&env.out(), D);
+    assert_eq!(
+        m["accounts"]["by_scorecard"],
+        serde_json::json!({"small": 1, "big": 2, "null": 1})
+    );
+    assert_eq!(
+        m["accounts"]["by_band"],
+        serde_json::json!({"Critical": 1, "Healthy": 1, "Thriving": 1, "Unscored": 1})
+    );
+}
+
 #[test]
 fn wrong_command_line_is_64() {
     assert_eq!(healthscore(&["run", "--pipeline"]).code, 64);
