@@ -9,8 +9,10 @@
 //! bitmasks for distinct days in a window of at most 64 days or distinct
 //! values of a column with at most 64 distinct values). It also ranks each
 //! account's three largest losses for the drivers ([`top_losses`]), a
-//! per-row top-3 that row-wise expressions do slowly, and moves dates to
-//! the first day of their month ([`first_of_month`]).
+//! per-row top-3 that row-wise expressions do slowly, moves dates to the
+//! first day of their month ([`first_of_month`]), and numbers the values
+//! of few-valued text columns in first-seen order for the Parquet writer's
+//! dictionaries ([`few_valued_strings`], [`first_seen_u8`]).
 //!
 //! It takes plain slices (no dependency on the engine), so it is compiled
 //! with optimisations even in healthscore's dev profile.
