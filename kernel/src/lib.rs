@@ -919,17 +919,23 @@ fn first_seen_keys<K: Copy + Into<u32>>(
     seen
 }
 
-/// [`first_seen_keys`] of 8-bit keys.
+/// The [`FirstSeen`] codes of a categorical column's 8-bit keys, each
+/// below `names`: its names renumbered in the order they are first seen
+/// (`rows` gives each one's first row; a null row is code 0).
 pub fn first_seen_u8(keys: &[u8], valid: Option<Bits<'_>>, names: usize) -> FirstSeen {
     first_seen_keys(keys, valid, names)
 }
 
-/// [`first_seen_keys`] of 16-bit keys.
+/// The [`FirstSeen`] codes of a categorical column's 16-bit keys, each
+/// below `names`: its names renumbered in the order they are first seen
+/// (`rows` gives each one's first row; a null row is code 0).
 pub fn first_seen_u16(keys: &[u16], valid: Option<Bits<'_>>, names: usize) -> FirstSeen {
     first_seen_keys(keys, valid, names)
 }
 
-/// [`first_seen_keys`] of 32-bit keys.
+/// The [`FirstSeen`] codes of a categorical column's 32-bit keys, each
+/// below `names`: its names renumbered in the order they are first seen
+/// (`rows` gives each one's first row; a null row is code 0).
 pub fn first_seen_u32(keys: &[u32], valid: Option<Bits<'_>>, names: usize) -> FirstSeen {
     first_seen_keys(keys, valid, names)
 }
