@@ -539,7 +539,10 @@ fn few_valued_strings_give_up_past_the_limit() {
     let buffers = [d.as_slice()];
     let strings = Strings::new(&v, &buffers);
     assert!(few_valued_strings(&strings, None, 2).is_none());
-    assert_eq!(few_valued_strings(&strings, None, 3).unwrap().codes, vec![0, 1, 2, 0]);
+    assert_eq!(
+        few_valued_strings(&strings, None, 3).unwrap().codes,
+        vec![0, 1, 2, 0]
+    );
     // One value stored as 9 separate long strings: 9 views > 4 × 2.
     let long = ["a long value, not inlined"; 9];
     let (v, d) = views(&long);
