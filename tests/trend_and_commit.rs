@@ -702,3 +702,32 @@ fn percentile_ranks_span_the_row_groups_scored_one_at_a_time() {
     );
     close(f(&long, "raw", n - 1), (n - 1) as f64, "long raw");
 }
+
+/// No accounts: every table is still written, with its columns and no
+/// rows (one part each), and committed.
+#[test]
+fn no_accounts_still_commit_empty_tables_with_their_columns() {
+    let env = Env::new();
+    write_pct_accounts(&env.input(), &[]);
+    let r = env.run("1", D);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let scores = env.scores(D);
+    assert_eq!(scores.height(), 0);
+    assert_eq!(
+        scores.column("score").map(|c| c.dtype().clone()).ok(),
+        Some(DataType::Int32)
+    );
+    for table in ["summary", "metrics"] {
+        let df = read_parquet(&env.out().join(format!("{table}/snapshot_date={D}")));
+        assert_eq!(df.height(), 0, "{table}");
+    }
+    let m = read_manifest(&env.out(), D);
+    assert_eq!(m["accounts"]["scored"], 0);
+    let parts: Vec<&str> = m["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["table"].as_str().unwrap())
+        .collect();
+    assert_eq!(parts, ["scores", "summary", "metrics"]);
+}
