@@ -4,7 +4,9 @@
 //! values per row (the same expressions as [`crate::metrics`]) and streams
 //! the batches out; the dependency-free `healthscore-kernel` crate applies
 //! each aggregation's window to the day column (the bounds of the
-//! group-by path's window condition), maps each row's customer_id to
+//! group-by path's window condition), evaluates the filters it can itself
+//! (comparisons of a string or integer column with a constant, joined by
+//! AND; see `kernel_cond`), maps each row's customer_id to
 //! the account's position and folds it into per-account accumulators. This replaces a
 //! hash group-by on the string key (and its hash set per account for
 //! `count_distinct`) by plain array updates: distinct days and distinct
@@ -52,6 +54,10 @@ fn null_column(i: usize) -> String {
 
 fn value_column(i: usize) -> String {
     format!("__k_value_{i}")
+}
+
+fn operand_column(j: usize) -> String {
+    format!("__k_operand_{j}")
 }
 
 /// The known account ids (every accounts row with a non-null customer_id),
@@ -308,6 +314,8 @@ impl KernelTable {
         }
         let mut outputs = Vec::new();
         let mut shapes = Vec::new();
+        let mut operands: Vec<(String, Kind)> = Vec::new();
+        let mut conds: Vec<hk::Cond> = Vec::new();
         for (mi, m) in p.metrics.iter().enumerate() {
             for (slot, a) in m.def.aggregations() {
                 if a.table != t.table {
@@ -317,7 +325,15 @@ impl KernelTable {
                     return Ok(None);
                 };
                 let i = outputs.len();
-                let row_mask = mask(a);
+                // The rows that count: a condition the kernel evaluates
+                // when it can, else a mask polars computes.
+                let cond = kernel_cond(a, t, &mut operands).map(|c| {
+                    conds.iter().position(|k| *k == c).unwrap_or_else(|| {
+                        conds.push(c);
+                        conds.len() - 1
+                    })
+                });
+                let row_mask = if cond.is_some() { None } else { mask(a) };
                 if let Some(m) = &row_mask {
                     exprs.push(m.clone().alias(mask_column(i)));
                 }
@@ -331,16 +347,26 @@ impl KernelTable {
                     func,
                     window: window(a, as_of),
                     masked: row_mask.is_some(),
+                    cond,
                     days_before,
                 });
                 outputs.push(agg_column(mi, slot));
             }
+        }
+        for (j, (c, kind)) in operands.iter().enumerate() {
+            let column = match kind {
+                Kind::Int => col(c.as_str()).cast(DataType::Int64),
+                _ => col(c.as_str()),
+            };
+            exprs.push(column.alias(operand_column(j)));
         }
         let funcs: Vec<hk::Func> = shapes.iter().map(|s| s.func).collect();
         let shape = BatchShape {
             aggs: shapes,
             rules: rules.len(),
             optional: optional.len(),
+            operands: operands.iter().map(|(_, k)| *k).collect(),
+            conds,
         };
         let worker = Arc::new(Worker::start(
             hk::TableKernel::new(index.index.clone(), &funcs),
@@ -457,15 +483,23 @@ struct BatchShape {
     aggs: Vec<AggShape>,
     rules: usize,
     optional: usize,
+    /// The kinds of the columns the kernel's conditions read.
+    operands: Vec<Kind>,
+    /// The distinct conditions the kernel evaluates.
+    conds: Vec<hk::Cond>,
 }
 
 /// An aggregation of a kernel plan: its function, window, whether the
 /// batches carry a mask column for it (a filter or a value that may be
-/// null), and for distinct days the day they are counted back from.
+/// null) or the kernel evaluates its condition, and for distinct days the
+/// day they are counted back from.
 struct AggShape {
     func: hk::Func,
     window: hk::Window,
     masked: bool,
+    /// The condition (in [`BatchShape::conds`]) the kernel evaluates for
+    /// the rows that count, instead of a mask column.
+    cond: Option<usize>,
     days_before: Option<i32>,
 }
 
@@ -527,11 +561,31 @@ fn feed(k: &mut hk::TableKernel, shape: &BatchShape, mut df: DataFrame) -> Polar
         .map(|j| bitmap(&df, &null_column(j)))
         .collect::<PolarsResult<Vec<_>>>()?;
     let after = bitmap(&df, AFTER)?;
+    let operand_series: Vec<&Series> = (0..shape.operands.len())
+        .map(|j| Ok(df.column(&operand_column(j))?.as_materialized_series()))
+        .collect::<PolarsResult<_>>()?;
+    let operand_buffers: Vec<Vec<&[u8]>> = operand_series
+        .iter()
+        .map(|s| match s.str() {
+            Ok(ca) => ca.downcast_iter().flat_map(data_buffers).collect(),
+            Err(_) => Vec::new(),
+        })
+        .collect();
+    let operands = operand_series
+        .iter()
+        .zip(&shape.operands)
+        .zip(&operand_buffers)
+        .map(|((s, kind), buffers)| operand(s, *kind, buffers))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let cond_masks = hk::eval_conds(&shape.conds, &operands, df.height());
     let mut aggs = Vec::with_capacity(shape.aggs.len());
     for (i, a) in shape.aggs.iter().enumerate() {
         aggs.push(hk::AggColumns {
             window: a.window,
-            mask: masks[i].as_ref().map(bits),
+            mask: match a.cond {
+                Some(c) => Some(hk::Bits::new(&cond_masks[c], 0)),
+                None => masks[i].as_ref().map(bits),
+            },
             values: match a.days_before {
                 Some(end) => hk::Values::DaysBefore(end),
                 None => values(a.func, value_columns[i], &string_buffers[i])?,
@@ -555,6 +609,153 @@ fn feed(k: &mut hk::TableKernel, shape: &BatchShape, mut df: DataFrame) -> Polar
     Ok(())
 }
 
+/// The kernel's view of a column a condition reads.
+fn operand<'a>(
+    s: &'a Series,
+    kind: Kind,
+    buffers: &'a [&'a [u8]],
+) -> PolarsResult<hk::Operand<'a>> {
+    Ok(match kind {
+        Kind::Str => {
+            let arr = only_chunk(s.str()?)?;
+            hk::Operand::Str(
+                hk::Strings::new(views(arr), buffers),
+                arr.validity().map(bits),
+            )
+        }
+        Kind::Int => {
+            let arr = only_chunk(s.i64()?)?;
+            hk::Operand::Int(arr.values().as_slice(), arr.validity().map(bits))
+        }
+        _ => hk::Operand::Other(s.chunks().first().and_then(|a| a.validity()).map(bits)),
+    })
+}
+
+/// An aggregation's rows that count (its filter, and a non-null value
+/// except for `count`) as a condition the kernel evaluates, when its
+/// filter compares string columns with strings and integer columns with
+/// integers, joined by AND (with NOT of a comparison); None otherwise (and
+/// when every row counts). The columns it reads are added to `operands`.
+fn kernel_cond(
+    a: &Aggregation,
+    t: &OpenTable,
+    operands: &mut Vec<(String, Kind)>,
+) -> Option<hk::Cond> {
+    let kind = |c: &str| t.columns.iter().find(|(n, _)| n == c).map(|(_, k)| *k);
+    let mut operand = |c: &str| -> Option<usize> {
+        let k = kind(c)?;
+        Some(match operands.iter().position(|(n, _)| n == c) {
+            Some(j) => j,
+            None => {
+                operands.push((c.to_string(), k));
+                operands.len() - 1
+            }
+        })
+    };
+    let mut all = Vec::new();
+    if let Some(f) = &a.filter {
+        all.push(cond_of(&f.expr, &kind, &mut operand)?);
+    }
+    if let (Some(c), false) = (&a.column, a.func == AggFunc::Count) {
+        all.push(hk::Cond::NotNull(operand(c)?));
+    }
+    (!all.is_empty()).then_some(hk::Cond::All(all))
+}
+
+/// A filter expression as a kernel condition (see [`kernel_cond`]).
+fn cond_of(
+    e: &Expr,
+    kind: &dyn Fn(&str) -> Option<Kind>,
+    operand: &mut dyn FnMut(&str) -> Option<usize>,
+) -> Option<hk::Cond> {
+    match e {
+        Expr::BinaryExpr {
+            left,
+            op: Operator::And | Operator::LogicalAnd,
+            right,
+        } => Some(hk::Cond::All(vec![
+            cond_of(left, kind, operand)?,
+            cond_of(right, kind, operand)?,
+        ])),
+        Expr::BinaryExpr { left, op, right } => {
+            let cmp = match op {
+                Operator::Eq => hk::Cmp::Eq,
+                Operator::NotEq => hk::Cmp::Ne,
+                Operator::Lt => hk::Cmp::Lt,
+                Operator::LtEq => hk::Cmp::Le,
+                Operator::Gt => hk::Cmp::Gt,
+                Operator::GtEq => hk::Cmp::Ge,
+                _ => return None,
+            };
+            // column op constant, or constant op column (the comparison
+            // turned around).
+            let (column, constant, cmp) = match (left.as_ref(), right.as_ref()) {
+                (Expr::Column(c), Expr::Literal(l)) => (c, l, cmp),
+                (Expr::Literal(l), Expr::Column(c)) => (c, l, flipped(cmp)),
+                _ => return None,
+            };
+            match kind(column.as_str())? {
+                Kind::Str if matches!(cmp, hk::Cmp::Eq | hk::Cmp::Ne) => Some(hk::Cond::StrEq {
+                    op: operand(column.as_str())?,
+                    value: literal_str(constant)?.as_bytes().to_vec(),
+                    equal: cmp == hk::Cmp::Eq,
+                }),
+                Kind::Int => Some(hk::Cond::IntCmp {
+                    op: operand(column.as_str())?,
+                    cmp,
+                    value: literal_int(constant)?,
+                }),
+                _ => None,
+            }
+        }
+        // A comparison cast to Boolean (SQL's NOT wraps its operand so) is
+        // the comparison.
+        Expr::Cast {
+            expr,
+            dtype: DataTypeExpr::Literal(DataType::Boolean),
+            ..
+        } => cond_of(expr, kind, operand),
+        Expr::Function {
+            input,
+            function: FunctionExpr::Boolean(BooleanFunction::Not),
+        } if input.len() == 1 => match cond_of(&input[0], kind, operand)? {
+            hk::Cond::StrEq { op, value, equal } => Some(hk::Cond::StrEq {
+                op,
+                value,
+                equal: !equal,
+            }),
+            hk::Cond::IntCmp { op, cmp, value } => Some(hk::Cond::IntCmp {
+                op,
+                cmp: cmp.negated(),
+                value,
+            }),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `a cmp b` as `b cmp' a`.
+fn flipped(cmp: hk::Cmp) -> hk::Cmp {
+    match cmp {
+        hk::Cmp::Lt => hk::Cmp::Gt,
+        hk::Cmp::Le => hk::Cmp::Ge,
+        hk::Cmp::Gt => hk::Cmp::Lt,
+        hk::Cmp::Ge => hk::Cmp::Le,
+        same => same,
+    }
+}
+
+/// A string constant of a filter.
+fn literal_str(l: &LiteralValue) -> Option<&str> {
+    l.extract_str()
+}
+
+/// An integer constant of a filter (one that fits an i64; not a float).
+fn literal_int(l: &LiteralValue) -> Option<i64> {
+    l.extract_i64().ok()
+}
+
 /// The kernel's view of an aggregation's value column.
 fn values<'a>(
     f: hk::Func,
@@ -574,4 +775,112 @@ fn values<'a>(
         _ if s.dtype() == &DataType::Int64 => hk::Values::Int(s.i64()?.cont_slice()?),
         _ => hk::Values::Float(s.f64()?.cont_slice()?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `text` compiled over columns feature (string), events (integer),
+    /// score (float) and date (date): the condition and the operands it
+    /// reads, in order.
+    fn compiled(text: &str) -> Option<(hk::Cond, Vec<String>)> {
+        let e = polars::sql::sql_expr(text).expect("SQL");
+        let kinds = [
+            ("feature", Kind::Str),
+            ("events", Kind::Int),
+            ("score", Kind::Float),
+            ("date", Kind::Date),
+        ];
+        let kind = |c: &str| kinds.iter().find(|(n, _)| *n == c).map(|(_, k)| *k);
+        let mut names: Vec<String> = Vec::new();
+        let mut operand = |c: &str| -> Option<usize> {
+            kind(c)?;
+            Some(match names.iter().position(|n| n == c) {
+                Some(j) => j,
+                None => {
+                    names.push(c.to_string());
+                    names.len() - 1
+                }
+            })
+        };
+        let cond = cond_of(&e, &kind, &mut operand)?;
+        Some((cond, names))
+    }
+
+    fn str_eq(op: usize, value: &str, equal: bool) -> hk::Cond {
+        hk::Cond::StrEq {
+            op,
+            value: value.as_bytes().to_vec(),
+            equal,
+        }
+    }
+
+    /// The forms the kernel evaluates: string (in)equality with a string,
+    /// integer comparisons with an integer either way round, NOT of those,
+    /// AND of any of them.
+    #[test]
+    fn filters_of_comparisons_joined_by_and_compile_to_kernel_conditions() {
+        assert_eq!(
+            compiled("feature = 'login'"),
+            Some((str_eq(0, "login", true), vec!["feature".into()]))
+        );
+        assert_eq!(
+            compiled("feature != 'login' and events > 0"),
+            Some((
+                hk::Cond::All(vec![
+                    str_eq(0, "login", false),
+                    hk::Cond::IntCmp {
+                        op: 1,
+                        cmp: hk::Cmp::Gt,
+                        value: 0
+                    }
+                ]),
+                vec!["feature".into(), "events".into()]
+            ))
+        );
+        // 5 <= events is events >= 5; not (events < 3) is events >= 3.
+        assert_eq!(
+            compiled("5 <= events"),
+            Some((
+                hk::Cond::IntCmp {
+                    op: 0,
+                    cmp: hk::Cmp::Ge,
+                    value: 5
+                },
+                vec!["events".into()]
+            ))
+        );
+        assert_eq!(
+            compiled("not (events < 3)"),
+            Some((
+                hk::Cond::IntCmp {
+                    op: 0,
+                    cmp: hk::Cmp::Ge,
+                    value: 3
+                },
+                vec!["events".into()]
+            ))
+        );
+    }
+
+    /// Everything else stays with polars: OR, IN, a float constant, a
+    /// float or date column, a string ordering, two columns, an unknown
+    /// column.
+    #[test]
+    fn other_filters_are_left_to_polars() {
+        for text in [
+            "feature = 'login' or events > 0",
+            "feature in ('login', 'export')",
+            "events > 0.5",
+            "score > 1",
+            "date > 5",
+            "feature < 'm'",
+            "events > score",
+            "missing = 1",
+            "not (feature = 'a' and events > 1)",
+        ] {
+            assert_eq!(compiled(text), None, "{text}");
+        }
+    }
 }
