@@ -837,6 +837,108 @@ fn timestamps_are_dated_by_their_utc_calendar_day() {
     assert_eq!(t["usage"]["after_as_of"], 1);
 }
 
+/// Filters on a further table's nullable integer and string columns: a
+/// comparison with a null is false, and so is its NOT (SQL), whether the
+/// condition is evaluated by the kernel or by polars (the OR).
+#[test]
+fn filters_on_nullable_integer_and_string_columns_treat_null_as_false() {
+    let metrics = [
+        agg("calls", "calls", "count", None, "window_days = 30\n"),
+        agg(
+            "high",
+            "calls",
+            "count",
+            None,
+            "filter = \"level >= 3\"\nwindow_days = 30\n",
+        ),
+        agg(
+            "not_high",
+            "calls",
+            "count",
+            None,
+            "filter = \"not (level >= 3)\"\nwindow_days = 30\n",
+        ),
+        agg(
+            "by_email",
+            "calls",
+            "count",
+            None,
+            "filter = \"channel = 'email'\"\nwindow_days = 30\n",
+        ),
+        agg(
+            "not_email",
+            "calls",
+            "count",
+            None,
+            "filter = \"channel != 'email'\"\nwindow_days = 30\n",
+        ),
+        agg(
+            "high_phone",
+            "calls",
+            "count",
+            None,
+            "filter = \"level > 2 and channel = 'phone'\"\nwindow_days = 30\n",
+        ),
+        agg(
+            "high_or_email",
+            "calls",
+            "count",
+            None,
+            "filter = \"level >= 3 or channel = 'email'\"\nwindow_days = 30\n",
+        ),
+        agg(
+            "level_sum",
+            "calls",
+            "sum",
+            Some("level"),
+            "filter = \"channel != 'email'\"\nwindow_days = 30\n",
+        ),
+    ]
+    .concat();
+    let text = pipeline(&metrics).replacen(
+        "[sources.revenue]",
+        "[sources.calls]\npath = \"crm/calls.parquet\"\ndate = \"called_on\"\n[sources.revenue]",
+        1,
+    );
+    let data = Data {
+        accounts: vec![acc("A"), acc("B")],
+        ..Default::default()
+    };
+    // (level, channel), all of account A within the window.
+    let rows: Vec<(Option<i32>, Option<&str>)> = vec![
+        (Some(5), Some("phone")),
+        (Some(1), Some("email")),
+        (None, Some("email")),
+        (Some(3), None),
+        (None, None),
+        (Some(2), Some("a-long-channel-name")),
+    ];
+    let run = run_with(&text, &data, |dir| {
+        let calls = DataFrame::new_infer_height(vec![
+            Column::new("customer_id".into(), vec!["A"; rows.len()]),
+            date_col("called_on", &vec![Some(1); rows.len()]),
+            Column::new("level".into(), rows.iter().map(|r| r.0).collect::<Vec<_>>()),
+            Column::new(
+                "channel".into(),
+                rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            ),
+        ])
+        .unwrap();
+        write_parquet(dir, "crm/calls.parquet", calls);
+    });
+    assert_eq!(run.result.code, 0, "{}", run.result.stderr);
+    let df = run.scores();
+    is(&df, "A", "calls", 6.0);
+    is(&df, "A", "high", 2.0); // 5, 3
+    is(&df, "A", "not_high", 2.0); // 1, 2 (nulls: neither)
+    is(&df, "A", "by_email", 2.0);
+    is(&df, "A", "not_email", 2.0); // phone, the long name (nulls: neither)
+    is(&df, "A", "high_phone", 1.0); // 5 by phone
+    is(&df, "A", "high_or_email", 4.0); // 5, 1, null-email, 3
+    is(&df, "A", "level_sum", 7.0); // 5 (phone) + 2 (long name)
+    is(&df, "B", "high", 0.0);
+}
+
 #[test]
 fn further_event_table_aggregations_ignore_null_values() {
     // A further table of the warehouse (SPEC §2): customer_id, a date column
