@@ -808,6 +808,10 @@ mod tests {
         Some((cond, names))
     }
 
+    fn int_cmp(op: usize, cmp: hk::Cmp, value: i64) -> hk::Cond {
+        hk::Cond::IntCmp { op, cmp, value }
+    }
+
     fn str_eq(op: usize, value: &str, equal: bool) -> hk::Cond {
         hk::Cond::StrEq {
             op,
@@ -828,39 +832,19 @@ mod tests {
         assert_eq!(
             compiled("feature != 'login' and events > 0"),
             Some((
-                hk::Cond::All(vec![
-                    str_eq(0, "login", false),
-                    hk::Cond::IntCmp {
-                        op: 1,
-                        cmp: hk::Cmp::Gt,
-                        value: 0
-                    }
-                ]),
+                hk::Cond::All(vec![str_eq(0, "login", false), int_cmp(1, hk::Cmp::Gt, 0)]),
                 vec!["feature".into(), "events".into()]
             ))
         );
         // 5 <= events is events >= 5; not (events < 3) is events >= 3.
+        let events = vec!["events".to_string()];
         assert_eq!(
             compiled("5 <= events"),
-            Some((
-                hk::Cond::IntCmp {
-                    op: 0,
-                    cmp: hk::Cmp::Ge,
-                    value: 5
-                },
-                vec!["events".into()]
-            ))
+            Some((int_cmp(0, hk::Cmp::Ge, 5), events.clone()))
         );
         assert_eq!(
             compiled("not (events < 3)"),
-            Some((
-                hk::Cond::IntCmp {
-                    op: 0,
-                    cmp: hk::Cmp::Ge,
-                    value: 3
-                },
-                vec!["events".into()]
-            ))
+            Some((int_cmp(0, hk::Cmp::Ge, 3), events))
         );
     }
 

@@ -837,6 +837,21 @@ fn timestamps_are_dated_by_their_utc_calendar_day() {
     assert_eq!(t["usage"]["after_as_of"], 1);
 }
 
+/// The pipeline of `metrics` with a further event table `calls`
+/// (crm/calls.parquet, dated by `called_on`), and accounts A and B.
+fn with_calls_table(metrics: &str) -> (String, Data) {
+    let text = pipeline(metrics).replacen(
+        "[sources.revenue]",
+        "[sources.calls]\npath = \"crm/calls.parquet\"\ndate = \"called_on\"\n[sources.revenue]",
+        1,
+    );
+    let data = Data {
+        accounts: vec![acc("A"), acc("B")],
+        ..Default::default()
+    };
+    (text, data)
+}
+
 /// Filters on a further table's nullable integer and string columns: a
 /// comparison with a null is false, and so is its NOT (SQL), whether the
 /// condition is evaluated by the kernel or by polars (the OR).
@@ -895,15 +910,7 @@ fn filters_on_nullable_integer_and_string_columns_treat_null_as_false() {
         ),
     ]
     .concat();
-    let text = pipeline(&metrics).replacen(
-        "[sources.revenue]",
-        "[sources.calls]\npath = \"crm/calls.parquet\"\ndate = \"called_on\"\n[sources.revenue]",
-        1,
-    );
-    let data = Data {
-        accounts: vec![acc("A"), acc("B")],
-        ..Default::default()
-    };
+    let (text, data) = with_calls_table(&metrics);
     // (level, channel), all of account A within the window.
     let rows: Vec<(Option<i32>, Option<&str>)> = vec![
         (Some(5), Some("phone")),
@@ -1010,15 +1017,7 @@ fn further_event_table_aggregations_ignore_null_values() {
         ),
     ]
     .concat();
-    let text = pipeline(&metrics).replacen(
-        "[sources.revenue]",
-        "[sources.calls]\npath = \"crm/calls.parquet\"\ndate = \"called_on\"\n[sources.revenue]",
-        1,
-    );
-    let data = Data {
-        accounts: vec![acc("A"), acc("B")],
-        ..Default::default()
-    };
+    let (text, data) = with_calls_table(&metrics);
     // (days before D, rating)
     let rows: Vec<(i64, Option<f64>)> = vec![
         (10, None),     // smallest date, but no value: first skips it
@@ -1208,15 +1207,7 @@ fn kernel_further_table_with_null_integers() {
         agg("last_m", "calls", "last", Some("minutes"), w30),
     ]
     .concat();
-    let text = pipeline(&metrics).replacen(
-        "[sources.revenue]",
-        "[sources.calls]\npath = \"crm/calls.parquet\"\ndate = \"called_on\"\n[sources.revenue]",
-        1,
-    );
-    let data = Data {
-        accounts: vec![acc("A"), acc("B")],
-        ..Default::default()
-    };
+    let (text, data) = with_calls_table(&metrics);
     // (account, days before D, minutes)
     let rows: Vec<(&str, i64, Option<i64>)> = vec![
         ("A", 10, None),    // smallest date, no value: first skips it

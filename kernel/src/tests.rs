@@ -593,21 +593,13 @@ fn conditions_compare_strings_and_integers_with_nulls_as_false() {
         ),
         Operand::Int(&events, Some(Bits::new(&events_valid, 5))),
     ];
-    let login = Cond::StrEq {
+    let str_eq = |value: &str, equal| Cond::StrEq {
         op: 0,
-        value: b"login".to_vec(),
-        equal: true,
+        value: value.as_bytes().to_vec(),
+        equal,
     };
-    let not_login = Cond::StrEq {
-        op: 0,
-        value: b"login".to_vec(),
-        equal: false,
-    };
-    let share = Cond::StrEq {
-        op: 0,
-        value: b"dashboard-share".to_vec(),
-        equal: true,
-    };
+    let (login, not_login) = (str_eq("login", true), str_eq("login", false));
+    let share = str_eq("dashboard-share", true);
     let positive = Cond::IntCmp {
         op: 1,
         cmp: Cmp::Gt,
