@@ -206,6 +206,26 @@ impl Drop for Worker {
     }
 }
 
+/// The kind of column `c` among a table's canonical `columns` (None: no
+/// such column).
+fn column_kind(columns: &[(String, Kind)], c: &str) -> Option<Kind> {
+    columns.iter().find(|(n, _)| n == c).map(|(_, k)| *k)
+}
+
+/// The column whose nulls keep a row out of an aggregation: its value
+/// column, except for `count`, which counts rows.
+fn counted_column(a: &Aggregation) -> Option<&str> {
+    a.column.as_deref().filter(|_| a.func != AggFunc::Count)
+}
+
+/// The position of `x` in `v`, pushed first if it is not there.
+fn position_or_push<T: PartialEq>(v: &mut Vec<T>, x: T) -> usize {
+    v.iter().position(|y| *y == x).unwrap_or_else(|| {
+        v.push(x);
+        v.len() - 1
+    })
+}
+
 /// The kernel function of an aggregation and its value expression, or None
 /// when the kernel does not cover it.
 fn kernel_form(
@@ -214,7 +234,7 @@ fn kernel_form(
     date_column: &str,
     as_of: i32,
 ) -> Option<(hk::Func, Option<Value>)> {
-    let kind = |c: &str| t.columns.iter().find(|(n, _)| n == c).map(|(_, k)| *k);
+    let kind = |c: &str| column_kind(&t.columns, c);
     let column = a.column.as_deref();
     let numeric = column
         .and_then(kind)
@@ -314,7 +334,7 @@ impl KernelTable {
         }
         let mut outputs = Vec::new();
         let mut shapes = Vec::new();
-        let mut operands: Vec<(String, Kind)> = Vec::new();
+        let mut operands = Operands::of(&t.columns);
         let mut conds: Vec<hk::Cond> = Vec::new();
         for (mi, m) in p.metrics.iter().enumerate() {
             for (slot, a) in m.def.aggregations() {
@@ -327,12 +347,7 @@ impl KernelTable {
                 let i = outputs.len();
                 // The rows that count: a condition the kernel evaluates
                 // when it can, else a mask polars computes.
-                let cond = kernel_cond(a, t, &mut operands).map(|c| {
-                    conds.iter().position(|k| *k == c).unwrap_or_else(|| {
-                        conds.push(c);
-                        conds.len() - 1
-                    })
-                });
+                let cond = kernel_cond(a, &mut operands).map(|c| position_or_push(&mut conds, c));
                 let row_mask = if cond.is_some() { None } else { mask(a) };
                 if let Some(m) = &row_mask {
                     exprs.push(m.clone().alias(mask_column(i)));
@@ -353,7 +368,7 @@ impl KernelTable {
                 outputs.push(agg_column(mi, slot));
             }
         }
-        for (j, (c, kind)) in operands.iter().enumerate() {
+        for (j, (c, kind)) in operands.read.iter().enumerate() {
             let column = match kind {
                 Kind::Int => col(c.as_str()).cast(DataType::Int64),
                 _ => col(c.as_str()),
@@ -365,7 +380,7 @@ impl KernelTable {
             aggs: shapes,
             rules: rules.len(),
             optional: optional.len(),
-            operands: operands.iter().map(|(_, k)| *k).collect(),
+            operands: operands.read.iter().map(|(_, k)| *k).collect(),
             conds,
         };
         let worker = Arc::new(Worker::start(
@@ -456,10 +471,7 @@ impl KernelTable {
 /// row counts (validity and the account are the kernel's part).
 fn mask(a: &Aggregation) -> Option<Expr> {
     let filter = a.filter.as_ref().map(|f| f.expr.clone());
-    let non_null = match (&a.column, a.func == AggFunc::Count) {
-        (Some(c), false) => Some(col(c.as_str()).is_not_null()),
-        _ => None,
-    };
+    let non_null = counted_column(a).map(|c| col(c).is_not_null());
     let cond = match (filter, non_null) {
         (Some(f), Some(n)) => f.and(n),
         (f, n) => f.or(n)?,
@@ -541,12 +553,9 @@ fn feed(k: &mut hk::TableKernel, shape: &BatchShape, mut df: DataFrame) -> Polar
                 .map(|c| c.as_materialized_series())
         })
         .collect();
-    let string_buffers: Vec<Vec<&[u8]>> = value_columns
+    let value_buffers: Vec<Vec<&[u8]>> = value_columns
         .iter()
-        .map(|v| match v.and_then(|s| s.str().ok()) {
-            Some(ca) => ca.downcast_iter().flat_map(data_buffers).collect(),
-            None => Vec::new(),
-        })
+        .map(|v| v.map(string_buffers).unwrap_or_default())
         .collect();
     let masks = shape
         .aggs
@@ -564,13 +573,8 @@ fn feed(k: &mut hk::TableKernel, shape: &BatchShape, mut df: DataFrame) -> Polar
     let operand_series: Vec<&Series> = (0..shape.operands.len())
         .map(|j| Ok(df.column(&operand_column(j))?.as_materialized_series()))
         .collect::<PolarsResult<_>>()?;
-    let operand_buffers: Vec<Vec<&[u8]>> = operand_series
-        .iter()
-        .map(|s| match s.str() {
-            Ok(ca) => ca.downcast_iter().flat_map(data_buffers).collect(),
-            Err(_) => Vec::new(),
-        })
-        .collect();
+    let operand_buffers: Vec<Vec<&[u8]>> =
+        operand_series.iter().map(|s| string_buffers(s)).collect();
     let operands = operand_series
         .iter()
         .zip(&shape.operands)
@@ -588,7 +592,7 @@ fn feed(k: &mut hk::TableKernel, shape: &BatchShape, mut df: DataFrame) -> Polar
             },
             values: match a.days_before {
                 Some(end) => hk::Values::DaysBefore(end),
-                None => values(a.func, value_columns[i], &string_buffers[i])?,
+                None => values(a.func, value_columns[i], &value_buffers[i])?,
             },
         });
     }
@@ -607,6 +611,13 @@ fn feed(k: &mut hk::TableKernel, shape: &BatchShape, mut df: DataFrame) -> Polar
         aggs,
     });
     Ok(())
+}
+
+/// The data buffers of a String column's chunks (none for other types).
+fn string_buffers(s: &Series) -> Vec<&[u8]> {
+    s.str()
+        .map(|ca| ca.downcast_iter().flat_map(data_buffers).collect())
+        .unwrap_or_default()
 }
 
 /// The kernel's view of a column a condition reads.
@@ -631,51 +642,69 @@ fn operand<'a>(
     })
 }
 
+/// The columns a table's kernel conditions read, in order, with their
+/// kinds, among the table's canonical `columns`.
+struct Operands<'t> {
+    columns: &'t [(String, Kind)],
+    read: Vec<(String, Kind)>,
+}
+
+impl<'t> Operands<'t> {
+    /// No column read yet, of a table of `columns`.
+    fn of(columns: &'t [(String, Kind)]) -> Self {
+        Operands {
+            columns,
+            read: Vec::new(),
+        }
+    }
+
+    /// Column `c`'s kind (None: no such column).
+    fn kind(&self, c: &str) -> Option<Kind> {
+        column_kind(self.columns, c)
+    }
+
+    /// Column `c`'s position among the operands, added if new.
+    fn position(&mut self, c: &str) -> Option<usize> {
+        let k = self.kind(c)?;
+        Some(position_or_push(&mut self.read, (c.to_string(), k)))
+    }
+}
+
 /// An aggregation's rows that count (its filter, and a non-null value
 /// except for `count`) as a condition the kernel evaluates, when its
 /// filter compares string columns with strings and integer columns with
 /// integers, joined by AND (with NOT of a comparison); None otherwise (and
 /// when every row counts). The columns it reads are added to `operands`.
-fn kernel_cond(
-    a: &Aggregation,
-    t: &OpenTable,
-    operands: &mut Vec<(String, Kind)>,
-) -> Option<hk::Cond> {
-    let kind = |c: &str| t.columns.iter().find(|(n, _)| n == c).map(|(_, k)| *k);
-    let mut operand = |c: &str| -> Option<usize> {
-        let k = kind(c)?;
-        Some(match operands.iter().position(|(n, _)| n == c) {
-            Some(j) => j,
-            None => {
-                operands.push((c.to_string(), k));
-                operands.len() - 1
-            }
-        })
-    };
-    let mut all = Vec::new();
-    if let Some(f) = &a.filter {
-        all.push(cond_of(&f.expr, &kind, &mut operand)?);
+fn kernel_cond(a: &Aggregation, operands: &mut Operands<'_>) -> Option<hk::Cond> {
+    let known = operands.read.len();
+    let cond = || -> Option<hk::Cond> {
+        let mut all = Vec::new();
+        if let Some(f) = &a.filter {
+            all.push(cond_of(&f.expr, operands)?);
+        }
+        if let Some(c) = counted_column(a) {
+            all.push(hk::Cond::NotNull(operands.position(c)?));
+        }
+        (!all.is_empty()).then_some(hk::Cond::All(all))
+    }();
+    if cond.is_none() {
+        // Polars computes this mask: the batches need none of the columns
+        // a part of it added.
+        operands.read.truncate(known);
     }
-    if let (Some(c), false) = (&a.column, a.func == AggFunc::Count) {
-        all.push(hk::Cond::NotNull(operand(c)?));
-    }
-    (!all.is_empty()).then_some(hk::Cond::All(all))
+    cond
 }
 
 /// A filter expression as a kernel condition (see [`kernel_cond`]).
-fn cond_of(
-    e: &Expr,
-    kind: &dyn Fn(&str) -> Option<Kind>,
-    operand: &mut dyn FnMut(&str) -> Option<usize>,
-) -> Option<hk::Cond> {
+fn cond_of(e: &Expr, operands: &mut Operands<'_>) -> Option<hk::Cond> {
     match e {
         Expr::BinaryExpr {
             left,
             op: Operator::And | Operator::LogicalAnd,
             right,
         } => Some(hk::Cond::All(vec![
-            cond_of(left, kind, operand)?,
-            cond_of(right, kind, operand)?,
+            cond_of(left, operands)?,
+            cond_of(right, operands)?,
         ])),
         Expr::BinaryExpr { left, op, right } => {
             let cmp = match op {
@@ -690,20 +719,21 @@ fn cond_of(
             // column op constant, or constant op column (the comparison
             // turned around).
             let (column, constant, cmp) = match (left.as_ref(), right.as_ref()) {
-                (Expr::Column(c), Expr::Literal(l)) => (c, l, cmp),
-                (Expr::Literal(l), Expr::Column(c)) => (c, l, flipped(cmp)),
+                (Expr::Column(c), Expr::Literal(l)) => (c.as_str(), l, cmp),
+                (Expr::Literal(l), Expr::Column(c)) => (c.as_str(), l, cmp.flipped()),
                 _ => return None,
             };
-            match kind(column.as_str())? {
+            match operands.kind(column)? {
                 Kind::Str if matches!(cmp, hk::Cmp::Eq | hk::Cmp::Ne) => Some(hk::Cond::StrEq {
-                    op: operand(column.as_str())?,
-                    value: literal_str(constant)?.as_bytes().to_vec(),
+                    value: constant.extract_str()?.as_bytes().to_vec(),
+                    op: operands.position(column)?,
                     equal: cmp == hk::Cmp::Eq,
                 }),
+                // An integer constant (not a float, and one that fits i64).
                 Kind::Int => Some(hk::Cond::IntCmp {
-                    op: operand(column.as_str())?,
+                    value: constant.extract_i64().ok()?,
+                    op: operands.position(column)?,
                     cmp,
-                    value: literal_int(constant)?,
                 }),
                 _ => None,
             }
@@ -714,11 +744,11 @@ fn cond_of(
             expr,
             dtype: DataTypeExpr::Literal(DataType::Boolean),
             ..
-        } => cond_of(expr, kind, operand),
+        } => cond_of(expr, operands),
         Expr::Function {
             input,
             function: FunctionExpr::Boolean(BooleanFunction::Not),
-        } if input.len() == 1 => match cond_of(&input[0], kind, operand)? {
+        } if input.len() == 1 => match cond_of(&input[0], operands)? {
             hk::Cond::StrEq { op, value, equal } => Some(hk::Cond::StrEq {
                 op,
                 value,
@@ -733,27 +763,6 @@ fn cond_of(
         },
         _ => None,
     }
-}
-
-/// `a cmp b` as `b cmp' a`.
-fn flipped(cmp: hk::Cmp) -> hk::Cmp {
-    match cmp {
-        hk::Cmp::Lt => hk::Cmp::Gt,
-        hk::Cmp::Le => hk::Cmp::Ge,
-        hk::Cmp::Gt => hk::Cmp::Lt,
-        hk::Cmp::Ge => hk::Cmp::Le,
-        same => same,
-    }
-}
-
-/// A string constant of a filter.
-fn literal_str(l: &LiteralValue) -> Option<&str> {
-    l.extract_str()
-}
-
-/// An integer constant of a filter (one that fits an i64; not a float).
-fn literal_int(l: &LiteralValue) -> Option<i64> {
-    l.extract_i64().ok()
 }
 
 /// The kernel's view of an aggregation's value column.
@@ -786,26 +795,17 @@ mod tests {
     /// reads, in order.
     fn compiled(text: &str) -> Option<(hk::Cond, Vec<String>)> {
         let e = polars::sql::sql_expr(text).expect("SQL");
-        let kinds = [
+        let columns: Vec<(String, Kind)> = [
             ("feature", Kind::Str),
             ("events", Kind::Int),
             ("score", Kind::Float),
             ("date", Kind::Date),
-        ];
-        let kind = |c: &str| kinds.iter().find(|(n, _)| *n == c).map(|(_, k)| *k);
-        let mut names: Vec<String> = Vec::new();
-        let mut operand = |c: &str| -> Option<usize> {
-            kind(c)?;
-            Some(match names.iter().position(|n| n == c) {
-                Some(j) => j,
-                None => {
-                    names.push(c.to_string());
-                    names.len() - 1
-                }
-            })
-        };
-        let cond = cond_of(&e, &kind, &mut operand)?;
-        Some((cond, names))
+        ]
+        .map(|(n, k)| (n.to_string(), k))
+        .into();
+        let mut operands = Operands::of(&columns);
+        let cond = cond_of(&e, &mut operands)?;
+        Some((cond, operands.read.into_iter().map(|(n, _)| n).collect()))
     }
 
     fn int_cmp(op: usize, cmp: hk::Cmp, value: i64) -> hk::Cond {

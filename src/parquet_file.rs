@@ -133,13 +133,13 @@ fn few_valued_dictionary(array: &dyn Array) -> Option<ArrayRef> {
         return dictionary_of_views(strings);
     }
     if let Some(a) = any.downcast_ref::<DictionaryArray<u8>>() {
-        return used_names(a, hk::first_seen_u8);
+        return used_names(a, hk::Keys::U8(a.keys().values()));
     }
     if let Some(a) = any.downcast_ref::<DictionaryArray<u16>>() {
-        return used_names(a, hk::first_seen_u16);
+        return used_names(a, hk::Keys::U16(a.keys().values()));
     }
     if let Some(a) = any.downcast_ref::<DictionaryArray<u32>>() {
-        return used_names(a, hk::first_seen_u32);
+        return used_names(a, hk::Keys::U32(a.keys().values()));
     }
     None
 }
@@ -178,23 +178,20 @@ fn dictionary_of_views(strings: &Utf8ViewArray) -> Option<ArrayRef> {
     }))
 }
 
-/// [`few_valued_dictionary`] of a categorical column: the names its rows
-/// use (its own dictionary holds every name of its type), renumbered in
-/// first-seen order.
+/// [`few_valued_dictionary`] of a categorical column (`codes`: its keys):
+/// the names its rows use (its own dictionary holds every name of its
+/// type), renumbered in first-seen order.
 fn used_names<K: DictionaryKey>(
     array: &DictionaryArray<K>,
-    codes: impl Fn(&[K], Option<hk::Bits<'_>>, usize) -> hk::FirstSeen,
+    codes: hk::Keys<'_>,
 ) -> Option<ArrayRef> {
     let names = array.values().as_any().downcast_ref::<Utf8ViewArray>()?;
     if names.len() > FEW_VALUES || names.null_count() > 0 {
         return None;
     }
     let keys = array.keys();
-    let seen = codes(
-        keys.values(),
-        keys.validity().map(crate::kernel::bits),
-        names.len(),
-    );
+    let valid = keys.validity().map(crate::kernel::bits);
+    let seen = hk::first_seen_keys(codes, valid, names.len());
     Some(dictionary_of(seen, keys.validity(), |r| {
         // A valid row's key is a position in `names`.
         let key: usize = keys.value(r).try_into().unwrap_or(usize::MAX);

@@ -217,13 +217,26 @@ fn band_index(bands: &[Band]) -> Expr {
     e
 }
 
-fn band_expr(bands: &[Band], unscored: &Band, pick: impl Fn(&Band) -> String) -> Expr {
+/// `pick` of each row's band, from its position `index` in `bands` then
+/// the unscored band.
+fn band_expr(bands: &[Band], unscored: &Band, pick: impl Fn(&Band) -> String, index: Expr) -> Expr {
     let values = bands
         .iter()
         .chain(std::iter::once(unscored))
         .map(|b| Some(pick(b)))
         .collect();
-    pick_str(values, col("__band"))
+    pick_str(values, index)
+}
+
+/// Each row's scorecard name from its position `index` (null past the
+/// last: no scorecard).
+fn scorecard_name(p: &Pipeline, index: Expr) -> Expr {
+    let names = p
+        .scorecards
+        .iter()
+        .map(|sc| Some(sc.name.clone()))
+        .collect();
+    pick_str(names, index)
 }
 
 /// Whether a metric's points rank it among all accounts of its scorecard
@@ -302,12 +315,7 @@ pub fn global_scores(p: &Pipeline, wide: LazyFrame) -> Result<LazyFrame> {
 pub fn row_scores(p: &Pipeline, global: LazyFrame) -> Result<LazyFrame> {
     let computed = global_metrics(p);
     let mut lf = raw_values(p, global, |i| !computed[i]);
-    let names = p
-        .scorecards
-        .iter()
-        .map(|sc| Some(sc.name.clone()))
-        .collect();
-    lf = lf.with_column(pick_str(names, col(SCORECARD_INDEX)).alias("scorecard"));
+    lf = lf.with_column(scorecard_name(p, col(SCORECARD_INDEX)).alias("scorecard"));
 
     // Points.
     let mut point_exprs = Vec::new();
@@ -382,8 +390,8 @@ pub fn row_scores(p: &Pipeline, global: LazyFrame) -> Result<LazyFrame> {
     );
     lf = lf.with_column(band_index(&p.bands).alias("__band"));
     lf = lf.with_columns([
-        band_expr(&p.bands, &p.unscored, |b| b.name.clone()).alias("band"),
-        band_expr(&p.bands, &p.unscored, |b| b.color.clone()).alias("color"),
+        band_expr(&p.bands, &p.unscored, |b| b.name.clone(), col("__band")).alias("band"),
+        band_expr(&p.bands, &p.unscored, |b| b.color.clone(), col("__band")).alias("color"),
     ]);
 
     // Completeness: share of the score resting on observed data.
@@ -764,20 +772,9 @@ pub fn summary(p: &Pipeline, scored: &DataFrame) -> PolarsResult<DataFrame> {
         Some(m) => col(m.as_str()).sum(),
         None => lit(NULL).cast(DataType::Float64).first(),
     };
-    let scorecards: Vec<Option<String>> = p
-        .scorecards
-        .iter()
-        .map(|sc| Some(sc.name.clone()))
-        .chain(std::iter::once(None))
-        .collect();
-    let bands: Vec<Option<String>> = p
-        .bands
-        .iter()
-        .chain(std::iter::once(&p.unscored))
-        .map(|b| Some(b.name.clone()))
-        .collect();
-    // One key: scorecard position × (bands + 1) + band position.
-    let width = bands.len() as u32;
+    // One key: scorecard position (none: after the last) × (bands + 1) +
+    // band position (unscored: after the last).
+    let width = p.bands.len() as u32 + 1;
     scored
         .clone()
         .lazy()
@@ -798,8 +795,14 @@ pub fn summary(p: &Pipeline, scored: &DataFrame) -> PolarsResult<DataFrame> {
         ])
         .sort(["__key"], SortMultipleOptions::default())
         .select([
-            pick_str(scorecards, col("__key") / lit(width)).alias("scorecard"),
-            pick_str(bands, col("__key") % lit(width)).alias("band"),
+            scorecard_name(p, col("__key") / lit(width)).alias("scorecard"),
+            band_expr(
+                &p.bands,
+                &p.unscored,
+                |b| b.name.clone(),
+                col("__key") % lit(width),
+            )
+            .alias("band"),
             col("accounts"),
             col("mean_score"),
             col("mrr"),

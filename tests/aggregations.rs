@@ -852,6 +852,18 @@ fn with_calls_table(metrics: &str) -> (String, Data) {
     (text, data)
 }
 
+/// Writes [`with_calls_table`]'s table: per row its account and day
+/// (`called_on`, days before D), and the `values` columns.
+fn write_calls(dir: &std::path::Path, ids: Vec<&str>, days: Vec<Option<i64>>, values: Vec<Column>) {
+    let mut columns = vec![
+        Column::new("customer_id".into(), ids),
+        date_col("called_on", &days),
+    ];
+    columns.extend(values);
+    let calls = DataFrame::new_infer_height(columns).unwrap();
+    write_parquet(dir, "crm/calls.parquet", calls);
+}
+
 /// Filters on a further table's nullable integer and string columns: a
 /// comparison with a null is false, and so is its NOT (SQL), whether the
 /// condition is evaluated by the kernel or by polars (the OR).
@@ -921,17 +933,18 @@ fn filters_on_nullable_integer_and_string_columns_treat_null_as_false() {
         (Some(2), Some("a-long-channel-name")),
     ];
     let run = run_with(&text, &data, |dir| {
-        let calls = DataFrame::new_infer_height(vec![
-            Column::new("customer_id".into(), vec!["A"; rows.len()]),
-            date_col("called_on", &vec![Some(1); rows.len()]),
-            Column::new("level".into(), rows.iter().map(|r| r.0).collect::<Vec<_>>()),
-            Column::new(
-                "channel".into(),
-                rows.iter().map(|r| r.1).collect::<Vec<_>>(),
-            ),
-        ])
-        .unwrap();
-        write_parquet(dir, "crm/calls.parquet", calls);
+        write_calls(
+            dir,
+            vec!["A"; rows.len()],
+            vec![Some(1); rows.len()],
+            vec![
+                Column::new("level".into(), rows.iter().map(|r| r.0).collect::<Vec<_>>()),
+                Column::new(
+                    "channel".into(),
+                    rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+                ),
+            ],
+        )
     });
     assert_eq!(run.result.code, 0, "{}", run.result.stderr);
     let df = run.scores();
@@ -1028,19 +1041,15 @@ fn further_event_table_aggregations_ignore_null_values() {
         (-1, Some(9.0)), // after D
     ];
     let run = run_with(&text, &data, |dir| {
-        let calls = DataFrame::new_infer_height(vec![
-            Column::new("customer_id".into(), vec!["A"; rows.len()]),
-            date_col(
-                "called_on",
-                &rows.iter().map(|r| Some(r.0)).collect::<Vec<_>>(),
-            ),
-            Column::new(
+        write_calls(
+            dir,
+            vec!["A"; rows.len()],
+            rows.iter().map(|r| Some(r.0)).collect(),
+            vec![Column::new(
                 "rating".into(),
                 rows.iter().map(|r| r.1).collect::<Vec<_>>(),
-            ),
-        ])
-        .unwrap();
-        write_parquet(dir, "crm/calls.parquet", calls);
+            )],
+        )
     });
     assert_eq!(run.result.code, 0, "{}", run.result.stderr);
     let df = run.scores();
@@ -1219,22 +1228,15 @@ fn kernel_further_table_with_null_integers() {
         ("B", 2, None),     // B: one row, no value
     ];
     let run = run_with(&text, &data, |dir| {
-        let calls = DataFrame::new_infer_height(vec![
-            Column::new(
-                "customer_id".into(),
-                rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-            ),
-            date_col(
-                "called_on",
-                &rows.iter().map(|r| Some(r.1)).collect::<Vec<_>>(),
-            ),
-            Column::new(
+        write_calls(
+            dir,
+            rows.iter().map(|r| r.0).collect(),
+            rows.iter().map(|r| Some(r.1)).collect(),
+            vec![Column::new(
                 "minutes".into(),
                 rows.iter().map(|r| r.2).collect::<Vec<_>>(),
-            ),
-        ])
-        .unwrap();
-        write_parquet(dir, "crm/calls.parquet", calls);
+            )],
+        )
     });
     assert_eq!(run.result.code, 0, "{}", run.result.stderr);
     let df = run.scores();

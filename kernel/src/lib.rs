@@ -13,7 +13,7 @@
 //! first day of their month ([`first_of_month`]), evaluates simple row
 //! conditions (an aggregation's filter: [`eval_conds`]), and numbers the values
 //! of few-valued text columns in first-seen order for the Parquet writer's
-//! dictionaries ([`few_valued_strings`], [`first_seen_u8`]).
+//! dictionaries ([`few_valued_strings`], [`first_seen_keys`]).
 //!
 //! It takes plain slices (no dependency on the engine), so it is compiled
 //! with optimisations even in healthscore's dev profile.
@@ -173,7 +173,11 @@ impl<'a> Strings<'a> {
 
     /// The bytes of row `i`.
     pub fn get(&self, i: usize) -> &'a [u8] {
-        let v = &self.views[i];
+        self.bytes_of(&self.views[i])
+    }
+
+    /// The bytes a view of this column stands for.
+    fn bytes_of(&self, v: &'a [u8; 16]) -> &'a [u8] {
         let len = word(v, 0);
         if len <= 12 {
             &v[4..4 + len]
@@ -840,6 +844,17 @@ pub enum Cmp {
 }
 
 impl Cmp {
+    /// The comparison with its sides swapped: `a cmp b` is `b cmp' a`.
+    pub fn flipped(self) -> Cmp {
+        match self {
+            Cmp::Lt => Cmp::Gt,
+            Cmp::Le => Cmp::Ge,
+            Cmp::Gt => Cmp::Lt,
+            Cmp::Ge => Cmp::Le,
+            same => same,
+        }
+    }
+
     /// The comparison that holds exactly when this one does not.
     pub fn negated(self) -> Cmp {
         match self {
@@ -940,7 +955,8 @@ fn cond_words<'c>(
     if let Some((_, w)) = seen.iter().find(|(c, _)| *c == cond) {
         return w.clone();
     }
-    let mut out = match cond {
+    // A comparison's rows (before its operand's nulls), and the operand.
+    let (op, mut out) = match cond {
         Cond::All(all) => {
             let mut acc = vec![u64::MAX; words];
             for c in all {
@@ -950,42 +966,36 @@ fn cond_words<'c>(
             }
             return mask_tail(acc, len);
         }
-        Cond::NotNull(_) => vec![u64::MAX; words],
+        Cond::NotNull(op) => (*op, vec![u64::MAX; words]),
         Cond::StrEq { op, value, equal } => {
             let Operand::Str(strings, _) = &ops[*op] else {
                 panic!("operand {op} is not a string column");
             };
-            let views = &strings.views[..len];
-            match inline_view(value) {
+            let (views, equal) = (&strings.views[..len], *equal);
+            let rows = match inline_view(value) {
                 // A short constant: one 16-byte comparison per row.
-                Some(t) => {
-                    let (equal, t) = (*equal, t);
-                    packed(views, |v| (u128::from_ne_bytes(*v) == t) == equal)
-                }
-                None => {
-                    let rows: Vec<usize> = (0..len).collect();
-                    packed(&rows, |&i| (strings.get(i) == value.as_slice()) == *equal)
-                }
-            }
+                Some(t) => packed(views, |v| (u128::from_ne_bytes(*v) == t) == equal),
+                None => packed(views, |v| {
+                    (strings.bytes_of(v) == value.as_slice()) == equal
+                }),
+            };
+            (*op, rows)
         }
         Cond::IntCmp { op, cmp, value } => {
             let Operand::Int(values, _) = &ops[*op] else {
                 panic!("operand {op} is not an integer column");
             };
             let (values, b) = (&values[..len], *value);
-            match cmp {
+            let rows = match cmp {
                 Cmp::Eq => packed(values, |&a| a == b),
                 Cmp::Ne => packed(values, |&a| a != b),
                 Cmp::Lt => packed(values, |&a| a < b),
                 Cmp::Le => packed(values, |&a| a <= b),
                 Cmp::Gt => packed(values, |&a| a > b),
                 Cmp::Ge => packed(values, |&a| a >= b),
-            }
+            };
+            (*op, rows)
         }
-    };
-    let op = match cond {
-        Cond::StrEq { op, .. } | Cond::IntCmp { op, .. } | Cond::NotNull(op) => *op,
-        Cond::All(_) => unreachable!("returned above"),
     };
     if let Some(valid) = ops[op].validity() {
         for (w, word) in out.iter_mut().enumerate() {
@@ -1042,9 +1052,6 @@ pub struct FirstSeen {
     pub rows: Vec<usize>,
 }
 
-/// Slots of the recent-views table of [`few_valued_strings`].
-const VIEW_SLOTS: usize = 256;
-
 /// The [`FirstSeen`] codes of a string column (`valid`: its validity) if
 /// it holds at most `limit` distinct values, else None. Rows with the same
 /// 16-byte view (inlined string, or the same bytes of the same buffer)
@@ -1055,8 +1062,9 @@ pub fn few_valued_strings(
     valid: Option<Bits<'_>>,
     limit: usize,
 ) -> Option<FirstSeen> {
-    // (view, code + 1) of recently seen views, by a hash of the view.
-    let mut slots = [(0u128, 0u32); VIEW_SLOTS];
+    // (view, code + 1) of recently seen views, by a hash of the view (as
+    // SmallSet's recent keys).
+    let mut slots = [(0u128, 0u32); RECENT_SLOTS];
     let mut distinct_views = 0usize;
     let mut values: Vec<&[u8]> = Vec::new();
     let mut seen = FirstSeen {
@@ -1069,9 +1077,7 @@ pub fn few_valued_strings(
             continue;
         }
         let v = u128::from_ne_bytes(*view);
-        let slot = ((v as u64 ^ (v >> 64) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56)
-            as usize
-            % VIEW_SLOTS;
+        let slot = recent_slot(v);
         let (w, code) = slots[slot];
         let code = if code != 0 && w == v {
             code - 1
@@ -1100,14 +1106,30 @@ pub fn few_valued_strings(
     Some(seen)
 }
 
-/// The [`FirstSeen`] codes of a column of codes into `names` names (a
-/// categorical column's keys, each below `names`): its names renumbered
-/// in the order they are first seen; `rows` gives each one's first row.
-fn first_seen_keys<K: Copy + Into<u32>>(
-    keys: &[K],
-    valid: Option<Bits<'_>>,
-    names: usize,
-) -> FirstSeen {
+/// A categorical column's keys (positions in its names), of any width.
+#[derive(Clone, Copy)]
+pub enum Keys<'a> {
+    /// 8-bit keys.
+    U8(&'a [u8]),
+    /// 16-bit keys.
+    U16(&'a [u16]),
+    /// 32-bit keys.
+    U32(&'a [u32]),
+}
+
+/// The [`FirstSeen`] codes of a categorical column (`keys`, each below
+/// `names`; `valid`: its validity): its names renumbered in the order they
+/// are first seen (`rows` gives each one's first row; a null row is code 0).
+pub fn first_seen_keys(keys: Keys<'_>, valid: Option<Bits<'_>>, names: usize) -> FirstSeen {
+    match keys {
+        Keys::U8(k) => first_seen(k, valid, names),
+        Keys::U16(k) => first_seen(k, valid, names),
+        Keys::U32(k) => first_seen(k, valid, names),
+    }
+}
+
+/// [`first_seen_keys`] of one key width.
+fn first_seen<K: Copy + Into<u32>>(keys: &[K], valid: Option<Bits<'_>>, names: usize) -> FirstSeen {
     let mut renumbered = vec![0u32; names];
     let mut seen = FirstSeen {
         codes: Vec::with_capacity(keys.len()),
@@ -1126,27 +1148,6 @@ fn first_seen_keys<K: Copy + Into<u32>>(
         seen.codes.push(renumbered[key] - 1);
     }
     seen
-}
-
-/// The [`FirstSeen`] codes of a categorical column's 8-bit keys, each
-/// below `names`: its names renumbered in the order they are first seen
-/// (`rows` gives each one's first row; a null row is code 0).
-pub fn first_seen_u8(keys: &[u8], valid: Option<Bits<'_>>, names: usize) -> FirstSeen {
-    first_seen_keys(keys, valid, names)
-}
-
-/// The [`FirstSeen`] codes of a categorical column's 16-bit keys, each
-/// below `names`: its names renumbered in the order they are first seen
-/// (`rows` gives each one's first row; a null row is code 0).
-pub fn first_seen_u16(keys: &[u16], valid: Option<Bits<'_>>, names: usize) -> FirstSeen {
-    first_seen_keys(keys, valid, names)
-}
-
-/// The [`FirstSeen`] codes of a categorical column's 32-bit keys, each
-/// below `names`: its names renumbered in the order they are first seen
-/// (`rows` gives each one's first row; a null row is code 0).
-pub fn first_seen_u32(keys: &[u32], valid: Option<Bits<'_>>, names: usize) -> FirstSeen {
-    first_seen_keys(keys, valid, names)
 }
 
 /// The account of row `i`, through the last-id cache; a new id is first

@@ -559,14 +559,17 @@ fn first_seen_keys_renumber_used_names() {
     // Names 0..5; rows use 3, 1, 3, (null), 4.
     let keys: [u8; 5] = [3, 1, 3, 0, 4];
     let valid = bitmap(&[true, true, true, false, true], 0);
-    let seen = first_seen_u8(&keys, Some(Bits::new(&valid, 0)), 5);
+    let seen = first_seen_keys(Keys::U8(&keys), Some(Bits::new(&valid, 0)), 5);
     assert_eq!(seen.codes, vec![0, 1, 0, 0, 2]);
     assert_eq!(seen.rows, vec![0, 1, 4]);
     let wide: [u32; 3] = [7, 7, 2];
-    let seen = first_seen_u32(&wide, None, 8);
+    let seen = first_seen_keys(Keys::U32(&wide), None, 8);
     assert_eq!(seen.codes, vec![0, 0, 1]);
     assert_eq!(seen.rows, vec![0, 2]);
-    assert_eq!(first_seen_u16(&[2, 0], None, 3).rows, vec![0, 1]);
+    assert_eq!(
+        first_seen_keys(Keys::U16(&[2, 0]), None, 3).rows,
+        vec![0, 1]
+    );
 }
 
 /// The bits of a bitmap's first `n` rows.
