@@ -95,36 +95,40 @@ fn normalized(x: Expr, n: &Normalize) -> Result<Expr> {
             }
             when(x.is_null()).then(null_f64()).otherwise(e)
         }
-        Normalize::Percentile { higher_is_better } => {
-            let v = if *higher_is_better {
-                x.clone()
-            } else {
-                -x.clone()
-            };
-            let m = v
-                .rank(
-                    RankOptions {
-                        method: RankMethod::Max,
-                        descending: false,
-                    },
-                    None,
-                )
-                .cast(DataType::Float64)
-                .over([col(SCORECARD_INDEX)])
-                .map_err(|e| Error::polars("percentile", e))?;
-            let n = x
-                .clone()
-                .count()
-                .cast(DataType::Float64)
-                .over([col(SCORECARD_INDEX)])
-                .map_err(|e| Error::polars("percentile", e))?;
-            when(x.is_null())
-                .then(null_f64())
-                .when(n.clone().eq(lit(1.0)))
-                .then(lit(100.0))
-                .otherwise(lit(100.0) * (m - lit(1.0)) / (n - lit(1.0)))
-        }
+        Normalize::Percentile { higher_is_better } => percentile(x, *higher_is_better),
     })
+}
+
+/// SPEC §3's percentile points of x within its scorecard's accounts (by
+/// [`healthscore_kernel::percentile_points`]: one sort per metric); null
+/// where x is null.
+fn percentile(x: Expr, higher_is_better: bool) -> Expr {
+    map_multiple(
+        move |columns: &mut [Column]| {
+            let x = columns[0].as_materialized_series().f64()?.rechunk();
+            let sc = columns[1].cast(&DataType::UInt32)?;
+            let sc = sc.as_materialized_series().u32()?.rechunk();
+            let (x, sc) = (
+                crate::kernel::only_chunk(&x)?,
+                crate::kernel::only_chunk(&sc)?,
+            );
+            let points = healthscore_kernel::percentile_points(
+                x.values().as_slice(),
+                x.validity().map(crate::kernel::bits),
+                sc.values().as_slice(),
+                sc.validity().map(crate::kernel::bits),
+                higher_is_better,
+            );
+            let points = polars_arrow::array::PrimitiveArray::new(
+                ArrowDataType::Float64,
+                points.into(),
+                x.validity().cloned(),
+            );
+            Ok(Float64Chunked::with_chunk(columns[0].name().clone(), points).into_column())
+        },
+        [x, col(SCORECARD_INDEX)],
+        |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::Float64)),
+    )
 }
 
 fn points(m: &Metric, s: &Scoring) -> Result<Expr> {

@@ -818,6 +818,66 @@ fn month_start(d: i32) -> i32 {
     (d as i64 - day_of_month) as i32
 }
 
+/// SPEC §3's percentile points of each valid row's value within its
+/// group (a scorecard's accounts; rows with a null group form one group):
+/// 100 · (m − 1)/(n − 1), where n is the group's count of valid values and
+/// m the count of them no better than the row's (≤ when higher is better,
+/// ≥ otherwise; ties count, so they share the customer's best rank), 100
+/// when n = 1. Values are compared as numbers (−0 equals +0) and must not
+/// be NaN. Rows whose value is not valid get 0 (the caller masks them).
+/// One sort of the valid rows by (group, value) instead of a rank over a
+/// window of every row.
+pub fn percentile_points(
+    values: &[f64],
+    valid: Option<Bits<'_>>,
+    groups: &[u32],
+    groups_valid: Option<Bits<'_>>,
+    higher_is_better: bool,
+) -> Vec<f64> {
+    let mut rows: Vec<(u32, u64, u32)> = (0..values.len())
+        .filter(|&i| valid.is_none_or(|v| v.get(i)))
+        .map(|i| {
+            // Group code 0 is the null group.
+            let group = match groups_valid {
+                Some(g) if !g.get(i) => 0,
+                _ => groups[i].saturating_add(1),
+            };
+            let x = if higher_is_better { values[i] } else { -values[i] };
+            (group, ordered_bits(x), i as u32)
+        })
+        .collect();
+    rows.sort_unstable_by_key(|&(g, k, _)| (g, k));
+    let mut points = vec![0.0; values.len()];
+    for group in rows.chunk_by(|a, b| a.0 == b.0) {
+        let n = group.len() as f64;
+        let mut seen = 0usize;
+        for tie in group.chunk_by(|a, b| a.1 == b.1) {
+            seen += tie.len();
+            let p = if group.len() == 1 {
+                100.0
+            } else {
+                100.0 * (seen as f64 - 1.0) / (n - 1.0)
+            };
+            for &(_, _, row) in tie {
+                points[row as usize] = p;
+            }
+        }
+    }
+    points
+}
+
+/// A float's bits as an unsigned integer in the float's numeric order
+/// (−0 as +0).
+#[inline]
+fn ordered_bits(x: f64) -> u64 {
+    let bits = (x + 0.0).to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
+}
+
 /// `values` at each of `positions` (NaN where the position is None).
 pub fn gather(values: &[f64], positions: &[Option<u32>]) -> Vec<f64> {
     positions

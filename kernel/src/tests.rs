@@ -709,3 +709,43 @@ fn conditions_evaluated_together_give_what_each_gives_alone() {
         (0..10).map(|i| i >= 6).collect::<Vec<_>>()
     );
 }
+
+/// Percentile points, SPEC §3: 100 · (m − 1)/(n − 1), m counting ties.
+#[test]
+fn percentile_points_count_ties_in_the_customers_favour() {
+    // Valid: 10, 20, 20, 30 (n = 4); the fifth row is null.
+    let values = [20.0, 10.0, 30.0, 20.0, 99.0];
+    let valid = bitmap(&[true, true, true, true, false], 3);
+    let valid = Some(Bits::new(&valid, 3));
+    let groups = [0u32; 5];
+    // Higher is better: m = 3, 1, 4, 3 (values ≤ x).
+    let up = percentile_points(&values, valid, &groups, None, true);
+    assert_eq!(up[..4], [200.0 / 3.0, 0.0, 100.0, 200.0 / 3.0]);
+    // Lower is better: m = 3, 4, 1, 3 (values ≥ x).
+    let down = percentile_points(&values, valid, &groups, None, false);
+    assert_eq!(down[..4], [200.0 / 3.0, 100.0, 0.0, 200.0 / 3.0]);
+    assert_eq!(up[4], 0.0);
+    assert_eq!(down[4], 0.0);
+}
+
+#[test]
+fn percentile_points_rank_within_each_group_and_the_null_group() {
+    // Group 0: 5, 1, 3 → 100, 0, 50. Group 7: one value → 100.
+    // Null group (rows 4 and 5): 2, 1 → 100, 0.
+    let values = [5.0, 1.0, 42.0, 3.0, 2.0, 1.0];
+    let groups = [0, 0, 7, 0, 0, 0];
+    let gvalid = bitmap(&[true, true, true, true, false, false], 0);
+    let p = percentile_points(&values, None, &groups, Some(Bits::new(&gvalid, 0)), true);
+    assert_eq!(p, [100.0, 0.0, 100.0, 50.0, 100.0, 0.0]);
+}
+
+#[test]
+fn percentile_points_compare_numbers_negatives_and_signed_zeros() {
+    // −5 < −1 < −0 = +0 < 3: m = 1, 2, 4, 4, 5 of n = 5.
+    let values = [-1.0, 3.0, -0.0, -5.0, 0.0];
+    let p = percentile_points(&values, None, &[1; 5], None, true);
+    assert_eq!(p, [25.0, 100.0, 75.0, 0.0, 75.0]);
+    // Lower is better: values ≥ x: m = 4, 1, 3, 5, 3.
+    let p = percentile_points(&values, None, &[1; 5], None, false);
+    assert_eq!(p, [75.0, 0.0, 50.0, 100.0, 50.0]);
+}
