@@ -75,13 +75,15 @@ fn plain_arrow_schema(df: &DataFrame) -> KeyValue {
     schema_to_metadata_key(&schema)
 }
 
-/// How each column is encoded: floats plain (a dictionary attempt costs
-/// a cardinality estimate and a hash pass per row group, and zstd already
-/// packs repeated values), the one-value-per-account strings plain,
-/// everything else as polars would (a dictionary when it pays).
+/// How each column is encoded: a float64 column as a dictionary when a
+/// row group holds at most [`FEW_FLOATS`] values (see
+/// [`few_valued_dictionary`]), else plain; other floats plain; the
+/// one-value-per-account strings plain; everything else as polars would
+/// (a dictionary when it pays).
 fn column_encoding(name: &str, dtype: &ArrowDataType) -> Encoding {
     match dtype {
-        ArrowDataType::Float16 | ArrowDataType::Float32 | ArrowDataType::Float64 => Encoding::Plain,
+        ArrowDataType::Float64 => Encoding::RleDictionary,
+        ArrowDataType::Float16 | ArrowDataType::Float32 => Encoding::Plain,
         _ if DISTINCT_PER_ROW.contains(&name) => Encoding::Plain,
         _ => get_dtype_encoding(dtype)
             .into_iter()
@@ -107,6 +109,12 @@ fn column_pages(
         Encoding::RleDictionary => few_valued_dictionary(array.as_ref()),
         _ => None,
     };
+    // A float column of many values is written plain (polars' own
+    // dictionary attempt would hash every row again).
+    let encoding = match (&dictionary, array.dtype()) {
+        (None, ArrowDataType::Float64) => Encoding::Plain,
+        _ => encoding,
+    };
     let array = dictionary.as_ref().unwrap_or(array);
     let mut pages = Vec::new();
     for column in array_to_columns(array, type_.clone(), options, &[encoding])? {
@@ -121,6 +129,12 @@ fn column_pages(
 /// [`few_valued_dictionary`] to build its dictionary.
 const FEW_VALUES: usize = 64;
 
+/// Most distinct values a float64 column may take in a row group to be
+/// written as a dictionary: counts, days, steps and percentages, whose
+/// codes take a few bits a row where plain values take 64 and cost zstd
+/// most of the time of a row group's pages.
+const FEW_FLOATS: usize = 4096;
+
 /// A text column of few distinct values (band, playbook, a scorecard, a
 /// metric's name...) as a dictionary of the values used, in first-seen
 /// order: what polars-parquet builds by hashing every row's string (the
@@ -131,6 +145,9 @@ fn few_valued_dictionary(array: &dyn Array) -> Option<ArrayRef> {
     let any = array.as_any();
     if let Some(strings) = any.downcast_ref::<Utf8ViewArray>() {
         return dictionary_of_views(strings);
+    }
+    if let Some(floats) = any.downcast_ref::<PrimitiveArray<f64>>() {
+        return dictionary_of_floats(floats);
     }
     if let Some(a) = any.downcast_ref::<DictionaryArray<u8>>() {
         return used_names(a, hk::Keys::U8(a.keys().values()));
@@ -153,17 +170,32 @@ fn dictionary_of<'a>(
 ) -> ArrayRef {
     let values =
         Utf8ViewArray::from_slice_values(seen.rows.iter().map(|&r| value(r)).collect::<Vec<_>>());
-    let keys =
-        PrimitiveArray::<u32>::new(ArrowDataType::UInt32, seen.codes.into(), validity.cloned());
-    let dtype = ArrowDataType::Dictionary(
-        IntegerType::UInt32,
-        Box::new(ArrowDataType::Utf8View),
-        false,
-    );
-    // SAFETY: every code is below the number of first-seen rows, the
-    // values' length (the kernel numbers them densely from 0).
-    unsafe { DictionaryArray::try_new_unchecked(dtype, keys, values.boxed()) }
-        .expect("a Utf8View dictionary with u32 keys")
+    dictionary_array(seen.codes, validity, values.boxed())
+}
+
+/// [`few_valued_dictionary`] of a float64 column: its values in
+/// first-seen order, told apart by their bits.
+fn dictionary_of_floats(floats: &PrimitiveArray<f64>) -> Option<ArrayRef> {
+    let valid = floats.validity().map(crate::kernel::bits);
+    let seen = hk::few_valued_floats(floats.values().as_slice(), valid, FEW_FLOATS)?;
+    let values: Vec<f64> = seen.rows.iter().map(|&r| floats.value(r)).collect();
+    let values = PrimitiveArray::<f64>::from_vec(values);
+    Some(dictionary_array(
+        seen.codes,
+        floats.validity(),
+        values.boxed(),
+    ))
+}
+
+/// The dictionary array of u32 `codes` (rows of `validity`) into `values`.
+fn dictionary_array(codes: Vec<u32>, validity: Option<&Bitmap>, values: ArrayRef) -> ArrayRef {
+    let keys = PrimitiveArray::<u32>::new(ArrowDataType::UInt32, codes.into(), validity.cloned());
+    let dtype =
+        ArrowDataType::Dictionary(IntegerType::UInt32, Box::new(values.dtype().clone()), false);
+    // SAFETY: every code is below the number of values (the kernel numbers
+    // the first-seen rows densely from 0).
+    unsafe { DictionaryArray::try_new_unchecked(dtype, keys, values) }
+        .expect("a dictionary with u32 keys")
         .boxed()
 }
 
@@ -522,11 +554,12 @@ mod tests {
 
     use super::*;
 
-    /// The writer's layout: every column zstd, floats and customer ids
-    /// plain (no dictionary page), few-valued strings and enums as
-    /// dictionaries, row groups of [`ROW_GROUP_ROWS`]; readers see strings.
+    /// The writer's layout: every column zstd, many-valued floats and
+    /// customer ids plain (no dictionary page), few-valued floats, strings
+    /// and enums as dictionaries, row groups of [`ROW_GROUP_ROWS`]; readers
+    /// see strings.
     #[test]
-    fn floats_and_ids_plain_few_valued_text_as_dictionaries_all_zstd() {
+    fn ids_and_many_valued_floats_plain_few_valued_columns_as_dictionaries_all_zstd() {
         let n = ROW_GROUP_ROWS + 10;
         let bands = ["Healthy", "At-Risk", "Critical"];
         let enum_type = DataType::from_frozen_categories(
@@ -536,6 +569,7 @@ mod tests {
             "customer_id" => (0..n).map(|i| format!("C{i:07}")).collect::<Vec<_>>(),
             "band" => (0..n).map(|i| bands[i % 3]).collect::<Vec<_>>(),
             "points" => (0..n).map(|i| (i % 5) as f64 * 25.0).collect::<Vec<_>>(),
+            "ratio" => (0..n).map(|i| i as f64 / 7.0).collect::<Vec<_>>(),
             "score" => (0..n).map(|i| (i % 101) as i32).collect::<Vec<_>>(),
         ]
         .expect("frame")
@@ -561,7 +595,8 @@ mod tests {
         };
         for (name, dictionary) in [
             ("customer_id", false),
-            ("points", false),
+            ("points", true),
+            ("ratio", false),
             ("band", true),
             ("score", true),
             ("scorecard", true),
@@ -606,6 +641,73 @@ mod tests {
         );
     }
 
+    /// A float column of at most [`FEW_FLOATS`] values in a row group is
+    /// a dictionary of their exact bits (−0 stays −0, nulls stay null) with
+    /// the statistics of its values; one value more and it is plain.
+    #[test]
+    fn few_valued_floats_are_dictionaries_of_exact_values() {
+        // Row group 0: values cycle over −0, +0, −1.5, 2.5, with every
+        // seventh row null; min −1.5, max 2.5.
+        let cycle = [-0.0, 0.0, -1.5, 2.5];
+        let few: Vec<Option<f64>> = (0..ROW_GROUP_ROWS)
+            .map(|i| (i % 7 != 3).then_some(cycle[i % 4]))
+            .collect();
+        let nulls = (0..ROW_GROUP_ROWS).filter(|i| i % 7 == 3).count();
+        // Exactly FEW_FLOATS values, then one more.
+        let at_limit: Vec<Option<f64>> = (0..ROW_GROUP_ROWS)
+            .map(|i| Some((i % FEW_FLOATS) as f64))
+            .collect();
+        let over: Vec<Option<f64>> = (0..ROW_GROUP_ROWS)
+            .map(|i| Some((i % (FEW_FLOATS + 1)) as f64))
+            .collect();
+        let df = df!["few" => few.clone(), "at_limit" => at_limit, "over" => over].expect("frame");
+        let bytes = encode(df).expect("encodes");
+        let md = _read_metadata(&mut Cursor::new(bytes.to_vec())).expect("footer");
+        let column = |name: &str| -> &ColumnChunkMetadata {
+            md.row_groups[0]
+                .columns_under_root_iter(name)
+                .and_then(|mut c| c.next())
+                .expect("column")
+        };
+        for (name, dictionary) in [("few", true), ("at_limit", true), ("over", false)] {
+            assert_eq!(
+                column(name).dictionary_page_offset().is_some(),
+                dictionary,
+                "{name}"
+            );
+        }
+        let file = bytes.to_vec();
+        let metadata_len =
+            u32::from_le_bytes(file[file.len() - 8..file.len() - 4].try_into().unwrap());
+        let footer = &file[file.len() - metadata_len as usize - 8..];
+        let Statistics::Double(stats) = column("few")
+            .statistics(footer)
+            .expect("statistics")
+            .expect("readable")
+        else {
+            panic!("double statistics");
+        };
+        assert_eq!(stats.min_value, Some(-1.5));
+        assert_eq!(stats.max_value, Some(2.5));
+        assert_eq!(stats.null_count, Some(nulls as i64));
+        let back = ParquetReader::new(Cursor::new(file))
+            .finish()
+            .expect("reads back");
+        let got: Vec<Option<u64>> = back
+            .column("few")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .iter()
+            .map(|v| v.map(f64::to_bits))
+            .collect();
+        let want: Vec<Option<u64>> = few.iter().map(|v| v.map(f64::to_bits)).collect();
+        assert_eq!(got, want);
+        let over = back.column("over").unwrap().f64().unwrap().clone();
+        assert_eq!(over.get(FEW_FLOATS), Some(FEW_FLOATS as f64));
+        assert_eq!(over.get(FEW_FLOATS + 1), Some(0.0));
+    }
+
     /// Parts sharing a customer_id column or a float column (under any
     /// name) reuse its pages and write the same bytes as without the cache;
     /// columns of the same length with other data are not mistaken for them.
@@ -646,8 +748,10 @@ mod tests {
         // (1.4 MB per page before; 29 kB of bytes).
         for (_, pages) in cache.entries.lock().unwrap().iter_mut() {
             for page in Arc::get_mut(pages).expect("only the cache holds them") {
+                // (The 5-row second row groups of the floats are
+                // dictionaries: their small dictionary pages are skipped.)
                 let CompressedPage::Data(p) = page else {
-                    panic!("plain columns have no dictionary page");
+                    continue;
                 };
                 let buffer = p.slice_mut().to_mut();
                 assert_eq!(buffer.capacity(), buffer.len());

@@ -842,7 +842,11 @@ pub fn percentile_points(
                 Some(g) if !g.get(i) => 0,
                 _ => groups[i].saturating_add(1),
             };
-            let x = if higher_is_better { values[i] } else { -values[i] };
+            let x = if higher_is_better {
+                values[i]
+            } else {
+                -values[i]
+            };
             (group, ordered_bits(x), i as u32)
         })
         .collect();
@@ -1160,6 +1164,52 @@ pub fn few_valued_strings(
             };
             slots[slot] = (v, code + 1);
             code
+        };
+        seen.codes.push(code);
+    }
+    Some(seen)
+}
+
+/// The [`FirstSeen`] codes of a float column (`valid`: its validity) if
+/// it holds at most `limit` distinct values, else None. Values are told
+/// apart by their bits, as a Parquet dictionary stores them (−0 and +0 are
+/// two values). Gives up as soon as value `limit + 1` is seen, so a column
+/// of many values costs only the rows read until then.
+pub fn few_valued_floats(
+    values: &[f64],
+    valid: Option<Bits<'_>>,
+    limit: usize,
+) -> Option<FirstSeen> {
+    // Open addressing on the bits, at most half full: (bits, code + 1).
+    let slots = (2 * limit).next_power_of_two().max(2);
+    let shift = 64 - slots.trailing_zeros();
+    let mut table = vec![(0u64, 0u32); slots];
+    let mut seen = FirstSeen {
+        codes: Vec::with_capacity(values.len()),
+        rows: Vec::new(),
+    };
+    for (i, &x) in values.iter().enumerate() {
+        if valid.is_some_and(|v| !v.get(i)) {
+            seen.codes.push(0);
+            continue;
+        }
+        let bits = x.to_bits();
+        let mut slot = (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize;
+        let code = loop {
+            let (b, c) = table[slot];
+            if c == 0 {
+                if seen.rows.len() == limit {
+                    return None;
+                }
+                seen.rows.push(i);
+                let code = seen.rows.len() as u32;
+                table[slot] = (bits, code);
+                break code - 1;
+            }
+            if b == bits {
+                break c - 1;
+            }
+            slot = (slot + 1) & (slots - 1);
         };
         seen.codes.push(code);
     }

@@ -749,3 +749,24 @@ fn percentile_points_compare_numbers_negatives_and_signed_zeros() {
     let p = percentile_points(&values, None, &[1; 5], None, false);
     assert_eq!(p, [75.0, 0.0, 50.0, 100.0, 50.0]);
 }
+
+#[test]
+fn few_valued_floats_number_values_by_their_bits_in_first_seen_order() {
+    // Rows: 2.5, null, −0, 2.5, +0, 7, −0. Codes by first sight: 2.5 → 0,
+    // −0 → 1, +0 → 2 (other bits), 7 → 3; the null row is code 0.
+    let values = [2.5, 9.0, -0.0, 2.5, 0.0, 7.0, -0.0];
+    let valid = bitmap(&[true, false, true, true, true, true, true], 5);
+    let seen = few_valued_floats(&values, Some(Bits::new(&valid, 5)), 4).expect("4 values");
+    assert_eq!(seen.codes, [0, 0, 1, 0, 2, 3, 1]);
+    assert_eq!(seen.rows, [0, 2, 4, 5]);
+    // A fifth distinct value is one too many; four fit exactly.
+    assert_eq!(
+        few_valued_floats(&values, Some(Bits::new(&valid, 5)), 3),
+        None
+    );
+    assert_eq!(few_valued_floats(&[1.0, 2.0, 3.0, 4.0, 5.0], None, 4), None);
+    let many: Vec<f64> = (0..1000).map(|i| (i % 600) as f64 * 0.5).collect();
+    let seen = few_valued_floats(&many, None, 600).expect("600 values");
+    assert_eq!(seen.rows, (0..600).collect::<Vec<_>>());
+    assert_eq!(seen.codes[600..], (0..400).collect::<Vec<u32>>()[..]);
+}
