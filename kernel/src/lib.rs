@@ -1188,13 +1188,20 @@ pub fn few_valued_floats(
         codes: Vec::with_capacity(values.len()),
         rows: Vec::new(),
     };
+    // The previous valid row's (bits, code): runs of one value (a count
+    // of 0, a step's points) skip the table.
+    let mut last: Option<(u64, u32)> = None;
     for (i, &x) in values.iter().enumerate() {
         if valid.is_some_and(|v| !v.get(i)) {
             seen.codes.push(0);
             continue;
         }
         let bits = x.to_bits();
-        let mut slot = (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize;
+        if let Some((_, c)) = last.filter(|&(b, _)| b == bits) {
+            seen.codes.push(c);
+            continue;
+        }
+        let mut slot = (float_hash(bits) >> shift) as usize;
         let code = loop {
             let (b, c) = table[slot];
             if c == 0 {
@@ -1211,9 +1218,19 @@ pub fn few_valued_floats(
             }
             slot = (slot + 1) & (slots - 1);
         };
+        last = Some((bits, code));
         seen.codes.push(code);
     }
     Some(seen)
+}
+
+/// A hash of a float's bits whose high bits depend on every bit (the
+/// low mantissa bits of counts and steps are all zero, so a plain
+/// multiplication would crowd them into few slots).
+#[inline]
+fn float_hash(bits: u64) -> u64 {
+    let x = (bits ^ (bits >> 33)).wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    (x ^ (x >> 33)).wrapping_mul(0xC4CE_B9FE_1A85_EC53)
 }
 
 /// A categorical column's keys (positions in its names), of any width.
