@@ -1112,13 +1112,18 @@ fn packed<T>(items: &[T], holds: impl Fn(&T) -> bool) -> Vec<u64> {
         .collect()
 }
 
-/// [`packed`] of at most 64 items: one word.
+/// [`packed`] of at most 64 items: one word (the tests into bytes, a loop
+/// the compiler vectorises, then 8 bytes packed into 8 bits at a time).
 #[inline]
 fn packed_word<T>(items: &[T], holds: impl Fn(&T) -> bool) -> u64 {
-    items
-        .iter()
+    let mut flags = [0u8; 64];
+    for (f, item) in flags.iter_mut().zip(items) {
+        *f = holds(item) as u8;
+    }
+    flags
+        .chunks_exact(8)
         .enumerate()
-        .fold(0u64, |word, (k, item)| word | ((holds(item) as u64) << k))
+        .fold(0u64, |m, (j, b)| m | pack_bytes(b) << (8 * j))
 }
 
 /// Clears the bits past row `len`.
