@@ -770,3 +770,96 @@ fn few_valued_floats_number_values_by_their_bits_in_first_seen_order() {
     assert_eq!(seen.rows, (0..600).collect::<Vec<_>>());
     assert_eq!(seen.codes[600..], (0..400).collect::<Vec<u32>>()[..]);
 }
+
+/// Row accounting over several words with ids of 17 bytes (kept in a
+/// buffer, not inlined), runs of one id, accounts skipped (near and far)
+/// and out of order, unknown and null ids: the counts a row-at-a-time
+/// reading of SPEC §7's order gives.
+#[test]
+fn row_accounting_over_words_matches_a_row_by_row_reading() {
+    let names: Vec<String> = (0..10).map(|a| format!("long-account-{a:04}")).collect();
+    let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let idx = index(&name_refs);
+    // Account positions per row (None: an unknown id); 13 times over.
+    let pattern = [
+        Some(0),
+        Some(0),
+        Some(2),
+        Some(2),
+        Some(2),
+        Some(7),
+        None,
+        Some(8),
+        Some(3),
+        Some(9),
+    ];
+    let n = 130;
+    let rows: Vec<Option<usize>> = (0..n).map(|r| pattern[r % pattern.len()]).collect();
+    let ids: Vec<&str> = rows
+        .iter()
+        .map(|a| a.map_or("long-account-zzzz", |a| name_refs[a]))
+        .collect();
+    let after: Vec<bool> = (0..n).map(|r| r % 11 == 0).collect();
+    let valid: Vec<bool> = (0..n).map(|r| r % 17 != 5).collect();
+    let broken: Vec<bool> = (0..n).map(|r| r % 13 == 4).collect();
+    let nulls: Vec<bool> = (0..n).map(|r| r % 3 == 1).collect();
+    let day: Vec<i32> = (0..n as i32).map(|r| 1000 - r).collect();
+    // Row by row, as SPEC §7 orders the reasons.
+    let (mut n_after, mut n_null, mut n_unknown, mut n_rejected, mut n_nulls) = (0, 0, 0, 0, 0);
+    let mut counts = [0.0; 10];
+    let (mut lo, mut hi) = (i32::MAX, i32::MIN);
+    for r in 0..n {
+        if after[r] {
+            n_after += 1;
+        } else if !valid[r] {
+            n_null += 1;
+        } else if let Some(a) = rows[r] {
+            if broken[r] {
+                n_rejected += 1;
+            } else {
+                counts[a] += 1.0;
+                n_nulls += nulls[r] as i64;
+                lo = lo.min(day[r]);
+                hi = hi.max(day[r]);
+            }
+        } else {
+            n_unknown += 1;
+        }
+    }
+    let (v, d) = views(&ids);
+    let buffers = [d.as_slice()];
+    let (after, valid, broken, nulls) = (
+        bitmap(&after, 2),
+        bitmap(&valid, 0),
+        bitmap(&broken, 5),
+        bitmap(&nulls, 7),
+    );
+    let mut k = TableKernel::new(idx, &[Func::Count]);
+    k.add(&Batch {
+        len: n,
+        after: Bits::new(&after, 2),
+        day: &day,
+        ids: Strings::new(&v, &buffers),
+        ids_valid: Some(Bits::new(&valid, 0)),
+        rules: vec![Bits::new(&broken, 5)],
+        nulls: vec![Bits::new(&nulls, 7)],
+        aggs: vec![AggColumns {
+            window: Window::ALL,
+            mask: None,
+            values: Values::None,
+        }],
+    });
+    let (t, out) = k.finish().expect("fits");
+    assert_eq!(t.rows, n as i64);
+    assert_eq!(
+        (t.after, t.orphan_null, t.orphan_unknown),
+        (n_after, n_null, n_unknown)
+    );
+    assert_eq!(t.rejected[1], n_rejected);
+    assert_eq!(t.nulls[0], n_nulls);
+    assert_eq!((t.min_day, t.max_day), (Some(lo), Some(hi)));
+    assert_eq!(out[0], counts);
+    // The pattern leaves accounts 1, 4, 5 and 6 without rows.
+    assert_eq!([out[0][1], out[0][4], out[0][5], out[0][6]], [0.0; 4]);
+    assert!(n_after > 0 && n_null > 0 && n_unknown > 0 && n_rejected > 0);
+}
