@@ -1238,12 +1238,9 @@ pub fn few_valued_floats(
     valid: Option<Bits<'_>>,
     limit: usize,
 ) -> Option<FirstSeen> {
-    // Open addressing on the bits, at most half full: (bits, code + 1).
-    let slots = (2 * limit).next_power_of_two().max(2);
-    let shift = 64 - slots.trailing_zeros();
-    let mut table = vec![(0u64, 0u32); slots];
+    let mut table = FloatCodes::with_slots(64);
     let mut seen = FirstSeen {
-        codes: Vec::with_capacity(values.len()),
+        codes: vec![0; values.len()],
         rows: Vec::new(),
     };
     // The previous valid row's (bits, code): runs of one value (a count
@@ -1251,35 +1248,83 @@ pub fn few_valued_floats(
     let mut last: Option<(u64, u32)> = None;
     for (i, &x) in values.iter().enumerate() {
         if valid.is_some_and(|v| !v.get(i)) {
-            seen.codes.push(0);
             continue;
         }
         let bits = x.to_bits();
-        if let Some((_, c)) = last.filter(|&(b, _)| b == bits) {
-            seen.codes.push(c);
-            continue;
-        }
-        let mut slot = (float_hash(bits) >> shift) as usize;
-        let code = loop {
-            let (b, c) = table[slot];
-            if c == 0 {
-                if seen.rows.len() == limit {
-                    return None;
-                }
-                seen.rows.push(i);
-                let code = seen.rows.len() as u32;
-                table[slot] = (bits, code);
-                break code - 1;
+        let code = match last {
+            Some((b, c)) if b == bits => c,
+            _ => {
+                let code = match table.code(bits) {
+                    Ok(code) => code,
+                    Err(slot) => {
+                        if seen.rows.len() == limit {
+                            return None;
+                        }
+                        seen.rows.push(i);
+                        let code = (seen.rows.len() - 1) as u32;
+                        table.put(slot, bits, code);
+                        if 2 * seen.rows.len() > table.slots.len() {
+                            table = table.grown(values, &seen.rows);
+                        }
+                        code
+                    }
+                };
+                last = Some((bits, code));
+                code
             }
-            if b == bits {
-                break c - 1;
-            }
-            slot = (slot + 1) & (slots - 1);
         };
-        last = Some((bits, code));
-        seen.codes.push(code);
+        seen.codes[i] = code;
     }
     Some(seen)
+}
+
+/// Open addressing from a float's bits to its code, at most half full;
+/// it starts small (in the first-level cache for the usual handful of
+/// values) and doubles as values come.
+struct FloatCodes {
+    /// (bits, code + 1); code 0: empty.
+    slots: Vec<(u64, u32)>,
+    shift: u32,
+}
+
+impl FloatCodes {
+    fn with_slots(n: usize) -> Self {
+        FloatCodes {
+            slots: vec![(0, 0); n],
+            shift: 64 - n.trailing_zeros(),
+        }
+    }
+
+    /// The code of `bits`, or the empty slot where it goes.
+    #[inline]
+    fn code(&self, bits: u64) -> Result<u32, usize> {
+        let mask = self.slots.len() - 1;
+        let mut slot = (float_hash(bits) >> self.shift) as usize;
+        loop {
+            match self.slots[slot] {
+                (_, 0) => return Err(slot),
+                (b, c) if b == bits => return Ok(c - 1),
+                _ => slot = (slot + 1) & mask,
+            }
+        }
+    }
+
+    fn put(&mut self, slot: usize, bits: u64, code: u32) {
+        self.slots[slot] = (bits, code + 1);
+    }
+
+    /// The table with twice the slots, holding the values first seen on
+    /// `rows` (code = position in `rows`).
+    fn grown(&self, values: &[f64], rows: &[usize]) -> Self {
+        let mut bigger = FloatCodes::with_slots(2 * self.slots.len());
+        for (code, &r) in rows.iter().enumerate() {
+            let bits = values[r].to_bits();
+            if let Err(slot) = bigger.code(bits) {
+                bigger.put(slot, bits, code as u32);
+            }
+        }
+        bigger
+    }
 }
 
 /// A hash of a float's bits whose high bits depend on every bit (the
