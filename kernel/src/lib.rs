@@ -1238,44 +1238,69 @@ pub fn few_valued_floats(
     valid: Option<Bits<'_>>,
     limit: usize,
 ) -> Option<FirstSeen> {
-    let mut table = FloatCodes::with_slots(64);
-    let mut seen = FirstSeen {
-        codes: vec![0; values.len()],
-        rows: Vec::new(),
+    let mut numbering = FloatNumbering {
+        table: FloatCodes::with_slots(64),
+        seen: FirstSeen {
+            codes: vec![0; values.len()],
+            rows: Vec::new(),
+        },
+        last: (0, u32::MAX),
+        limit,
     };
-    // The previous valid row's (bits, code): runs of one value (a count
-    // of 0, a step's points) skip the table.
-    let mut last: Option<(u64, u32)> = None;
-    for (i, &x) in values.iter().enumerate() {
-        if valid.is_some_and(|v| !v.get(i)) {
-            continue;
+    // 64 rows at a time: a word of all valid rows needs no bit tests.
+    for w in 0..values.len().div_ceil(64) {
+        let n = (values.len() - 64 * w).min(64);
+        let word = valid.map_or(low_bits(n), |v| v.word(w, n));
+        let numbered = if word == low_bits(n) {
+            (64 * w..64 * w + n).all(|i| numbering.row(values, i))
+        } else {
+            set_rows(&[word]).all(|k| numbering.row(values, 64 * w + k))
+        };
+        if !numbered {
+            return None;
         }
-        let bits = x.to_bits();
-        let code = match last {
-            Some((b, c)) if b == bits => c,
-            _ => {
-                let code = match table.code(bits) {
-                    Ok(code) => code,
-                    Err(slot) => {
-                        if seen.rows.len() == limit {
-                            return None;
-                        }
-                        seen.rows.push(i);
-                        let code = (seen.rows.len() - 1) as u32;
-                        table.put(slot, bits, code);
-                        if 2 * seen.rows.len() > table.slots.len() {
-                            table = table.grown(values, &seen.rows);
-                        }
-                        code
-                    }
-                };
-                last = Some((bits, code));
+    }
+    Some(numbering.seen)
+}
+
+/// The state of [`few_valued_floats`].
+struct FloatNumbering {
+    table: FloatCodes,
+    seen: FirstSeen,
+    /// The previous valid row's (bits, code): runs of one value (a count
+    /// of 0, a step's points) skip the table. Code u32::MAX: none yet.
+    last: (u64, u32),
+    limit: usize,
+}
+
+impl FloatNumbering {
+    /// Numbers valid row `i`; false once there are too many values.
+    #[inline(always)]
+    fn row(&mut self, values: &[f64], i: usize) -> bool {
+        let bits = values[i].to_bits();
+        if self.last.1 != u32::MAX && bits == self.last.0 {
+            self.seen.codes[i] = self.last.1;
+            return true;
+        }
+        let code = match self.table.code(bits) {
+            Ok(code) => code,
+            Err(slot) => {
+                if self.seen.rows.len() == self.limit {
+                    return false;
+                }
+                self.seen.rows.push(i);
+                let code = (self.seen.rows.len() - 1) as u32;
+                self.table.put(slot, bits, code);
+                if 2 * self.seen.rows.len() > self.table.slots.len() {
+                    self.table = self.table.grown(values, &self.seen.rows);
+                }
                 code
             }
         };
-        seen.codes[i] = code;
+        self.last = (bits, code);
+        self.seen.codes[i] = code;
+        true
     }
-    Some(seen)
 }
 
 /// Open addressing from a float's bits to its code, at most half full;
@@ -1327,13 +1352,12 @@ impl FloatCodes {
     }
 }
 
-/// A hash of a float's bits whose high bits depend on every bit (the
+/// A hash of a float's bits whose high bits depend on both halves (the
 /// low mantissa bits of counts and steps are all zero, so a plain
 /// multiplication would crowd them into few slots).
 #[inline]
 fn float_hash(bits: u64) -> u64 {
-    let x = (bits ^ (bits >> 33)).wrapping_mul(0xFF51_AFD7_ED55_8CCD);
-    (x ^ (x >> 33)).wrapping_mul(0xC4CE_B9FE_1A85_EC53)
+    (bits ^ (bits >> 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// A categorical column's keys (positions in its names), of any width.
