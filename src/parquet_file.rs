@@ -13,7 +13,9 @@ use polars_parquet::arrow::write::{
     KeyValue, ParquetType, Version, WriteOptions,
 };
 use polars_parquet::parquet::compression::Compression;
-use polars_parquet::parquet::page::{CompressedDataPage, CompressedDictPage, Page};
+use polars_parquet::parquet::page::{CompressedDataPage, CompressedDictPage, DataPageHeader, Page};
+use polars_parquet::parquet::schema::types::PrimitiveType;
+use polars_parquet::parquet::statistics::{ParquetStatistics, PrimitiveStatistics};
 use polars_parquet::parquet::CowBuffer;
 use rayon::prelude::*;
 use std::cell::RefCell;
@@ -116,13 +118,65 @@ fn column_pages(
         _ => encoding,
     };
     let array = dictionary.as_ref().unwrap_or(array);
+    // A plain float64 column's statistics come from the kernel (polars'
+    // own minimum and maximum are a scalar loop with a branch per value).
+    let floats = match (encoding, type_) {
+        (Encoding::Plain, ParquetType::PrimitiveType(pt)) => array
+            .as_any()
+            .downcast_ref::<PrimitiveArray<f64>>()
+            .map(|a| (a, pt)),
+        _ => None,
+    };
+    let options = match floats {
+        Some(_) => WriteOptions {
+            statistics: NO_STATISTICS,
+            ..options
+        },
+        None => options,
+    };
     let mut pages = Vec::new();
+    let mut first_row = 0;
     for column in array_to_columns(array, type_.clone(), options, &[encoding])? {
         for page in column {
-            pages.push(compress_page(page?)?);
+            let page = page?;
+            let statistics = match (floats, &page) {
+                (Some((floats, pt)), Page::Data(data)) => {
+                    let rows = data.num_values();
+                    let s = float_statistics(&floats.clone().sliced(first_row, rows), pt);
+                    first_row += rows;
+                    Some(s)
+                }
+                _ => None,
+            };
+            pages.push(compress_page(page, statistics)?);
         }
     }
     Ok(pages)
+}
+
+/// Statistics options that make polars-parquet build none.
+const NO_STATISTICS: StatisticsOptions = StatisticsOptions {
+    min_value: false,
+    max_value: false,
+    distinct_count: false,
+    null_count: false,
+    binary_statistics_truncate_length: None,
+};
+
+/// A page's statistics of float64 values: what polars-parquet writes
+/// (null count; least and greatest value, NaN when one is NaN, a zero
+/// minimum as −0 and a zero maximum as +0, as the Parquet format asks).
+fn float_statistics(floats: &PrimitiveArray<f64>, pt: &PrimitiveType) -> ParquetStatistics {
+    let valid = floats.validity().map(crate::kernel::bits);
+    let min_max = hk::min_max(floats.values().as_slice(), valid);
+    PrimitiveStatistics::<f64> {
+        primitive_type: pt.clone(),
+        null_count: Some(floats.null_count() as i64),
+        distinct_count: None,
+        min_value: min_max.map(|(lo, _)| if lo == 0.0 { -0.0 } else { lo }),
+        max_value: min_max.map(|(_, hi)| if hi == 0.0 { 0.0 } else { hi }),
+    }
+    .serialize()
 }
 
 /// Most distinct values a text column may take in a row group for
@@ -261,13 +315,23 @@ fn zstd_compress(data: &[u8]) -> PolarsResult<Vec<u8>> {
 }
 
 /// An encoded page, compressed (pages are V1: the whole buffer, levels
-/// and values, is compressed).
-fn compress_page(page: Page) -> PolarsResult<CompressedPage> {
+/// and values, is compressed), with `statistics` in its header when given.
+fn compress_page(
+    page: Page,
+    statistics: Option<ParquetStatistics>,
+) -> PolarsResult<CompressedPage> {
     Ok(match page {
         Page::Data(page) => {
             let buffer = zstd_compress(page.buffer())?;
+            let mut header = page.header().clone();
+            if let Some(statistics) = statistics {
+                match &mut header {
+                    DataPageHeader::V1(h) => h.statistics = Some(statistics),
+                    DataPageHeader::V2(h) => h.statistics = Some(statistics),
+                }
+            }
             CompressedPage::Data(CompressedDataPage::new(
-                page.header().clone(),
+                header,
                 CowBuffer::Owned(buffer),
                 Compression::Zstd,
                 page.buffer().len(),
@@ -836,5 +900,72 @@ mod tests {
         let many: StringChunked = (0..65).map(|i| Some(format!("v{i}"))).collect();
         let many = many.downcast_iter().next().unwrap().clone().boxed();
         assert!(few_valued_dictionary(many.as_ref()).is_none());
+    }
+
+    /// A plain float column's pages carry the statistics polars-parquet
+    /// computes itself (same headers, same compressed bytes): nulls, NaN
+    /// (the first one), signed zeros, infinities, a page of nulls only,
+    /// and a column long enough for several pages.
+    #[test]
+    fn plain_float_statistics_are_polars_parquets_own() {
+        let field = ArrowField::new("c".into(), ArrowDataType::Float64, true);
+        let type_ = to_parquet_type(&field).expect("parquet type");
+        let options = WriteOptions {
+            statistics: StatisticsOptions::default(),
+            compression: CompressionOptions::Zstd(None),
+            version: Version::V1,
+            data_page_size: None,
+        };
+        let described = |pages: Vec<CompressedPage>| -> Vec<String> {
+            pages
+                .iter()
+                .map(|p| match p {
+                    CompressedPage::Data(d) => format!("{:?} {}", d.header(), d.compressed_size()),
+                    CompressedPage::Dict(_) => "dictionary".to_string(),
+                })
+                .collect()
+        };
+        let nan = f64::from_bits(0x7ff8_0000_0000_0007);
+        let columns: Vec<Vec<Option<f64>>> = vec![
+            (0..1000)
+                .map(|i| (i % 9 != 4).then_some(i as f64 * 0.37 - 150.0))
+                .collect(),
+            (0..1000)
+                .map(|i| {
+                    Some(match i % 5 {
+                        0 => -0.0,
+                        1 => 0.0,
+                        2 => f64::INFINITY,
+                        _ => -(i as f64),
+                    })
+                })
+                .collect(),
+            (0..1000)
+                .map(|i| (i % 3 != 0).then_some(if i == 500 { nan } else { i as f64 }))
+                .collect(),
+            vec![None; 300],
+            vec![Some(0.0); 10],
+            (0..300_000u64)
+                .map(|i| Some(((i * 7919) % 100_003) as f64 / 7.0))
+                .collect(),
+        ];
+        for (k, values) in columns.into_iter().enumerate() {
+            let array: ArrayRef = Box::new(PrimitiveArray::<f64>::from(values));
+            let ours = column_pages(&array, &type_, Encoding::Plain, options).expect("pages");
+            let mut polars = Vec::new();
+            for column in
+                array_to_columns(&array, type_.clone(), options, &[Encoding::Plain]).expect("pages")
+            {
+                for page in column {
+                    polars.push(compress_page(page.expect("page"), None).expect("compressed"));
+                }
+            }
+            assert!(
+                ours.iter()
+                    .all(|p| matches!(p, CompressedPage::Data(d) if d.statistics().is_some())),
+                "column {k}"
+            );
+            assert_eq!(described(ours), described(polars), "column {k}");
+        }
     }
 }

@@ -1360,6 +1360,57 @@ fn float_hash(bits: u64) -> u64 {
     (bits ^ (bits >> 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
+/// The least and greatest of the valid values (None when there are none),
+/// as a Parquet writer's statistics take them: when a valid value is NaN,
+/// the first such NaN is both. Four running minima and maxima at a time,
+/// with comparisons the compiler vectorises.
+pub fn min_max(values: &[f64], valid: Option<Bits<'_>>) -> Option<(f64, f64)> {
+    let (mut lo, mut hi) = ([f64::INFINITY; 4], [f64::NEG_INFINITY; 4]);
+    let (mut any, mut nan) = (false, false);
+    let mut take = |lo: &mut f64, hi: &mut f64, x: f64| {
+        *lo = if x < *lo { x } else { *lo };
+        *hi = if x > *hi { x } else { *hi };
+        nan |= x.is_nan();
+    };
+    for w in 0..values.len().div_ceil(64) {
+        let n = (values.len() - 64 * w).min(64);
+        let word = valid.map_or(low_bits(n), |v| v.word(w, n));
+        let rows = &values[64 * w..64 * w + n];
+        if word == low_bits(n) {
+            let mut quads = rows.chunks_exact(4);
+            for q in &mut quads {
+                for j in 0..4 {
+                    take(&mut lo[j], &mut hi[j], q[j]);
+                }
+            }
+            for &x in quads.remainder() {
+                take(&mut lo[0], &mut hi[0], x);
+            }
+        } else {
+            for k in set_rows(&[word]) {
+                take(&mut lo[0], &mut hi[0], rows[k]);
+            }
+        }
+        any |= word != 0;
+    }
+    if !any {
+        return None;
+    }
+    if nan {
+        let first = (0..values.len())
+            .find(|&i| valid.is_none_or(|v| v.get(i)) && values[i].is_nan())
+            .map(|i| values[i])?;
+        return Some((first, first));
+    }
+    let lo = lo
+        .into_iter()
+        .fold(f64::INFINITY, |a, x| if x < a { x } else { a });
+    let hi = hi
+        .into_iter()
+        .fold(f64::NEG_INFINITY, |a, x| if x > a { x } else { a });
+    Some((lo, hi))
+}
+
 /// A categorical column's keys (positions in its names), of any width.
 #[derive(Clone, Copy)]
 pub enum Keys<'a> {

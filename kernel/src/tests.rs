@@ -863,3 +863,41 @@ fn row_accounting_over_words_matches_a_row_by_row_reading() {
     assert_eq!([out[0][1], out[0][4], out[0][5], out[0][6]], [0.0; 4]);
     assert!(n_after > 0 && n_null > 0 && n_unknown > 0 && n_rejected > 0);
 }
+
+#[test]
+fn min_max_of_valid_values_with_infinities_and_nans() {
+    // 70 rows over two words: row i is i − 30, except row 65 (−1000) and
+    // row 3 (+1000), both null, and row 66 = +inf (valid).
+    let mut values: Vec<f64> = (0..70).map(|i| i as f64 - 30.0).collect();
+    values[65] = -1000.0;
+    values[3] = 1000.0;
+    values[66] = f64::INFINITY;
+    let flags: Vec<bool> = (0..70).map(|i| i != 65 && i != 3).collect();
+    let valid = bitmap(&flags, 6);
+    let valid = Some(Bits::new(&valid, 6));
+    assert_eq!(min_max(&values, valid), Some((-30.0, f64::INFINITY)));
+    // Every value: the nulls' own values count.
+    assert_eq!(min_max(&values, None), Some((-1000.0, f64::INFINITY)));
+    // No valid value.
+    let none = bitmap(&[false; 70], 0);
+    assert_eq!(min_max(&values, Some(Bits::new(&none, 0))), None);
+    assert_eq!(min_max(&[], None), None);
+    // A NaN among the valid values: the first one is both (its bits kept);
+    // a NaN in a null row does not count.
+    let first_nan = f64::from_bits(0x7ff8_0000_0000_0001);
+    values[10] = f64::from_bits(0x7ff8_0000_0000_0002);
+    values[20] = first_nan;
+    values[3] = f64::NAN;
+    let flags: Vec<bool> = (0..70).map(|i| i != 3 && i != 10).collect();
+    let valid = bitmap(&flags, 0);
+    let (lo, hi) = min_max(&values, Some(Bits::new(&valid, 0))).expect("valid values");
+    assert_eq!(
+        (lo.to_bits(), hi.to_bits()),
+        (first_nan.to_bits(), first_nan.to_bits())
+    );
+    // Only −inf.
+    assert_eq!(
+        min_max(&[f64::NEG_INFINITY; 5], None),
+        Some((f64::NEG_INFINITY, f64::NEG_INFINITY))
+    );
+}
