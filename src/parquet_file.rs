@@ -382,13 +382,15 @@ impl PageCache {
         name: &str,
         encode: impl FnOnce() -> PolarsResult<Vec<CompressedPage>>,
     ) -> PolarsResult<Pages> {
-        let per_account = DISTINCT_PER_ROW.contains(&name);
+        // Kept until the end: one-value-per-account text and codes (the
+        // long table's scorecard, model_version and group names).
+        let kept = DISTINCT_PER_ROW.contains(&name) || is_dictionary(array.as_ref());
         let float = is_float(array.as_ref());
-        if let Some(pages) = (per_account || float).then(|| self.take(array)).flatten() {
+        if let Some(pages) = (kept || float).then(|| self.take(array)).flatten() {
             return Ok(pages);
         }
         let pages = Arc::new(encode()?);
-        if per_account || (float && self.keep_floats.load(Ordering::Relaxed)) {
+        if kept || (float && self.keep_floats.load(Ordering::Relaxed)) {
             self.entries
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -417,12 +419,42 @@ fn is_float(array: &dyn Array) -> bool {
     matches!(array.dtype(), ArrowDataType::Float64)
 }
 
+fn is_dictionary(array: &dyn Array) -> bool {
+    matches!(array.dtype(), ArrowDataType::Dictionary(..))
+}
+
+/// The keys of a dictionary array of any key width, as the memory they
+/// are in (start, length in bytes).
+fn dictionary_keys(array: &dyn Array) -> Option<(*const u8, usize)> {
+    fn keys<K: DictionaryKey>(array: &dyn Array) -> Option<(*const u8, usize)> {
+        let a = array.as_any().downcast_ref::<DictionaryArray<K>>()?;
+        let values = a.keys().values();
+        Some((
+            values.as_ptr().cast(),
+            std::mem::size_of_val(values.as_slice()),
+        ))
+    }
+    keys::<u8>(array)
+        .or_else(|| keys::<u16>(array))
+        .or_else(|| keys::<u32>(array))
+        .or_else(|| keys::<i8>(array))
+        .or_else(|| keys::<i16>(array))
+        .or_else(|| keys::<i32>(array))
+        .or_else(|| keys::<i64>(array))
+        .or_else(|| keys::<u64>(array))
+}
+
 /// Whether two arrays are views of the very same memory (same values,
-/// validity and data buffers): then they hold the same values. Strings
-/// and floats only (the columns the cache serves).
+/// validity and data buffers): then they hold the same values. Strings,
+/// floats and dictionaries (same type, same keys) only: the columns the
+/// cache serves.
 fn same_data(a: &dyn Array, b: &dyn Array) -> bool {
     if a.len() != b.len() || !same_validity(a.validity(), b.validity()) {
         return false;
+    }
+    if is_dictionary(a) || is_dictionary(b) {
+        return a.dtype() == b.dtype()
+            && dictionary_keys(a).is_some_and(|k| Some(k) == dictionary_keys(b));
     }
     if let (Some(a), Some(b)) = (
         a.as_any().downcast_ref::<Utf8ViewArray>(),
@@ -966,6 +998,38 @@ mod tests {
                 "column {k}"
             );
             assert_eq!(described(ours), described(polars), "column {k}");
+        }
+    }
+
+    /// A code column (an enum) repeated by several parts is encoded once
+    /// and kept for the parts after; another column of the same codes in
+    /// other memory is not mistaken for it. Bytes are those without the
+    /// cache.
+    #[test]
+    fn shared_code_columns_are_encoded_once() {
+        let n = ROW_GROUP_ROWS + 3;
+        let names = DataType::from_frozen_categories(
+            FrozenCategories::new(["enterprise", "standard"]).expect("distinct"),
+        );
+        let codes = |name: &str| -> Column {
+            Column::new(
+                name.into(),
+                (0..n)
+                    .map(|i| ["enterprise", "standard"][i % 2])
+                    .collect::<Vec<_>>(),
+            )
+            .cast(&names)
+            .expect("enum")
+        };
+        let shared = codes("scorecard");
+        let other = codes("scorecard");
+        let frame = |c: &Column| DataFrame::new_infer_height(vec![c.clone()]).expect("frame");
+        let cache = PageCache::default();
+        for (df, entries) in [(frame(&shared), 2), (frame(&shared), 2), (frame(&other), 4)] {
+            let with_cache = encode_with(df.clone(), &cache).expect("encodes");
+            assert_eq!(with_cache, encode(df).expect("encodes"));
+            // Two row groups per new column, kept.
+            assert_eq!(cache.entries.lock().unwrap().len(), entries);
         }
     }
 }

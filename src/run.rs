@@ -1168,7 +1168,7 @@ pub fn score_and_commit(
                     let Some(done) = scored.get().filter(|_| p.settings.metrics_table) else {
                         return Ok(Vec::new());
                     };
-                    let metrics = score::long_metrics(p, &done.with_losses);
+                    let metrics = score::long_metrics(p, &done.with_losses)?;
                     Ok(snapshot::frames(snapshot::packed_parts(metrics, rows)))
                 }),
             },

@@ -826,7 +826,7 @@ pub fn scores_of(p: &Pipeline, with_losses: &DataFrame) -> PolarsResult<DataFram
 /// by customer_id within a metric). Each is a cheap projection of
 /// `with_losses`, taken only when written, so the whole long table (13 ×
 /// the accounts for the default pipeline) never sits in memory at once.
-pub fn long_metrics(p: &Pipeline, with_losses: &DataFrame) -> Vec<LazyFrame> {
+pub fn long_metrics(p: &Pipeline, with_losses: &DataFrame) -> Result<Vec<LazyFrame>> {
     // Every frame of the table has the same column types (they may share
     // a part): each text column's names are all the pipeline's.
     let scorecards: Vec<String> = p.scorecards.iter().map(|sc| sc.name.clone()).collect();
@@ -834,24 +834,50 @@ pub fn long_metrics(p: &Pipeline, with_losses: &DataFrame) -> Vec<LazyFrame> {
     let metrics = names_dtype(p.metrics.iter().map(|m| m.name.as_str()));
     let model_version = p.model_version();
     let model_versions = names_dtype([model_version.as_str()]);
+    // The text columns as codes (a scorecard position, constants): written
+    // as Parquet dictionaries without a hash per row. Those every part
+    // repeats (scorecard, model_version, a group's name) are made once, so
+    // their pages are encoded once (see `parquet_file::PageCache`).
+    let group_column = |g: usize| format!("__long_group_{g}");
+    let mut shared = vec![
+        pick_name(&scorecards, col(SCORECARD_INDEX)).alias("__long_scorecard"),
+        constant_name(&model_version, &model_versions).alias("__long_model_version"),
+    ];
+    shared.extend(
+        p.groups
+            .iter()
+            .enumerate()
+            .map(|(g, group)| constant_name(&group.name, &groups).alias(group_column(g))),
+    );
+    // Beside the rows' own columns, untouched, and cut as they are (their
+    // chunks are the scores' row groups, whose pages the parts reuse: a
+    // frame of unevenly cut columns would be copied whole to align them).
+    let chunks: Vec<usize> = with_losses
+        .column(SCORECARD_INDEX)
+        .map(|c| c.as_materialized_series().chunk_lengths().collect())
+        .map_err(|e| Error::polars("the long metrics table", e))?;
+    let with_shared = with_losses
+        .select([SCORECARD_INDEX])
+        .and_then(|index| index.lazy().select(shared).collect())
+        .and_then(|shared| cut_like(shared, &chunks))
+        .and_then(|shared| with_losses.hstack(shared.columns()))
+        .map_err(|e| Error::polars("the long metrics table", e))?;
     let per_metric: Vec<LazyFrame> = p
         .metrics
         .iter()
         .filter_map(|m| m.scoring.as_ref().map(|s| (m, s)))
         .map(|(m, s)| {
-            // The text columns as codes (a scorecard position, constants):
-            // written as Parquet dictionaries without a hash per row.
-            with_losses.clone().lazy().select([
+            with_shared.clone().lazy().select([
                 col("customer_id"),
-                pick_name(&scorecards, col(SCORECARD_INDEX)).alias("scorecard"),
-                constant_name(&p.groups[s.group].name, &groups).alias("group"),
+                col("__long_scorecard").alias("scorecard"),
+                col(group_column(s.group)).alias("group"),
                 constant_name(&m.name, &metrics).alias("metric"),
                 col(m.name.as_str()).cast(DataType::Float64).alias("raw"),
                 col(points_column(&m.name))
                     .cast(DataType::Float64)
                     .alias("points"),
                 col(loss_column(&m.name)).alias("loss"),
-                constant_name(&model_version, &model_versions).alias("model_version"),
+                col("__long_model_version").alias("model_version"),
             ])
         })
         .collect();
@@ -866,11 +892,32 @@ pub fn long_metrics(p: &Pipeline, with_losses: &DataFrame) -> Vec<LazyFrame> {
                 Column::new_empty((*c).into(), &dt)
             })
             .collect();
-        return vec![DataFrame::new_infer_height(empty)
+        return Ok(vec![DataFrame::new_infer_height(empty)
             .expect("empty columns of one height")
-            .lazy()];
+            .lazy()]);
     }
-    per_metric
+    Ok(per_metric)
+}
+
+/// `df`'s columns held as series (a constant column is otherwise made
+/// anew each time it is read, so its row groups would not share their
+/// data) in chunks of `lengths` rows.
+fn cut_like(df: DataFrame, lengths: &[usize]) -> PolarsResult<DataFrame> {
+    let columns = df
+        .columns()
+        .iter()
+        .map(|c| {
+            let whole = c.as_materialized_series().rechunk();
+            let mut cut = whole.slice(0, 0);
+            let mut start = 0;
+            for &len in lengths {
+                cut.append(&whole.slice(start as i64, len))?;
+                start += len;
+            }
+            Ok(Column::from(cut))
+        })
+        .collect::<PolarsResult<Vec<_>>>()?;
+    DataFrame::new_infer_height(columns)
 }
 
 /// Selects the output columns in order with their contract types, rows in
