@@ -400,15 +400,17 @@ impl PageCache {
     }
 
     /// The pages kept for `array`'s data. A float column's pages are
-    /// handed out once (each metric column is repeated by one long-table
-    /// part), so they are released as soon as they are used. Kept buffers
-    /// hold just the compressed bytes (see [`zstd_compress`]).
+    /// handed out once after the table that keeps them (each metric column
+    /// is repeated by one long-table part), so they are released as soon
+    /// as they are used; within that table (a metric that is another one's
+    /// values, say) they stay. Kept buffers hold just the compressed bytes
+    /// (see [`zstd_compress`]).
     fn take(&self, array: &ArrayRef) -> Option<Pages> {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let i = entries
             .iter()
             .position(|(a, _)| same_data(a.as_ref(), array.as_ref()))?;
-        if is_float(array.as_ref()) {
+        if is_float(array.as_ref()) && !self.keep_floats.load(Ordering::Relaxed) {
             return Some(entries.swap_remove(i).1);
         }
         Some(entries[i].1.clone())
@@ -837,9 +839,9 @@ mod tests {
             assert_eq!(shared, alone);
         }
         // Frame 0 keeps ids and loss (2 row groups each: 4 entries); frame
-        // 1 reuses both and so releases loss's (2 left); frame 2 keeps its
-        // own ids and loss (6).
-        assert_eq!(cache.entries.lock().unwrap().len(), 6);
+        // 1 reuses both, and while floats are kept a reused float stays
+        // (4); frame 2 keeps its own ids and loss (8).
+        assert_eq!(cache.entries.lock().unwrap().len(), 8);
         // Kept buffers hold their compressed bytes, no spare capacity
         // (1.4 MB per page before; 29 kB of bytes).
         for (_, pages) in cache.entries.lock().unwrap().iter_mut() {
@@ -859,8 +861,9 @@ mod tests {
         ))
         .finish()
         .unwrap();
-        // Frame 2's loss pages were used again, so released: its ids stay.
-        assert_eq!(cache.entries.lock().unwrap().len(), 4);
+        // Floats no longer kept: frame 2's loss pages were used again, so
+        // released; its ids stay.
+        assert_eq!(cache.entries.lock().unwrap().len(), 6);
         let col = back.column("customer_id").unwrap().str().unwrap().clone();
         assert_eq!(col.get(n - 1), Some(format!("X{:07}", n - 1).as_str()));
         let raw = back.column("loss").unwrap().f64().unwrap().clone();
