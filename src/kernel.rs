@@ -91,6 +91,15 @@ impl AccountIndex {
     }
 }
 
+/// Whether a String series without nulls is strictly ascending (sorted
+/// and unique); None when it holds nulls.
+pub(crate) fn strictly_ascending(s: &Series) -> Result<Option<bool>> {
+    if s.null_count() > 0 {
+        return Ok(None);
+    }
+    with_strings(s, hk::strictly_ascending).map(Some)
+}
+
 /// Calls `f` with the kernel's view of a String series' chunks.
 fn with_strings<T>(s: &Series, f: impl FnOnce(&[hk::Strings<'_>]) -> T) -> Result<T> {
     let ca = s.str().map_err(pl)?;
@@ -421,15 +430,18 @@ impl KernelTable {
             return Ok(None);
         };
         let mut columns = vec![index.accepted.clone()];
-        let mut nan_to_null = Vec::new();
         for (output, values) in self.outputs.iter().zip(results) {
-            let values = hk::gather(&values, &index.positions);
-            columns.push(Column::new(output.as_str().into(), values));
-            nan_to_null.push(col(output.as_str()).fill_nan(lit(NULL)));
+            // In the accepted accounts' order, NaN (no rows) as null.
+            let (values, valid) = hk::gather_valid(&values, &index.positions);
+            let valid = Bitmap::try_new(valid, values.len()).map_err(pl)?;
+            let array = polars_arrow::array::PrimitiveArray::new(
+                ArrowDataType::Float64,
+                values.into(),
+                Some(valid),
+            );
+            columns.push(Float64Chunked::with_chunk(output.as_str().into(), array).into_column());
         }
-        let frame = DataFrame::new_infer_height(columns)
-            .and_then(|df| df.lazy().with_columns(nan_to_null).collect())
-            .map_err(pl)?;
+        let frame = DataFrame::new_infer_height(columns).map_err(pl)?;
         Ok(Some((self.counts(&totals), frame)))
     }
 

@@ -700,6 +700,11 @@ fn ids_strictly_ascending(df: &DataFrame) -> PolarsResult<bool> {
     if df.height() < 2 {
         return Ok(true);
     }
+    let ids = df.column("customer_id")?.as_materialized_series();
+    if let Ok(Some(ascending)) = crate::kernel::strictly_ascending(ids) {
+        return Ok(ascending);
+    }
+    // With nulls (or not text): neighbours compared where both are ids.
     let ids = col("customer_id");
     let in_order = df
         .select(["customer_id"])?

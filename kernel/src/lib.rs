@@ -939,6 +939,36 @@ pub fn gather(values: &[f64], positions: &[Option<u32>]) -> Vec<f64> {
         .collect()
 }
 
+/// [`gather`], with NaN as null: the values (0 where null) and an Arrow
+/// validity bitmap (bit `i` of byte `i / 8`), in one pass.
+pub fn gather_valid(values: &[f64], positions: &[Option<u32>]) -> (Vec<f64>, Vec<u8>) {
+    let mut out = Vec::with_capacity(positions.len());
+    let mut valid = vec![0u8; positions.len().div_ceil(8)];
+    for (i, p) in positions.iter().enumerate() {
+        let x = p.map_or(f64::NAN, |a| values[a as usize]);
+        let ok = !x.is_nan();
+        valid[i >> 3] |= (ok as u8) << (i & 7);
+        out.push(if ok { x } else { 0.0 });
+    }
+    (out, valid)
+}
+
+/// Whether the strings of `chunks` (chunk after chunk) are strictly
+/// ascending byte-wise (so sorted and unique).
+pub fn strictly_ascending(chunks: &[Strings<'_>]) -> bool {
+    let mut previous: Option<&[u8]> = None;
+    for c in chunks {
+        for i in 0..c.len() {
+            let s = c.get(i);
+            if previous.is_some_and(|p| s <= p) {
+                return false;
+            }
+            previous = Some(s);
+        }
+    }
+    true
+}
+
 /// How an integer operand is compared with a constant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cmp {

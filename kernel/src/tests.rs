@@ -901,3 +901,41 @@ fn min_max_of_valid_values_with_infinities_and_nans() {
         Some((f64::NEG_INFINITY, f64::NEG_INFINITY))
     );
 }
+
+#[test]
+fn gather_valid_reads_positions_and_makes_nan_and_unknown_null() {
+    let values = [1.5, f64::NAN, -2.0];
+    let positions = [
+        Some(2),
+        None,
+        Some(1),
+        Some(0),
+        Some(0),
+        None,
+        Some(2),
+        Some(0),
+        Some(2),
+    ];
+    let (out, valid) = gather_valid(&values, &positions);
+    assert_eq!(out, [-2.0, 0.0, 0.0, 1.5, 1.5, 0.0, -2.0, 1.5, -2.0]);
+    // Rows 1, 2 and 5 null: bits 0b1101_1001, then row 8.
+    assert_eq!(valid, [0b1101_1001, 0b1]);
+}
+
+#[test]
+fn strictly_ascending_compares_bytes_across_chunks() {
+    let (a, da) = views(&["C1", "C10", "C2"]);
+    let (b, db) = views(&["C3", "a long identifier 1", "a long identifier 2"]);
+    let (ba, bb) = ([da.as_slice()], [db.as_slice()]);
+    let (first, second) = (Strings::new(&a, &ba), Strings::new(&b, &bb));
+    assert!(strictly_ascending(&[first, second]));
+    // Equal neighbours (across the chunk boundary) are not strictly ascending.
+    let (c, dc) = views(&["C2", "C3"]);
+    let bc = [dc.as_slice()];
+    assert!(!strictly_ascending(&[first, Strings::new(&c, &bc)]));
+    // "C2" after "C10" is ascending; "C10" after "C2" is not.
+    let (d, dd) = views(&["C2", "C10"]);
+    let bd = [dd.as_slice()];
+    assert!(!strictly_ascending(&[Strings::new(&d, &bd)]));
+    assert!(strictly_ascending(&[]));
+}
