@@ -829,7 +829,7 @@ pub fn top_losses_into(losses: &[Floats<'_>], first: usize, codes: &mut [u64]) {
             if valid.is_some_and(|v| !v.get(i)) || loss.is_nan() || loss <= 0.0 {
                 continue;
             }
-            let key = (loss * 1e9).round() as i64;
+            let key = round_half_away(loss * 1e9);
             let beats = |b: &Option<(i64, usize)>| {
                 b.is_none_or(|(bk, bj)| key > bk || (key == bk && j < bj))
             };
@@ -843,6 +843,26 @@ pub fn top_losses_into(losses: &[Floats<'_>], first: usize, codes: &mut [u64]) {
                 *code |= (*j as u64 + 1) << (DRIVER_BITS * k as u32);
             }
         }
+    }
+}
+
+/// `x.round() as i64` (half away from zero, saturating, NaN → 0) without
+/// a call to the C library's `round` (the default x86-64 target has no
+/// rounding instruction): below 2^52 in magnitude the fraction left by
+/// truncation is exact; above it every float is an integer.
+#[inline]
+fn round_half_away(x: f64) -> i64 {
+    if x.is_nan() || x.abs() >= 4_503_599_627_370_496.0 {
+        return x as i64;
+    }
+    let whole = x as i64;
+    let fraction = x - whole as f64;
+    if fraction >= 0.5 {
+        whole + 1
+    } else if fraction <= -0.5 {
+        whole - 1
+    } else {
+        whole
     }
 }
 

@@ -939,3 +939,35 @@ fn strictly_ascending_compares_bytes_across_chunks() {
     assert!(!strictly_ascending(&[Strings::new(&d, &bd)]));
     assert!(strictly_ascending(&[]));
 }
+
+#[test]
+fn round_half_away_is_the_standard_rounding() {
+    let mut cases = vec![
+        0.0,
+        -0.0,
+        0.5,
+        -0.5,
+        1.5,
+        -1.5,
+        2.5,
+        0.49999999999999994,
+        -0.49999999999999994,
+        2.4999999999999996,
+        1e9 * 12.345678901,
+        -7.5e10,
+        4_503_599_627_370_495.5,
+        4_503_599_627_370_497.0,
+        9.3e18,
+        -9.3e18,
+        1e300,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+    ];
+    // A sweep of quarters and of values near halves.
+    cases.extend((-400..400).map(|i| i as f64 * 0.25));
+    cases.extend((0..200).map(|i| i as f64 + 0.5 - f64::EPSILON * i as f64));
+    for x in cases {
+        assert_eq!(round_half_away(x), x.round() as i64, "{x}");
+    }
+}
