@@ -187,7 +187,7 @@ const FEW_VALUES: usize = 64;
 /// written as a dictionary: counts, days, steps and percentages, whose
 /// codes take a few bits a row where plain values take 64 and cost zstd
 /// most of the time of a row group's pages.
-const FEW_FLOATS: usize = 4096;
+const FEW_FLOATS: usize = 8192;
 
 /// A text column of few distinct values (band, playbook, a scorecard, a
 /// metric's name...) as a dictionary of the values used, in first-seen
