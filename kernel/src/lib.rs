@@ -9,11 +9,14 @@
 //! bitmasks for distinct days in a window of at most 64 days or distinct
 //! values of a column with at most 64 distinct values). It also ranks each
 //! account's three largest losses for the drivers ([`top_losses`]), a
-//! per-row top-3 that row-wise expressions do slowly, moves dates to the
-//! first day of their month ([`first_of_month`]), evaluates simple row
-//! conditions (an aggregation's filter: [`eval_conds`]), and numbers the values
-//! of few-valued text columns in first-seen order for the Parquet writer's
-//! dictionaries ([`few_valued_strings`], [`first_seen_keys`]).
+//! per-row top-3 that row-wise expressions do slowly, computes percentile
+//! points within a scorecard with one sort ([`percentile_points`]), moves
+//! dates to the first day of their month ([`first_of_month`]), evaluates
+//! simple row conditions (an aggregation's filter: [`eval_conds`]), numbers
+//! the values of few-valued text and float columns in first-seen order for
+//! the Parquet writer's dictionaries ([`few_valued_strings`],
+//! [`first_seen_keys`], [`few_valued_floats`]) and gives float pages their
+//! statistics ([`min_max`]).
 //!
 //! It takes plain slices (no dependency on the engine), so it is compiled
 //! with optimisations even in healthscore's dev profile.
