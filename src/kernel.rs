@@ -91,6 +91,13 @@ impl AccountIndex {
     }
 }
 
+/// A Float64 column of a kernel's `values`, null where `validity` says.
+pub(crate) fn float_column(name: PlSmallStr, values: Vec<f64>, validity: Option<Bitmap>) -> Column {
+    let array =
+        polars_arrow::array::PrimitiveArray::new(ArrowDataType::Float64, values.into(), validity);
+    Float64Chunked::with_chunk(name, array).into_column()
+}
+
 /// Whether a String series without nulls is strictly ascending (sorted
 /// and unique); None when it holds nulls.
 pub(crate) fn strictly_ascending(s: &Series) -> Result<Option<bool>> {
@@ -434,12 +441,7 @@ impl KernelTable {
             // In the accepted accounts' order, NaN (no rows) as null.
             let (values, valid) = hk::gather_valid(&values, &index.positions);
             let valid = Bitmap::try_new(valid, values.len()).map_err(pl)?;
-            let array = polars_arrow::array::PrimitiveArray::new(
-                ArrowDataType::Float64,
-                values.into(),
-                Some(valid),
-            );
-            columns.push(Float64Chunked::with_chunk(output.as_str().into(), array).into_column());
+            columns.push(float_column(output.as_str().into(), values, Some(valid)));
         }
         let frame = DataFrame::new_infer_height(columns).map_err(pl)?;
         Ok(Some((self.counts(&totals), frame)))

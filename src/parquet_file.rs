@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 use polars::prelude::*;
-use polars_arrow::array::{Array, DictionaryArray, DictionaryKey, PrimitiveArray, Utf8ViewArray};
+use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray, Utf8ViewArray};
 use polars_arrow::bitmap::Bitmap;
 use polars_arrow::datatypes::IntegerType;
 use polars_parquet::arrow::write::{
@@ -27,6 +27,19 @@ use healthscore_kernel as hk;
 
 /// Rows per row group in every Parquet object the job writes.
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+/// Rows `start .. start + len` cut into (first row, rows) spans of at
+/// most `size` rows, in order; one empty span when there are no rows (a
+/// part or row group still gives the schema).
+pub fn spans(start: usize, len: usize, size: usize) -> Vec<(usize, usize)> {
+    if len == 0 {
+        return vec![(start, 0)];
+    }
+    (start..start + len)
+        .step_by(size)
+        .map(|s| (s, size.min(start + len - s)))
+        .collect()
+}
 
 /// Casts the columns whose types some readers reject to ones they all read.
 pub fn reader_friendly(df: DataFrame) -> Result<DataFrame> {
@@ -203,14 +216,21 @@ fn few_valued_dictionary(array: &dyn Array) -> Option<ArrayRef> {
     if let Some(floats) = any.downcast_ref::<PrimitiveArray<f64>>() {
         return dictionary_of_floats(floats);
     }
+    used_names(array)
+}
+
+/// A categorical column's keys and names (polars' categoricals and enums
+/// have u8, u16 or u32 keys); None for other columns.
+fn categories(array: &dyn Array) -> Option<(hk::Keys<'_>, &dyn Array)> {
+    let any = array.as_any();
     if let Some(a) = any.downcast_ref::<DictionaryArray<u8>>() {
-        return used_names(a, hk::Keys::U8(a.keys().values()));
+        return Some((hk::Keys::U8(a.keys().values()), a.values().as_ref()));
     }
     if let Some(a) = any.downcast_ref::<DictionaryArray<u16>>() {
-        return used_names(a, hk::Keys::U16(a.keys().values()));
+        return Some((hk::Keys::U16(a.keys().values()), a.values().as_ref()));
     }
     if let Some(a) = any.downcast_ref::<DictionaryArray<u32>>() {
-        return used_names(a, hk::Keys::U32(a.keys().values()));
+        return Some((hk::Keys::U32(a.keys().values()), a.values().as_ref()));
     }
     None
 }
@@ -264,24 +284,20 @@ fn dictionary_of_views(strings: &Utf8ViewArray) -> Option<ArrayRef> {
     }))
 }
 
-/// [`few_valued_dictionary`] of a categorical column (`codes`: its keys):
-/// the names its rows use (its own dictionary holds every name of its
-/// type), renumbered in first-seen order.
-fn used_names<K: DictionaryKey>(
-    array: &DictionaryArray<K>,
-    codes: hk::Keys<'_>,
-) -> Option<ArrayRef> {
-    let names = array.values().as_any().downcast_ref::<Utf8ViewArray>()?;
+/// [`few_valued_dictionary`] of a categorical column: the names its rows
+/// use (its own dictionary holds every name of its type), renumbered in
+/// first-seen order.
+fn used_names(array: &dyn Array) -> Option<ArrayRef> {
+    let (keys, names) = categories(array)?;
+    let names = names.as_any().downcast_ref::<Utf8ViewArray>()?;
     if names.len() > FEW_VALUES || names.null_count() > 0 {
         return None;
     }
-    let keys = array.keys();
-    let valid = keys.validity().map(crate::kernel::bits);
-    let seen = hk::first_seen_keys(codes, valid, names.len());
-    Some(dictionary_of(seen, keys.validity(), |r| {
-        // A valid row's key is a position in `names`.
-        let key: usize = keys.value(r).try_into().unwrap_or(usize::MAX);
-        names.value(key)
+    let valid = array.validity().map(crate::kernel::bits);
+    let seen = hk::first_seen_keys(keys, valid, names.len());
+    // A valid row's key is a position in `names`.
+    Some(dictionary_of(seen, array.validity(), |r| {
+        names.value(keys.get(r))
     }))
 }
 
@@ -425,25 +441,14 @@ fn is_dictionary(array: &dyn Array) -> bool {
     matches!(array.dtype(), ArrowDataType::Dictionary(..))
 }
 
-/// The keys of a dictionary array of any key width, as the memory they
-/// are in (start, length in bytes).
+/// The keys of a categorical column, as the memory they are in (start,
+/// length in bytes).
 fn dictionary_keys(array: &dyn Array) -> Option<(*const u8, usize)> {
-    fn keys<K: DictionaryKey>(array: &dyn Array) -> Option<(*const u8, usize)> {
-        let a = array.as_any().downcast_ref::<DictionaryArray<K>>()?;
-        let values = a.keys().values();
-        Some((
-            values.as_ptr().cast(),
-            std::mem::size_of_val(values.as_slice()),
-        ))
-    }
-    keys::<u8>(array)
-        .or_else(|| keys::<u16>(array))
-        .or_else(|| keys::<u32>(array))
-        .or_else(|| keys::<i8>(array))
-        .or_else(|| keys::<i16>(array))
-        .or_else(|| keys::<i32>(array))
-        .or_else(|| keys::<i64>(array))
-        .or_else(|| keys::<u64>(array))
+    Some(match categories(array)?.0 {
+        hk::Keys::U8(k) => (k.as_ptr(), std::mem::size_of_val(k)),
+        hk::Keys::U16(k) => (k.as_ptr().cast(), std::mem::size_of_val(k)),
+        hk::Keys::U32(k) => (k.as_ptr().cast(), std::mem::size_of_val(k)),
+    })
 }
 
 /// Whether two arrays are views of the very same memory (same values,
@@ -505,15 +510,13 @@ pub fn encode_with(df: DataFrame, cache: &PageCache) -> Result<Bytes> {
 
 fn encode_frame(df: &DataFrame, cache: &PageCache) -> PolarsResult<Bytes> {
     let mut part = PartWriter::new(df)?;
-    let n = df.height();
     // Every row group's columns at once: a long-table part has one column
     // to compress per row group, so its row groups share the cores.
-    let starts: Vec<usize> = (0..n).step_by(ROW_GROUP_ROWS).collect();
-    let groups: Vec<(usize, Vec<Pages>)> = starts
+    let groups: Vec<(usize, Vec<Pages>)> = spans(0, df.height(), ROW_GROUP_ROWS)
         .into_par_iter()
-        .map(|start| {
-            let group = df.slice(start as i64, ROW_GROUP_ROWS.min(n - start));
-            Ok((group.height(), part.encode_group(&group, cache)?))
+        .map(|(start, len)| {
+            let group = df.slice(start as i64, len);
+            Ok((len, part.encode_group(&group, cache)?))
         })
         .collect::<PolarsResult<_>>()?;
     for (rows, columns) in groups {

@@ -755,10 +755,7 @@ impl<'a> RowScorer<'a> {
 
     /// The global rows (a cheap copy: columns are shared).
     fn global(&self) -> DataFrame {
-        self.global
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        locked(&self.global).clone()
     }
 
     /// Accounts to score.
@@ -786,10 +783,7 @@ impl<'a> RowScorer<'a> {
     fn scores(&self, start: usize, len: usize) -> Result<DataFrame> {
         let slice = self.score(&self.global(), start, len)?;
         let scores = score::scores_of(self.p, &slice).map_err(pl("scoring"))?;
-        self.made
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(slice);
+        locked(&self.made).push(slice);
         Ok(scores)
     }
 
@@ -797,18 +791,8 @@ impl<'a> RowScorer<'a> {
     /// to end. The global rows are released (at 10M accounts their
     /// aggregation and intermediate columns are GiBs).
     fn scored(&self) -> Result<DataFrame> {
-        let global = std::mem::take(
-            &mut *self
-                .global
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        let mut made = std::mem::take(
-            &mut *self
-                .made
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
+        let global = std::mem::take(&mut *locked(&self.global));
+        let mut made = std::mem::take(&mut *locked(&self.made));
         if made.is_empty() {
             return self.score(&global, 0, 0);
         }
@@ -819,6 +803,12 @@ impl<'a> RowScorer<'a> {
         }
         Ok(all)
     }
+}
+
+/// `m`'s value: a thread that panicked while holding it has already
+/// failed the run, which then reports that error.
+fn locked<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// What scoring produced, once the scores table is written: every row
@@ -944,22 +934,25 @@ fn band_share(df: &DataFrame, column: &str, band: &str) -> f64 {
 /// Share (0-1) of accounts in the first (lowest) band, from the summary
 /// table.
 fn lowest_band_share(p: &Pipeline, summary: &DataFrame) -> f64 {
-    let accounts = |band: Option<&str>| -> i64 {
-        let rows = match band {
-            Some(b) => summary.clone().lazy().filter(col("band").eq(lit(b))),
-            None => summary.clone().lazy(),
-        };
-        rows.select([col("accounts").sum()])
-            .collect()
+    let lowest = col("band").eq(lit(p.bands[0].name.as_str()));
+    let sums = summary
+        .clone()
+        .lazy()
+        .select([
+            col("accounts").sum().alias("total"),
+            col("accounts").filter(lowest).sum().alias("lowest"),
+        ])
+        .collect();
+    let sum = |name: &str| -> i64 {
+        sums.as_ref()
             .ok()
-            .and_then(|d| d.column("accounts").ok()?.get(0).ok()?.extract::<i64>())
+            .and_then(|d| d.column(name).ok()?.get(0).ok()?.extract::<i64>())
             .unwrap_or(0)
     };
-    let total = accounts(None);
-    if total == 0 {
-        return 0.0;
+    match sum("total") {
+        0 => 0.0,
+        total => sum("lowest") as f64 / total as f64,
     }
-    accounts(Some(&p.bands[0].name)) as f64 / total as f64
 }
 
 /// A warning when the lowest band's share moved by more than the pipeline's
@@ -1100,10 +1093,7 @@ pub fn score_and_commit(
     }
     let stages = std::sync::Mutex::new(checked.stages.clone());
     let record = |stage: &str, started: Instant, rows: Option<usize>| {
-        stages
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .record(stage, started, rows)
+        locked(&stages).record(stage, started, rows)
     };
     let scored: std::sync::OnceLock<ScoredTables> = std::sync::OnceLock::new();
     let finish_scoring = || -> Result<&ScoredTables> {
@@ -1153,7 +1143,7 @@ pub fn score_and_commit(
     let write_started = Instant::now();
     let make_scores = |start: usize, len: usize| scorer.scores(start, len);
     let rows = scorer.rows();
-    let written = snapshot::commit(
+    snapshot::commit(
         output,
         opts.as_of,
         vec![
@@ -1192,14 +1182,10 @@ pub fn score_and_commit(
             m["outputs"] = serde_json::to_value(written).unwrap_or_default();
             m["scores_sha256"] = snapshot::table_digest(written, snapshot::SCORES).into();
             m["finished_at"] = serde_json::json!(Utc::now().to_rfc3339());
-            m["stages_ms"] = stages
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .to_json();
+            m["stages_ms"] = locked(&stages).to_json();
             m
         },
     )?;
-    let _ = written;
     let manifest = snapshot::read_manifest(output, snapshot::SCORES, opts.as_of)?
         .ok_or_else(|| Error::Internal("manifest vanished after commit".into()))?;
     let done = scored

@@ -119,12 +119,11 @@ fn percentile(x: Expr, higher_is_better: bool) -> Expr {
                 sc.validity().map(crate::kernel::bits),
                 higher_is_better,
             );
-            let points = polars_arrow::array::PrimitiveArray::new(
-                ArrowDataType::Float64,
-                points.into(),
+            Ok(crate::kernel::float_column(
+                columns[0].name().clone(),
+                points,
                 x.validity().cloned(),
-            );
-            Ok(Float64Chunked::with_chunk(columns[0].name().clone(), points).into_column())
+            ))
         },
         [x, col(SCORECARD_INDEX)],
         |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::Float64)),
@@ -827,6 +826,26 @@ pub fn scores_of(p: &Pipeline, with_losses: &DataFrame) -> PolarsResult<DataFram
 /// `with_losses`, taken only when written, so the whole long table (13 ×
 /// the accounts for the default pipeline) never sits in memory at once.
 pub fn long_metrics(p: &Pipeline, with_losses: &DataFrame) -> Result<Vec<LazyFrame>> {
+    let scored: Vec<(&Metric, &Scoring)> = p
+        .metrics
+        .iter()
+        .filter_map(|m| m.scoring.as_ref().map(|s| (m, s)))
+        .collect();
+    if scored.is_empty() {
+        let empty: Vec<Column> = METRICS_COLUMNS
+            .iter()
+            .map(|c| {
+                let dt = match *c {
+                    "raw" | "points" | "loss" => DataType::Float64,
+                    _ => DataType::String,
+                };
+                Column::new_empty((*c).into(), &dt)
+            })
+            .collect();
+        return Ok(vec![DataFrame::new_infer_height(empty)
+            .expect("empty columns of one height")
+            .lazy()]);
+    }
     // Every frame of the table has the same column types (they may share
     // a part): each text column's names are all the pipeline's.
     let scorecards: Vec<String> = p.scorecards.iter().map(|sc| sc.name.clone()).collect();
@@ -862,10 +881,8 @@ pub fn long_metrics(p: &Pipeline, with_losses: &DataFrame) -> Result<Vec<LazyFra
         .and_then(|shared| cut_like(shared, &chunks))
         .and_then(|shared| with_losses.hstack(shared.columns()))
         .map_err(|e| Error::polars("the long metrics table", e))?;
-    let per_metric: Vec<LazyFrame> = p
-        .metrics
-        .iter()
-        .filter_map(|m| m.scoring.as_ref().map(|s| (m, s)))
+    Ok(scored
+        .into_iter()
         .map(|(m, s)| {
             with_shared.clone().lazy().select([
                 col("customer_id"),
@@ -880,23 +897,7 @@ pub fn long_metrics(p: &Pipeline, with_losses: &DataFrame) -> Result<Vec<LazyFra
                 col("__long_model_version").alias("model_version"),
             ])
         })
-        .collect();
-    if per_metric.is_empty() {
-        let empty: Vec<Column> = METRICS_COLUMNS
-            .iter()
-            .map(|c| {
-                let dt = match *c {
-                    "raw" | "points" | "loss" => DataType::Float64,
-                    _ => DataType::String,
-                };
-                Column::new_empty((*c).into(), &dt)
-            })
-            .collect();
-        return Ok(vec![DataFrame::new_infer_height(empty)
-            .expect("empty columns of one height")
-            .lazy()]);
-    }
-    Ok(per_metric)
+        .collect())
 }
 
 /// `df`'s columns held as series (a constant column is otherwise made

@@ -320,13 +320,9 @@ pub fn table_digest(written: &[Written], table: &str) -> String {
 
 /// Splits a frame into parts of at most [`PART_ROWS`] rows, in order.
 pub fn parts(df: &DataFrame) -> Vec<LazyFrame> {
-    let n = df.height();
-    if n == 0 {
-        return vec![df.clone().lazy()];
-    }
-    (0..n)
-        .step_by(PART_ROWS)
-        .map(|start| df.slice(start as i64, PART_ROWS.min(n - start)).lazy())
+    parquet_file::spans(0, df.height(), PART_ROWS)
+        .into_iter()
+        .map(|(start, len)| df.slice(start as i64, len).lazy())
         .collect()
 }
 
@@ -353,12 +349,9 @@ pub fn lazy_parts(lf: LazyFrame, rows: usize) -> Vec<LazyFrame> {
     if rows <= PART_ROWS {
         return vec![lf];
     }
-    (0..rows)
-        .step_by(PART_ROWS)
-        .map(|start| {
-            lf.clone()
-                .slice(start as i64, PART_ROWS.min(rows - start) as IdxSize)
-        })
+    parquet_file::spans(0, rows, PART_ROWS)
+        .into_iter()
+        .map(|(start, len)| lf.clone().slice(start as i64, len as IdxSize))
         .collect()
 }
 
@@ -393,20 +386,9 @@ pub fn frames<'a>(frames: Vec<LazyFrame>) -> Vec<Part<'a>> {
 /// The parts of a table of `rows` rows that `make` computes, split as
 /// [`parts`] splits a frame (one empty part when there are no rows).
 pub fn made_parts<'a>(rows: usize, make: &'a MakeRows<'a>) -> Vec<Part<'a>> {
-    if rows == 0 {
-        return vec![Part::Made {
-            start: 0,
-            len: 0,
-            make,
-        }];
-    }
-    (0..rows)
-        .step_by(PART_ROWS)
-        .map(|start| Part::Made {
-            start,
-            len: PART_ROWS.min(rows - start),
-            make,
-        })
+    parquet_file::spans(0, rows, PART_ROWS)
+        .into_iter()
+        .map(|(start, len)| Part::Made { start, len, make })
         .collect()
 }
 
@@ -478,14 +460,7 @@ fn encode_made(
     make: &MakeRows<'_>,
     cache: &parquet_file::PageCache,
 ) -> Result<(Bytes, usize)> {
-    let groups: Vec<(usize, usize)> = if len == 0 {
-        vec![(start, 0)]
-    } else {
-        (start..start + len)
-            .step_by(parquet_file::ROW_GROUP_ROWS)
-            .map(|s| (s, parquet_file::ROW_GROUP_ROWS.min(start + len - s)))
-            .collect()
-    };
+    let groups = parquet_file::spans(start, len, parquet_file::ROW_GROUP_ROWS);
     std::thread::scope(|scope| {
         let (send, receive) = std::sync::mpsc::sync_channel::<Result<DataFrame>>(1);
         // Its log lines carry the job's fields, as this thread's do.

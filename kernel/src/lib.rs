@@ -288,17 +288,23 @@ impl AccountIndex {
         let mut next = 0;
         for c in chunks {
             for i in 0..c.len() {
-                let id = c.get(i);
-                let found = if self.is(next, id) {
-                    Some(next as u32)
-                } else {
-                    self.find(id)
-                };
+                let found = self.find_near(next, c.get(i));
                 next = found.map_or(0, |a| a as usize + 1);
                 out.push(found);
             }
         }
         out
+    }
+
+    /// The account of `id`, tried first at the [`NEAR`] accounts from
+    /// `next` (ids sorted, the usual export layout, make that the common
+    /// case: tables skip the accounts without rows), then in the hash
+    /// table.
+    fn find_near(&self, next: usize, id: &[u8]) -> Option<u32> {
+        match (next..next + NEAR).find(|&a| self.is(a, id)) {
+            Some(a) => Some(a as u32),
+            None => self.find(id),
+        }
     }
 
     /// Whether account `a` has id `id` (false past the end).
@@ -644,7 +650,6 @@ fn edge(
 /// usual export layout) cost one comparison instead of a hash lookup.
 #[derive(Default)]
 struct LastId {
-    key: Option<u128>,
     bytes: Vec<u8>,
     acct: Option<u32>,
     set: bool,
@@ -954,16 +959,9 @@ fn ordered_bits(x: f64) -> u64 {
     }
 }
 
-/// `values` at each of `positions` (NaN where the position is None).
-pub fn gather(values: &[f64], positions: &[Option<u32>]) -> Vec<f64> {
-    positions
-        .iter()
-        .map(|p| p.map_or(f64::NAN, |a| values[a as usize]))
-        .collect()
-}
-
-/// [`gather`], with NaN as null: the values (0 where null) and an Arrow
-/// validity bitmap (bit `i` of byte `i / 8`), in one pass.
+/// `values` at each of `positions`, null where the position is None or
+/// the value NaN: the values (0 where null) and an Arrow validity bitmap
+/// (bit `i` of byte `i / 8`), in one pass.
 pub fn gather_valid(values: &[f64], positions: &[Option<u32>]) -> (Vec<f64>, Vec<u8>) {
     let mut out = Vec::with_capacity(positions.len());
     let mut valid = vec![0u8; positions.len().div_ceil(8)];
@@ -1207,6 +1205,19 @@ fn packed_word<T>(items: &[T], holds: impl Fn(&T) -> bool) -> u64 {
         .fold(0u64, |m, (j, b)| m | pack_bytes(b) << (8 * j))
 }
 
+/// The rows of a column of `len` rows 64 at a time: each word's first row,
+/// its number of rows (64 but for the last) and its valid rows (`valid`;
+/// None: every row) as bits.
+fn valid_words(
+    len: usize,
+    valid: Option<Bits<'_>>,
+) -> impl Iterator<Item = (usize, usize, u64)> + '_ {
+    (0..len.div_ceil(64)).map(move |w| {
+        let n = (len - 64 * w).min(64);
+        (64 * w, n, valid.map_or(low_bits(n), |v| v.word(w, n)))
+    })
+}
+
 /// Clears the bits past row `len`.
 fn mask_tail(mut words: Vec<u64>, len: usize) -> Vec<u64> {
     if let Some(last) = words.last_mut() {
@@ -1301,13 +1312,11 @@ pub fn few_valued_floats(
         limit,
     };
     // 64 rows at a time: a word of all valid rows needs no bit tests.
-    for w in 0..values.len().div_ceil(64) {
-        let n = (values.len() - 64 * w).min(64);
-        let word = valid.map_or(low_bits(n), |v| v.word(w, n));
+    for (first, n, word) in valid_words(values.len(), valid) {
         let numbered = if word == low_bits(n) {
-            (64 * w..64 * w + n).all(|i| numbering.row(values, i))
+            (first..first + n).all(|i| numbering.row(values, i))
         } else {
-            set_rows(&[word]).all(|k| numbering.row(values, 64 * w + k))
+            set_rows(&[word]).all(|k| numbering.row(values, first + k))
         };
         if !numbered {
             return None;
@@ -1425,10 +1434,8 @@ pub fn min_max(values: &[f64], valid: Option<Bits<'_>>) -> Option<(f64, f64)> {
         *hi = if x > *hi { x } else { *hi };
         nan |= x.is_nan();
     };
-    for w in 0..values.len().div_ceil(64) {
-        let n = (values.len() - 64 * w).min(64);
-        let word = valid.map_or(low_bits(n), |v| v.word(w, n));
-        let rows = &values[64 * w..64 * w + n];
+    for (first, n, word) in valid_words(values.len(), valid) {
+        let rows = &values[first..first + n];
         if word == low_bits(n) {
             let mut quads = rows.chunks_exact(4);
             for q in &mut quads {
@@ -1475,6 +1482,17 @@ pub enum Keys<'a> {
     U32(&'a [u32]),
 }
 
+impl Keys<'_> {
+    /// Row `i`'s key.
+    pub fn get(&self, i: usize) -> usize {
+        match self {
+            Keys::U8(k) => k[i] as usize,
+            Keys::U16(k) => k[i] as usize,
+            Keys::U32(k) => k[i] as usize,
+        }
+    }
+}
+
 /// The [`FirstSeen`] codes of a categorical column (`keys`, each below
 /// `names`; `valid`: its validity): its names renumbered in the order they
 /// are first seen (`rows` gives each one's first row; a null row is code 0).
@@ -1508,33 +1526,22 @@ fn first_seen<K: Copy + Into<u32>>(keys: &[K], valid: Option<Bits<'_>>, names: u
     seen
 }
 
-/// Accounts after the last one found that [`lookup`] compares an id with
-/// before it hashes the id.
+/// Accounts from the one after the last found that an id is compared with
+/// before it is hashed ([`AccountIndex::find_near`]).
 const NEAR: usize = 4;
 
-/// The account of row `i`, through the last-id cache; a new id is first
-/// compared with the [`NEAR`] accounts after the last one found (both tables sorted
-/// by id, the usual export layout, make that the common case and spare a
-/// random memory access into the hash table).
+/// The account of row `i`, through the last-id cache (the same id as the
+/// row looked up before costs one comparison), else searched from the
+/// account after the last one found.
 fn lookup(index: &AccountIndex, last: &mut LastId, ids: &Strings<'_>, i: usize) -> Option<u32> {
-    let key = ids.key(i);
-    if last.set && key.is_some() && key == last.key {
-        return last.acct;
-    }
     let bytes = ids.get(i);
     if !(last.set && last.bytes == bytes) {
-        // Sorted tables skip the accounts without rows: the few accounts
-        // after the last one found are tried before the hash table.
         let next = last.acct.map_or(0, |a| a as usize + 1);
-        last.acct = match (next..next + NEAR).find(|&a| index.is(a, bytes)) {
-            Some(a) => Some(a as u32),
-            None => index.find(bytes),
-        };
+        last.acct = index.find_near(next, bytes);
         last.bytes.clear();
         last.bytes.extend_from_slice(bytes);
         last.set = true;
     }
-    last.key = key;
     last.acct
 }
 

@@ -322,9 +322,10 @@ fn positions_in_order_out_of_order_and_unknown_then_gather() {
     let buffers = [d.as_slice()];
     let p = idx.positions(&[Strings::new(&v, &buffers)]);
     assert_eq!(p, vec![Some(0), Some(2), Some(1), None, Some(2)]);
-    let g = gather(&[10.0, 11.0, 12.0], &p);
+    let (g, valid) = gather_valid(&[10.0, 11.0, 12.0], &p);
     assert_eq!(&g[..3], &[10.0, 12.0, 11.0]);
-    assert!(g[3].is_nan());
+    // The unknown id's row is null (bit 3 clear).
+    assert_eq!(valid, [0b1_0111]);
     assert_eq!(g[4], 12.0);
 }
 
