@@ -4,8 +4,10 @@
 //! group points, score_raw, score, band, completeness, drivers, playbook and
 //! trend (SPEC §4).
 
-use polars::lazy::dsl::sum_horizontal;
+use healthscore_kernel as hk;
 use polars::prelude::*;
+use polars_arrow::array::PrimitiveArray;
+use polars_arrow::bitmap::Bitmap;
 use rayon::prelude::*;
 
 use crate::config::{AccountValue, Band, Metric, MetricDef, Normalize, Operand, Pipeline, Scoring};
@@ -25,10 +27,6 @@ pub fn group_column(group: &str) -> String {
 
 fn loss_column(metric: &str) -> String {
     format!("__loss_{metric}")
-}
-
-fn weight_column(group: &str) -> String {
-    format!("__w_{group}")
 }
 
 fn null_f64() -> Expr {
@@ -139,22 +137,6 @@ fn points(m: &Metric, s: &Scoring) -> Result<Expr> {
     })
 }
 
-/// Per-scorecard constant as an expression on the `scorecard` column.
-fn per_scorecard<T: Clone>(
-    p: &Pipeline,
-    value: impl Fn(usize) -> T,
-    to_lit: impl Fn(T) -> Expr,
-    otherwise: Expr,
-) -> Expr {
-    let mut e = otherwise;
-    for i in (0..p.scorecards.len()).rev() {
-        e = when(col(SCORECARD_INDEX).eq(lit(i as u32)))
-            .then(to_lit(value(i)))
-            .otherwise(e);
-    }
-    e
-}
-
 /// Position of the account's scorecard in the pipeline (first match
 /// wins; null when none matches). Integer keys keep the per-scorecard
 /// choices and windows off string comparisons.
@@ -177,31 +159,6 @@ fn scorecard_index(p: &Pipeline) -> Expr {
 /// a chain of string-valued conditionals.
 fn pick_str(values: Vec<Option<String>>, index: Expr) -> Expr {
     lit(Series::new("values".into(), values)).gather(index, true)
-}
-
-fn weighted_mean(parts: Vec<(Expr, Expr)>) -> Result<Expr> {
-    // parts: (value, weight); only non-null values count.
-    let num: Vec<Expr> = parts
-        .iter()
-        .map(|(v, w)| {
-            when(v.clone().is_not_null())
-                .then(w.clone() * v.clone())
-                .otherwise(lit(0.0))
-        })
-        .collect();
-    let den: Vec<Expr> = parts
-        .iter()
-        .map(|(v, w)| {
-            when(v.clone().is_not_null())
-                .then(w.clone())
-                .otherwise(lit(0.0))
-        })
-        .collect();
-    let num = sum_horizontal(num, true).map_err(|e| Error::polars("weighted mean", e))?;
-    let den = sum_horizontal(den, true).map_err(|e| Error::polars("weighted mean", e))?;
-    Ok(when(den.clone().gt(lit(0.0)))
-        .then(num / den)
-        .otherwise(null_f64()))
 }
 
 /// The band's position in `bands` (the first whose range holds the
@@ -248,57 +205,25 @@ fn ranked(s: &Scoring) -> bool {
     matches!(s.normalize, Normalize::Percentile { .. })
 }
 
-/// Which metrics' raw values [`global_scores`] computes: those of the
-/// percentile-ranked metrics, of the metrics a scorecard's condition
-/// reads, and of the metrics these read (by position in `p.metrics`).
-fn global_metrics(p: &Pipeline) -> Vec<bool> {
-    let position = |name: &str| p.metrics.iter().position(|m| m.name == name);
-    let mut global = vec![false; p.metrics.len()];
-    let mut pending: Vec<usize> = p
-        .metrics
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| m.scoring.as_ref().is_some_and(ranked))
-        .map(|(i, _)| i)
-        .chain(
-            p.scorecards
-                .iter()
-                .filter_map(|sc| sc.when.as_ref())
-                .flat_map(|w| w.columns.iter().filter_map(|c| position(c))),
-        )
-        .collect();
-    while let Some(i) = pending.pop() {
-        if !global[i] {
-            global[i] = true;
-            pending.extend(
-                p.metrics[i]
-                    .def
-                    .metrics_read()
-                    .into_iter()
-                    .filter_map(position),
-            );
-        }
-    }
-    global
-}
-
-/// Raw values of the metrics for which `wanted` holds, operands before the
-/// metrics that use them.
-fn raw_values(p: &Pipeline, mut lf: LazyFrame, wanted: impl Fn(usize) -> bool) -> LazyFrame {
-    for &i in p.eval_order.iter().filter(|&&i| wanted(i)) {
+/// Raw values of every metric, operands before the metrics that use
+/// them.
+fn raw_values(p: &Pipeline, mut lf: LazyFrame) -> LazyFrame {
+    for &i in &p.eval_order {
         let m = &p.metrics[i];
         lf = lf.with_column(raw_value(i, m).alias(m.name.as_str()));
     }
     lf
 }
 
-/// The scoring columns that need every account at once: the scorecard's
-/// position and the points of percentile-ranked metrics, with the raw
-/// values they read. [`row_scores`] then needs only each row's own
-/// values, so it may run on any slice of these rows.
+/// The scoring columns computed over every account at once: raw values,
+/// the scorecard's position, the points of percentile-ranked metrics
+/// (which rank all of a scorecard's accounts), then in one kernel pass
+/// over all rows ([`RowScoring`], parallel) the other points, group
+/// points, score_raw, score, band position, completeness and losses.
+/// [`row_scores`] and [`with_drivers`] then need only each row's own
+/// values, so they may run on any slice of these rows.
 pub fn global_scores(p: &Pipeline, wide: LazyFrame) -> Result<LazyFrame> {
-    let global = global_metrics(p);
-    let mut lf = raw_values(p, wide, |i| global[i]);
+    let mut lf = raw_values(p, wide);
     lf = lf.with_column(scorecard_index(p).alias(SCORECARD_INDEX));
     let mut ranks = Vec::new();
     for m in &p.metrics {
@@ -309,171 +234,272 @@ pub fn global_scores(p: &Pipeline, wide: LazyFrame) -> Result<LazyFrame> {
     if !ranks.is_empty() {
         lf = lf.with_columns(ranks);
     }
-    Ok(lf)
+    Ok(RowScoring::new(p).apply(lf))
 }
 
-/// The rest of the scoring columns over [`global_scores`]' frame, row by
-/// row: the other raw values, the scorecard's name, the other points,
-/// group points, score_raw, score, band, color, completeness and losses.
+/// The text columns of the scores over [`global_scores`]' frame, row by
+/// row: the scorecard's name and the band's name and color.
 pub fn row_scores(p: &Pipeline, global: LazyFrame) -> Result<LazyFrame> {
-    let computed = global_metrics(p);
-    let mut lf = raw_values(p, global, |i| !computed[i]);
-    lf = lf.with_column(scorecard_name(p, col(SCORECARD_INDEX)).alias("scorecard"));
+    Ok(global.with_columns([
+        scorecard_name(p, col(SCORECARD_INDEX)).alias("scorecard"),
+        band_expr(&p.bands, &p.unscored, |b| b.name.clone(), col(BAND_INDEX)).alias("band"),
+        band_expr(&p.bands, &p.unscored, |b| b.color.clone(), col(BAND_INDEX)).alias("color"),
+    ]))
+}
 
-    // Points.
-    let mut point_exprs = Vec::new();
-    for m in &p.metrics {
-        if let Some(s) = m.scoring.as_ref().filter(|s| !ranked(s)) {
-            point_exprs.push(points(m, s)?.alias(points_column(&m.name)));
-        }
-    }
-    if !point_exprs.is_empty() {
-        lf = lf.with_columns(point_exprs);
-    }
+/// The kernel's view of a rechunked Float64 column.
+fn float_view(ca: &Float64Chunked) -> PolarsResult<hk::Floats<'_>> {
+    let a = crate::kernel::only_chunk(ca)?;
+    Ok((a.values().as_slice(), a.validity().map(crate::kernel::bits)))
+}
 
-    // Group points and the scorecard's group weights.
-    let mut group_exprs = Vec::new();
-    for (gi, g) in p.groups.iter().enumerate() {
-        let parts: Vec<(Expr, Expr)> = p
-            .group_metrics(gi)
-            .map(|(m, s)| (col(points_column(&m.name)), lit(s.weight)))
-            .collect();
-        let gp = if parts.is_empty() {
-            null_f64()
-        } else {
-            weighted_mean(parts)?
-        };
-        group_exprs.push(gp.alias(format!("__g_{}", g.name)));
-        group_exprs.push(
-            per_scorecard(p, |si| p.scorecards[si].weights[gi], lit, lit(0.0))
-                .alias(weight_column(&g.name)),
-        );
-    }
-    lf = lf.with_columns(group_exprs);
-    let used_group = |g: &str| {
-        when(col(weight_column(g)).gt(lit(0.0)))
-            .then(col(format!("__g_{g}")))
-            .otherwise(null_f64())
-    };
-    lf = lf.with_columns(
-        p.groups
-            .iter()
-            .map(|g| used_group(&g.name).alias(group_column(&g.name)))
-            .collect::<Vec<_>>(),
-    );
-
-    // score_raw, score, band, color.
-    let parts: Vec<(Expr, Expr)> = p
-        .groups
+/// The scored metrics, in the pipeline's order.
+fn scored_metrics(p: &Pipeline) -> Vec<(&Metric, &Scoring)> {
+    p.metrics
         .iter()
-        .map(|g| (col(group_column(&g.name)), col(weight_column(&g.name))))
-        .collect();
-    let present_weight = sum_horizontal(
-        p.groups
+        .filter_map(|m| m.scoring.as_ref().map(|s| (m, s)))
+        .collect()
+}
+
+/// Positions in `scored` in the drivers' order: by name, so that of equal
+/// losses the first name leads (SPEC §4).
+fn drivers_order(scored: &[(&Metric, &Scoring)]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..scored.len()).collect();
+    order.sort_by(|&a, &b| scored[a].0.name.as_bytes().cmp(scored[b].0.name.as_bytes()));
+    order
+}
+
+/// Column of each row's three largest losses (see [`hk::RowScores::top`]).
+const TOP_DRIVERS: &str = "__top";
+
+/// Column of each row's band position (see [`hk::RowScores::band`]).
+const BAND_INDEX: &str = "__band";
+
+/// Rows per parallel task of the row-scoring kernel (a multiple of 8, so
+/// the tasks' validity bitmaps join byte by byte).
+const SCORING_ROWS_PER_TASK: usize = 64 * 1024;
+
+/// The pipeline's row scoring as one step of the plan: the kernel's model
+/// of it ([`hk::score_rows`]), the columns it reads and those it adds.
+struct RowScoring {
+    model: hk::ScoreModel,
+    /// Per scored metric (pipeline order): its raw value's column.
+    raw: Vec<String>,
+    /// Per scored metric: its points column, read when percentile points
+    /// (computed over every account) and written otherwise.
+    points: Vec<String>,
+    /// Per group: its points column.
+    groups: Vec<String>,
+}
+
+impl RowScoring {
+    /// The pipeline's scored metrics, groups, scorecards' weights and
+    /// bands as the kernel's model.
+    fn new(p: &Pipeline) -> Self {
+        let scored = scored_metrics(p);
+        let metrics = scored
             .iter()
-            .map(|g| {
-                when(col(group_column(&g.name)).is_not_null())
-                    .then(col(weight_column(&g.name)))
-                    .otherwise(lit(0.0))
+            .map(|(_, s)| hk::ScoredMetric {
+                group: s.group,
+                weight: s.weight,
+                rule: match &s.normalize {
+                    Normalize::Linear { lo, hi } => hk::PointsRule::Linear {
+                        lo: *lo,
+                        span: hi - lo,
+                    },
+                    Normalize::Steps(steps) => hk::PointsRule::Steps(steps.clone()),
+                    Normalize::Percentile { .. } => hk::PointsRule::Given,
+                },
+                missing: s.missing,
             })
-            .collect::<Vec<_>>(),
-        true,
-    )
-    .map_err(|e| Error::polars("present weight", e))?;
-    lf = lf.with_columns([
-        weighted_mean(parts)?.alias("score_raw"),
-        present_weight.alias("__present_w"),
-    ]);
-    lf = lf.with_column(
-        col("score_raw")
-            .round(9, RoundMode::HalfAwayFromZero)
-            .round(0, RoundMode::HalfAwayFromZero)
-            .cast(DataType::Int32)
-            .alias("score"),
-    );
-    lf = lf.with_column(band_index(&p.bands).alias("__band"));
-    lf = lf.with_columns([
-        band_expr(&p.bands, &p.unscored, |b| b.name.clone(), col("__band")).alias("band"),
-        band_expr(&p.bands, &p.unscored, |b| b.color.clone(), col("__band")).alias("color"),
-    ]);
-
-    // Completeness: share of the score resting on observed data.
-    let mut comp_num = Vec::new();
-    let mut comp_den = Vec::new();
-    for (gi, g) in p.groups.iter().enumerate() {
-        let metrics: Vec<(&Metric, &Scoring)> = p.group_metrics(gi).collect();
-        let total: f64 = metrics.iter().map(|(_, s)| s.weight).sum();
-        let w = col(weight_column(&g.name));
-        let observed = if metrics.is_empty() {
-            lit(0.0)
-        } else {
-            sum_horizontal(
-                metrics
-                    .iter()
-                    .map(|(m, s)| {
-                        when(col(m.name.as_str()).is_not_null())
-                            .then(lit(s.weight))
-                            .otherwise(lit(0.0))
-                    })
-                    .collect::<Vec<_>>(),
-                true,
-            )
-            .map_err(|e| Error::polars("completeness", e))?
-                / lit(total)
-        };
-        comp_num.push(
-            when(w.clone().gt(lit(0.0)))
-                .then(w.clone() * observed)
-                .otherwise(lit(0.0)),
-        );
-        comp_den.push(when(w.clone().gt(lit(0.0))).then(w).otherwise(lit(0.0)));
-    }
-    let comp_num = sum_horizontal(comp_num, true).map_err(|e| Error::polars("completeness", e))?;
-    let comp_den = sum_horizontal(comp_den, true).map_err(|e| Error::polars("completeness", e))?;
-    lf = lf.with_column(
-        when(col("score").is_null().or(comp_den.clone().eq(lit(0.0))))
-            .then(lit(0.0))
-            .otherwise(comp_num / comp_den)
-            .alias("completeness"),
-    );
-
-    // Losses of present metrics in used, present groups.
-    let mut losses = Vec::new();
-    for (gi, g) in p.groups.iter().enumerate() {
-        let present_in_group = sum_horizontal(
-            p.group_metrics(gi)
-                .map(|(m, s)| {
-                    when(col(points_column(&m.name)).is_not_null())
-                        .then(lit(s.weight))
-                        .otherwise(lit(0.0))
-                })
-                .collect::<Vec<_>>(),
-            true,
-        );
-        let Ok(present_in_group) = present_in_group else {
-            continue;
-        };
-        for (m, s) in p.group_metrics(gi) {
-            let pts = col(points_column(&m.name));
-            let loss = (lit(100.0) - pts.clone()) * col(weight_column(&g.name))
-                / col("__present_w")
-                * lit(s.weight)
-                / present_in_group.clone();
-            losses.push(
-                when(
-                    pts.is_not_null()
-                        .and(col(group_column(&g.name)).is_not_null()),
-                )
-                .then(loss.round(9, RoundMode::HalfAwayFromZero))
-                .otherwise(null_f64())
-                .alias(loss_column(&m.name)),
-            );
+            .collect();
+        let group_totals = (0..p.groups.len())
+            .map(|g| p.group_metrics(g).map(|(_, s)| s.weight).sum())
+            .collect();
+        RowScoring {
+            model: hk::ScoreModel {
+                metrics,
+                weights: p.scorecards.iter().map(|sc| sc.weights.clone()).collect(),
+                group_totals,
+                bands: p.bands.iter().map(|b| (b.min, b.max)).collect(),
+                drivers: drivers_order(&scored),
+            },
+            raw: scored.iter().map(|(m, _)| m.name.clone()).collect(),
+            points: scored.iter().map(|(m, _)| points_column(&m.name)).collect(),
+            groups: p.groups.iter().map(|g| group_column(&g.name)).collect(),
         }
     }
-    if !losses.is_empty() {
-        lf = lf.with_columns(losses);
+
+    /// Whether scored metric `j`'s points are an input.
+    fn given(&self, j: usize) -> bool {
+        self.model.metrics[j].rule == hk::PointsRule::Given
     }
-    Ok(lf)
+
+    /// The columns the step adds, in order, with their types: the
+    /// kernel's floats ([`Self::float_names`]; score as Int32), the band's
+    /// position and the drivers' code.
+    fn outputs(&self) -> Vec<Field> {
+        let mut fields: Vec<Field> = self
+            .float_names()
+            .into_iter()
+            .map(|name| {
+                let dtype = if name == "score" {
+                    DataType::Int32
+                } else {
+                    DataType::Float64
+                };
+                Field::new(name.into(), dtype)
+            })
+            .collect();
+        fields.push(Field::new(BAND_INDEX.into(), DataType::UInt32));
+        fields.push(Field::new(TOP_DRIVERS.into(), DataType::UInt64));
+        fields
+    }
+
+    /// `lf` with the step's columns added (a plan step that reads every
+    /// column it needs itself, so nothing is pushed through it).
+    fn apply(self, lf: LazyFrame) -> LazyFrame {
+        let added = self.outputs();
+        let schema = move |input: &Schema| -> PolarsResult<SchemaRef> {
+            let mut out = input.clone();
+            for f in &added {
+                out.with_column(f.name().clone(), f.dtype().clone());
+            }
+            Ok(Arc::new(out))
+        };
+        lf.map(
+            move |df| self.score(df),
+            OptFlags::empty(),
+            Some(Arc::new(schema)),
+            Some("row scoring"),
+        )
+    }
+
+    /// `df` with its rows scored: [`Self::outputs`]' columns added.
+    fn score(&self, mut df: DataFrame) -> PolarsResult<DataFrame> {
+        let rows = df.height();
+        let floats = |name: &str| -> PolarsResult<Float64Chunked> {
+            Ok(df
+                .column(name)?
+                .cast(&DataType::Float64)?
+                .as_materialized_series()
+                .f64()?
+                .rechunk()
+                .into_owned())
+        };
+        let raw = self
+            .raw
+            .iter()
+            .map(|c| floats(c))
+            .collect::<PolarsResult<Vec<_>>>()?;
+        let given = (0..self.points.len())
+            .map(|j| self.given(j).then(|| floats(&self.points[j])).transpose())
+            .collect::<PolarsResult<Vec<_>>>()?;
+        let scorecard = df.column(SCORECARD_INDEX)?.cast(&DataType::UInt32)?;
+        let scorecard = scorecard.as_materialized_series().u32()?.rechunk();
+        let scorecard = crate::kernel::only_chunk(&scorecard)?;
+        let inputs = hk::RowInputs {
+            raw: raw.iter().map(float_view).collect::<PolarsResult<_>>()?,
+            given: given
+                .iter()
+                .map(|g| g.as_ref().map(float_view).transpose())
+                .collect::<PolarsResult<_>>()?,
+            scorecard: (
+                scorecard.values().as_slice(),
+                scorecard.validity().map(crate::kernel::bits),
+            ),
+        };
+        let mut floats: Vec<Vec<f64>> =
+            self.float_names().iter().map(|_| vec![0.0; rows]).collect();
+        let mut band = vec![0u32; rows];
+        let mut top = vec![0u64; rows];
+        // Each task scores its own range of rows into its part of every
+        // column.
+        let given = (0..self.points.len()).filter(|&j| self.given(j)).count();
+        let (points, groups) = (self.points.len() - given, self.groups.len());
+        let mut columns: Vec<_> = floats
+            .iter_mut()
+            .map(|c| c.chunks_mut(SCORING_ROWS_PER_TASK))
+            .collect();
+        let mut bands = band.chunks_mut(SCORING_ROWS_PER_TASK);
+        let mut tops = top.chunks_mut(SCORING_ROWS_PER_TASK);
+        let tasks: Vec<hk::RowOutputs<'_>> = (0..rows.div_ceil(SCORING_ROWS_PER_TASK))
+            .map(|_| {
+                let mut part = columns
+                    .iter_mut()
+                    .map(|c| c.next().expect("a part of every column"));
+                hk::RowOutputs {
+                    points: part.by_ref().take(points).collect(),
+                    groups: part.by_ref().take(groups).collect(),
+                    score_raw: part.next().expect("score_raw"),
+                    score: part.next().expect("score"),
+                    completeness: part.next().expect("completeness"),
+                    losses: part.collect(),
+                    band: bands.next().expect("a part of band"),
+                    top: tops.next().expect("a part of top"),
+                }
+            })
+            .collect();
+        let score = |(t, mut out): (usize, hk::RowOutputs<'_>)| {
+            hk::score_rows(&self.model, &inputs, t * SCORING_ROWS_PER_TASK, &mut out)
+        };
+        if tasks.len() <= 1 {
+            tasks.into_iter().enumerate().for_each(score);
+        } else {
+            tasks.into_par_iter().enumerate().for_each(score);
+        }
+        let columns = self.columns(floats, band, top)?;
+        df.hstack_mut(&columns)?;
+        Ok(df)
+    }
+
+    /// The float columns the kernel writes, in [`hk::RowOutputs`]' order:
+    /// the points it computes, the groups' points, score_raw, score,
+    /// completeness and the losses.
+    fn float_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = (0..self.points.len())
+            .filter(|&j| !self.given(j))
+            .map(|j| self.points[j].clone())
+            .collect();
+        names.extend(self.groups.iter().cloned());
+        names.extend(["score_raw", "score", "completeness"].map(String::from));
+        names.extend(self.raw.iter().map(|m| loss_column(m)));
+        names
+    }
+
+    /// The kernel's results (NaN: null) as [`Self::outputs`]' columns.
+    fn columns(
+        &self,
+        floats: Vec<Vec<f64>>,
+        band: Vec<u32>,
+        top: Vec<u64>,
+    ) -> PolarsResult<Vec<Column>> {
+        let rows = band.len();
+        let validity = |bytes: Option<Vec<u8>>| -> PolarsResult<Option<Bitmap>> {
+            bytes.map(|b| Bitmap::try_new(b, rows)).transpose()
+        };
+        let mut columns = floats
+            .into_par_iter()
+            .zip(self.float_names())
+            .map(|(mut values, name)| {
+                if name == "score" {
+                    let (ints, valid) = hk::integers_from_floats(&values);
+                    let array =
+                        PrimitiveArray::new(ArrowDataType::Int32, ints.into(), validity(valid)?);
+                    return Ok(Int32Chunked::with_chunk(name.into(), array).into_column());
+                }
+                let valid = hk::nulls_from_nan(&mut values).map(|(bytes, _)| bytes);
+                Ok(crate::kernel::float_column(
+                    name.into(),
+                    values,
+                    validity(valid)?,
+                ))
+            })
+            .collect::<PolarsResult<Vec<Column>>>()?;
+        columns.push(UInt32Chunked::from_vec(BAND_INDEX.into(), band).into_column());
+        columns.push(UInt64Chunked::from_vec(TOP_DRIVERS.into(), top).into_column());
+        Ok(columns)
+    }
 }
 
 /// The playbook of a metric as the top driver, per scorecard: the
@@ -526,43 +552,7 @@ impl Metric {
     }
 }
 
-/// Rows per parallel task of the drivers' kernel.
-const DRIVER_ROWS_PER_TASK: usize = 64 * 1024;
-
-/// Each row's three largest positive losses as one code (SPEC §4's
-/// ranking by [`healthscore_kernel::top_losses`]): a column-at-a-time
-/// kernel, in the plan as an elementwise function of the loss columns.
-fn top_losses(losses: Vec<Expr>) -> Expr {
-    map_multiple(
-        move |columns: &mut [Column]| {
-            let rows = columns.first().map_or(0, Column::len);
-            let floats: Vec<Float64Chunked> = columns
-                .iter()
-                .map(|c| Ok(c.as_materialized_series().f64()?.rechunk().into_owned()))
-                .collect::<PolarsResult<_>>()?;
-            let arrays = floats
-                .iter()
-                .map(crate::kernel::only_chunk)
-                .collect::<PolarsResult<Vec<_>>>()?;
-            let slices: Vec<healthscore_kernel::Floats<'_>> = arrays
-                .iter()
-                .map(|a| (a.values().as_slice(), a.validity().map(crate::kernel::bits)))
-                .collect();
-            let mut codes = vec![0u64; rows];
-            codes
-                .par_chunks_mut(DRIVER_ROWS_PER_TASK)
-                .enumerate()
-                .for_each(|(k, out)| {
-                    healthscore_kernel::top_losses_into(&slices, k * DRIVER_ROWS_PER_TASK, out)
-                });
-            Ok(UInt64Chunked::from_vec("top".into(), codes).into_column())
-        },
-        losses,
-        |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::UInt64)),
-    )
-}
-
-/// The position of the `k`-th driver out of a [`top_losses`] code (null:
+/// The position of the `k`-th driver out of a [`hk::RowScores::top`] code (null:
 /// none).
 fn driver_rank(code: Expr, k: u32) -> Expr {
     let bits = healthscore_kernel::DRIVER_BITS;
@@ -574,28 +564,22 @@ fn driver_rank(code: Expr, k: u32) -> Expr {
 
 /// top_drivers and playbook: the three largest losses, ties by name.
 pub fn with_drivers(p: &Pipeline, scored: LazyFrame) -> Result<LazyFrame> {
-    let mut scored_metrics: Vec<(&Metric, &Scoring)> = p
-        .metrics
-        .iter()
-        .filter_map(|m| m.scoring.as_ref().map(|s| (m, s)))
-        .collect();
+    let scored_metrics = scored_metrics(p);
     if scored_metrics.is_empty() {
         return Ok(scored.with_columns([
             null_str().alias("top_drivers"),
             null_str().alias("playbook"),
         ]));
     }
-    scored_metrics.sort_by(|a, b| a.0.name.as_bytes().cmp(b.0.name.as_bytes()));
-    let losses: Vec<Expr> = scored_metrics
-        .iter()
-        .map(|(m, _)| col(loss_column(&m.name)))
+    let scored_metrics: Vec<(&Metric, &Scoring)> = drivers_order(&scored_metrics)
+        .into_iter()
+        .map(|j| scored_metrics[j])
         .collect();
-    // The top three losses per row: a column-at-a-time kernel, in the plan
-    // as an elementwise function of the loss columns.
-    let lf = scored.with_column(top_losses(losses).alias("__top"));
+    // The top three losses per row come from the row-scoring kernel.
+    let lf = scored;
     let lf = lf.with_columns(
         (0..3)
-            .map(|k| driver_rank(col("__top"), k).alias(format!("__r{}", k + 1)))
+            .map(|k| driver_rank(col(TOP_DRIVERS), k).alias(format!("__r{}", k + 1)))
             .collect::<Vec<_>>(),
     );
     let names: Vec<Option<String>> = scored_metrics

@@ -7,21 +7,29 @@
 //! to a dense account index and fold the row into per-account
 //! accumulators (sums, counts, extrema, first/last by day, and `u64`
 //! bitmasks for distinct days in a window of at most 64 days or distinct
-//! values of a column with at most 64 distinct values). It also ranks each
-//! account's three largest losses for the drivers ([`top_losses`]), a
-//! per-row top-3 that row-wise expressions do slowly, computes percentile
-//! points within a scorecard with one sort ([`percentile_points`]), moves
+//! values of a column with at most 64 distinct values). It also computes
+//! percentile points within a scorecard with one sort
+//! ([`percentile_points`]), moves
 //! dates to the first day of their month ([`first_of_month`]), evaluates
 //! simple row conditions (an aggregation's filter: [`eval_conds`]), numbers
 //! the values of few-valued text and float columns in first-seen order for
 //! the Parquet writer's dictionaries ([`few_valued_strings`],
-//! [`first_seen_keys`], [`few_valued_floats`]) and gives float pages their
-//! statistics ([`min_max`]).
+//! [`first_seen_keys`], [`few_valued_floats`]), gives float pages their
+//! statistics ([`min_max`]) and scores each account from its raw values in
+//! one pass ([`score_rows`]: points, groups, score, band, completeness,
+//! losses and the three top drivers, where a chain of row-wise
+//! expressions per metric and group, and a per-row top three, are slow).
 //!
 //! It takes plain slices (no dependency on the engine), so it is compiled
 //! with optimisations even in healthscore's dev profile.
 
 use std::sync::Arc;
+
+pub(crate) mod scoring;
+pub use scoring::{
+    integers_from_floats, nulls_from_nan, score_rows, PointsRule, RowInputs, RowOutputs,
+    ScoreModel, ScoredMetric,
+};
 
 /// Largest number of row rules a table can have.
 pub const MAX_RULES: usize = 253;
@@ -810,69 +818,8 @@ impl TableKernel {
 /// A float column with its validity (None: no nulls).
 pub type Floats<'a> = (&'a [f64], Option<Bits<'a>>);
 
-/// Bits per driver in a [`top_losses`] code.
+/// Bits per driver in a [`RowOutputs::top`] code.
 pub const DRIVER_BITS: u32 = 21;
-
-/// Per row, its three largest positive losses (SPEC §4 drivers), packed
-/// into one code: bits `21 k ..` hold 1 + the position of the `k`-th
-/// largest (k = 0, 1, 2), 0 when the row has fewer. `losses` holds one
-/// column per metric in name order (fewer than 2^21 − 1); losses are
-/// compared rounded to 9 decimals (half away from zero), and a tie goes to
-/// the metric that comes first.
-pub fn top_losses(losses: &[Floats<'_>], rows: usize) -> Vec<u64> {
-    let mut codes = vec![0u64; rows];
-    top_losses_into(losses, 0, &mut codes);
-    codes
-}
-
-/// [`top_losses`] of rows `first .. first + codes.len()` into `codes`
-/// (zeroed), so that callers can split the rows between threads.
-pub fn top_losses_into(losses: &[Floats<'_>], first: usize, codes: &mut [u64]) {
-    for (r, code) in codes.iter_mut().enumerate() {
-        let i = first + r;
-        // (rounded loss, position), best first.
-        let mut best: [Option<(i64, usize)>; 3] = [None; 3];
-        for (j, (values, valid)) in losses.iter().enumerate() {
-            let loss = values[i];
-            if valid.is_some_and(|v| !v.get(i)) || loss.is_nan() || loss <= 0.0 {
-                continue;
-            }
-            let key = round_half_away(loss * 1e9);
-            let beats = |b: &Option<(i64, usize)>| {
-                b.is_none_or(|(bk, bj)| key > bk || (key == bk && j < bj))
-            };
-            if let Some(at) = best.iter().position(beats) {
-                best.copy_within(at..2, at + 1);
-                best[at] = Some((key, j));
-            }
-        }
-        for (k, b) in best.iter().enumerate() {
-            if let Some((_, j)) = b {
-                *code |= (*j as u64 + 1) << (DRIVER_BITS * k as u32);
-            }
-        }
-    }
-}
-
-/// `x.round() as i64` (half away from zero, saturating, NaN → 0) without
-/// a call to the C library's `round` (the default x86-64 target has no
-/// rounding instruction): below 2^52 in magnitude the fraction left by
-/// truncation is exact; above it every float is an integer.
-#[inline]
-fn round_half_away(x: f64) -> i64 {
-    if x.is_nan() || x.abs() >= 4_503_599_627_370_496.0 {
-        return x as i64;
-    }
-    let whole = x as i64;
-    let fraction = x - whole as f64;
-    if fraction >= 0.5 {
-        whole + 1
-    } else if fraction <= -0.5 {
-        whole - 1
-    } else {
-        whole
-    }
-}
 
 /// The first day of each day's month, days counted from 1970-01-01
 /// (revenue.month is truncated to it, SPEC §2). One fused pass over the

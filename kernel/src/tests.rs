@@ -329,31 +329,250 @@ fn positions_in_order_out_of_order_and_unknown_then_gather() {
     assert_eq!(g[4], 12.0);
 }
 
+/// A [`scoring::Col`] holding `values` then NaN.
+fn block_of(values: &[f64]) -> scoring::Col {
+    let mut c = [f64::NAN; scoring::BLOCK];
+    c[..values.len()].copy_from_slice(values);
+    c
+}
+
 #[test]
-fn top_losses_rank_by_rounded_loss_then_name_order() {
+fn top_three_ranks_by_key_and_keeps_the_first_of_equals() {
     let nan = f64::NAN;
-    // Row 0: c (5) > a = b (2 and 2 + 4e-10, equal to 9 decimals; a comes
-    // first) > d (1). Row 1: one positive loss (0, null and NaN do not
-    // count: b's row 1 is null through its validity). Row 2: none.
-    let a = [2.0, 0.0, nan];
-    let b = [2.0 + 4e-10, 7.0, 0.0];
-    let b_valid = bitmap(&[true, false, true], 4);
-    let c = [5.0, 3.0, -1.0];
-    let d = [1.0, 0.0, nan];
-    let losses = [
-        (&a[..], None),
-        (&b[..], Some(Bits::new(&b_valid, 4))),
-        (&c[..], None),
-        (&d[..], None),
-    ];
-    let codes = top_losses(&losses, 3);
+    // Row 0: c (5) > a = b (2; a comes first) > d (1). Row 1: b > c, a
+    // and d have no loss. Row 2: none. Row 3: four equal keys, the first
+    // three win in order.
+    let a = block_of(&[2e9, nan, nan, 4.0]);
+    let b = block_of(&[2e9, 7e9, nan, 4.0]);
+    let c = block_of(&[5e9, 3e9, nan, 4.0]);
+    let d = block_of(&[1e9, nan, nan, 4.0]);
+    let mut top = [u64::MAX; scoring::BLOCK];
+    scoring::top_three([&a, &b, &c, &d].into_iter(), &mut top);
     // 1 + position in bits 0.., 21.., 42..; 0 for none.
-    assert_eq!(codes, vec![3 | 1 << 21 | 2 << 42, 3, 0]);
-    // Rows 1-2 alone (as a thread computes them), b's validity read at
-    // row 1's bit.
-    let mut tail = [0u64; 2];
-    top_losses_into(&losses, 1, &mut tail);
-    assert_eq!(tail, [3, 0]);
+    assert_eq!(
+        top[..4],
+        [3 | 1 << 21 | 2 << 42, 2 | 3 << 21, 0, 1 | 2 << 21 | 3 << 42]
+    );
+    assert_eq!(top[4], 0);
+}
+
+/// Three metrics in three groups, two scorecards and rows without one;
+/// every value worked out by hand from SPEC §4 (see each row).
+#[test]
+fn score_rows_by_hand() {
+    let nan = f64::NAN;
+    // m0: linear 0..10, weight 1, group 0, skipped when missing.
+    // m1: steps 0 → 0, 5 → 50, 8 → 100, weight 3, group 0, 50 when
+    //     missing.
+    // m2: given (percentile) points, weight 2, group 1.
+    // Group 2 has no metrics. Names order the drivers: m2, m0, m1.
+    let model = ScoreModel {
+        metrics: vec![
+            ScoredMetric {
+                group: 0,
+                weight: 1.0,
+                rule: PointsRule::Linear {
+                    lo: 0.0,
+                    span: 10.0,
+                },
+                missing: None,
+            },
+            ScoredMetric {
+                group: 0,
+                weight: 3.0,
+                rule: PointsRule::Steps(vec![(0.0, 0.0), (5.0, 50.0), (8.0, 100.0)]),
+                missing: Some(50.0),
+            },
+            ScoredMetric {
+                group: 1,
+                weight: 2.0,
+                rule: PointsRule::Given,
+                missing: None,
+            },
+        ],
+        weights: vec![vec![1.0, 3.0, 2.0], vec![0.0, 1.0, 0.0]],
+        group_totals: vec![4.0, 2.0, 0.0],
+        bands: vec![(0, 49), (50, 100)],
+        drivers: vec![2, 0, 1],
+    };
+    // Rows: 0 S0; 1 S0, nothing observed; 2 S1, m0 above its range; 3 no
+    // scorecard; 4 S0, m0 below its range; 5 S1, a score of exactly 62.5.
+    let m0 = [2.5, 0.0, 12.0, 5.0, -3.0, 0.0];
+    let m0_valid = bitmap(&[true, false, true, true, true, false], 3);
+    let m1 = [6.0, 0.0, 9.0, 0.0, 4.9, 0.0];
+    let m1_valid = bitmap(&[true, false, true, true, true, false], 0);
+    let m2 = [1.0, 0.0, 0.5, 1.0, 7.0, 1.0];
+    let m2_valid = bitmap(&[true, false, true, true, true, true], 6);
+    let m2_points = [80.0, 0.0, 10.0, 55.0, 100.0, 62.5];
+    let scorecards = [0u32, 0, 1, 0, 0, 1];
+    let scorecard_valid = bitmap(&[true, true, true, false, true, true], 1);
+    let inputs = RowInputs {
+        raw: vec![
+            (&m0[..], Some(Bits::new(&m0_valid, 3))),
+            (&m1[..], Some(Bits::new(&m1_valid, 0))),
+            (&m2[..], Some(Bits::new(&m2_valid, 6))),
+        ],
+        given: vec![
+            None,
+            None,
+            Some((&m2_points[..], Some(Bits::new(&m2_valid, 6)))),
+        ],
+        scorecard: (&scorecards[..], Some(Bits::new(&scorecard_valid, 1))),
+    };
+    let rows = 6;
+    let mut columns = vec![vec![-7.0; rows]; 2 + 3 + 3 + 3];
+    let (mut band, mut top) = (vec![9u32; rows], vec![9u64; rows]);
+    {
+        let mut c = columns.iter_mut().map(Vec::as_mut_slice);
+        let mut out = RowOutputs {
+            points: vec![c.next().unwrap(), c.next().unwrap()],
+            groups: vec![c.next().unwrap(), c.next().unwrap(), c.next().unwrap()],
+            score_raw: c.next().unwrap(),
+            score: c.next().unwrap(),
+            completeness: c.next().unwrap(),
+            losses: c.collect(),
+            band: &mut band,
+            top: &mut top,
+        };
+        score_rows(&model, &inputs, 0, &mut out);
+    }
+    let same = |got: &[f64], want: &[f64], what: &str| {
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()),
+                "{what} row {i}: {g} != {w}"
+            );
+        }
+    };
+    // Points: m0 = 10·x clamped to 0..100 (null when missing); m1 = the
+    // last step reached (missing: 50).
+    same(
+        &columns[0],
+        &[25.0, nan, 100.0, 50.0, 0.0, nan],
+        "m0 points",
+    );
+    same(
+        &columns[1],
+        &[50.0, 50.0, 100.0, 0.0, 0.0, 50.0],
+        "m1 points",
+    );
+    // Group 0 = (1·p0 + 3·p1) / (weights with points), where used: row 0
+    // (25 + 150) / 4, row 1 150 / 3, row 4 0 / 4. Group 1 = p2 where
+    // used. Group 2 is never scored.
+    same(&columns[2], &[43.75, 50.0, nan, nan, 0.0, nan], "group 0");
+    same(&columns[3], &[80.0, nan, 10.0, nan, 100.0, 62.5], "group 1");
+    same(&columns[4], &[nan; 6], "group 2");
+    // score_raw: row 0 (1·43.75 + 3·80) / 4; row 1 50; row 4 300 / 4.
+    same(
+        &columns[5],
+        &[70.9375, 50.0, 10.0, nan, 75.0, 62.5],
+        "score_raw",
+    );
+    same(&columns[6], &[71.0, 50.0, 10.0, nan, 75.0, 63.0], "score");
+    // Completeness: S0 uses groups 0, 1, 2 (weights 1, 3, 2), group 2
+    // observes nothing: rows 0 and 4 (1 + 3) / 6, row 1 0 / 6; S1 uses
+    // group 1 alone, observed; no scorecard: 0.
+    same(
+        &columns[7],
+        &[4.0 / 6.0, 0.0, 1.0, 0.0, 4.0 / 6.0, 1.0],
+        "completeness",
+    );
+    // Losses: (100 − p) × group weight / counted weight × metric weight /
+    // the group's weight with points. Row 0: 75·1/4·1/4, 50·1/4·3/4,
+    // 20·3/4·2/2. Row 1: m1 50·1/1·3/3. Rows 2 and 5: m2 90 and 37.5 (group 0 is not
+    // used by S1). Row 4: 100·1/4·1/4, 100·1/4·3/4, and m2 0.
+    same(&columns[8], &[4.6875, nan, nan, nan, 6.25, nan], "m0 loss");
+    same(&columns[9], &[9.375, 50.0, nan, nan, 18.75, nan], "m1 loss");
+    same(&columns[10], &[15.0, nan, 90.0, nan, 0.0, 37.5], "m2 loss");
+    assert_eq!(band, [1, 1, 0, 2, 1, 1]);
+    // Drivers in the order m2, m0, m1 (codes 1, 2, 3); a zero loss is no
+    // driver.
+    assert_eq!(top, [1 | 3 << 21 | 2 << 42, 3, 1, 0, 3 | 2 << 21, 1]);
+
+    // Rows 2.. alone, as a second task would score them: the same values.
+    let mut tail = vec![vec![-7.0; 4]; 11];
+    let (mut band_tail, mut top_tail) = (vec![9u32; 4], vec![9u64; 4]);
+    {
+        let mut c = tail.iter_mut().map(Vec::as_mut_slice);
+        let mut out = RowOutputs {
+            points: vec![c.next().unwrap(), c.next().unwrap()],
+            groups: vec![c.next().unwrap(), c.next().unwrap(), c.next().unwrap()],
+            score_raw: c.next().unwrap(),
+            score: c.next().unwrap(),
+            completeness: c.next().unwrap(),
+            losses: c.collect(),
+            band: &mut band_tail,
+            top: &mut top_tail,
+        };
+        score_rows(&model, &inputs, 2, &mut out);
+    }
+    for (whole, part) in columns.iter().zip(&tail) {
+        same(part, &whole[2..], "rows 2..");
+    }
+    assert_eq!(band_tail, band[2..]);
+    assert_eq!(top_tail, top[2..]);
+}
+
+#[test]
+fn losses_and_scores_are_rounded_half_away_from_zero() {
+    // One metric, linear 0..3: x = 1 is worth (1/3)·100 points (SPEC's
+    // order: the fraction first), so the loss is 66.666666666666…,
+    // 66.666666667 to 9 decimals, and the score 33. x = 1.5 is worth 50
+    // points (a score of exactly 50).
+    let model = ScoreModel {
+        metrics: vec![ScoredMetric {
+            group: 0,
+            weight: 1.0,
+            rule: PointsRule::Linear { lo: 0.0, span: 3.0 },
+            missing: None,
+        }],
+        weights: vec![vec![1.0]],
+        group_totals: vec![1.0],
+        bands: vec![(0, 100)],
+        drivers: vec![0],
+    };
+    let x = [1.0, 1.5];
+    let inputs = RowInputs {
+        raw: vec![(&x[..], None)],
+        given: vec![None],
+        scorecard: (&[0, 0], None),
+    };
+    let mut columns = vec![vec![0.0; 2]; 6];
+    let (mut band, mut top) = (vec![0u32; 2], vec![0u64; 2]);
+    {
+        let mut c = columns.iter_mut().map(Vec::as_mut_slice);
+        let mut out = RowOutputs {
+            points: vec![c.next().unwrap()],
+            groups: vec![c.next().unwrap()],
+            score_raw: c.next().unwrap(),
+            score: c.next().unwrap(),
+            completeness: c.next().unwrap(),
+            losses: c.collect(),
+            band: &mut band,
+            top: &mut top,
+        };
+        score_rows(&model, &inputs, 0, &mut out);
+    }
+    assert_eq!(columns[0], [(1.0 / 3.0) * 100.0, 50.0]);
+    assert_eq!(columns[3], [33.0, 50.0]);
+    assert_eq!(columns[5], [66.666666667, 50.0]);
+    assert_eq!(top, [1, 1]);
+}
+
+#[test]
+fn nan_marks_nulls_and_integers_keep_their_range() {
+    let nan = f64::NAN;
+    let mut v = vec![1.5, nan, -0.0, 3.0, nan, 6.0, 7.0, 8.0, nan];
+    let (validity, nulls) = nulls_from_nan(&mut v).expect("nulls");
+    assert_eq!(validity, [0b1110_1101, 0b0]);
+    assert_eq!(nulls, 3);
+    assert_eq!(v, [1.5, 0.0, -0.0, 3.0, 0.0, 6.0, 7.0, 8.0, 0.0]);
+    assert!(nulls_from_nan(&mut [1.0, 2.0]).is_none());
+
+    let (ints, validity) = integers_from_floats(&[71.0, nan, -3.0, 3e9, 2147483647.0]);
+    assert_eq!(ints, [71, 0, -3, 0, i32::MAX]);
+    assert_eq!(validity, Some(vec![0b1_0101]));
+    assert_eq!(integers_from_floats(&[1.0, 2.0]), (vec![1, 2], None));
 }
 
 /// Month starts of hand-picked days (day numbers from Python's
@@ -942,7 +1161,7 @@ fn strictly_ascending_compares_bytes_across_chunks() {
 }
 
 #[test]
-fn round_half_away_is_the_standard_rounding() {
+fn round_is_the_standard_rounding() {
     let mut cases = vec![
         0.0,
         -0.0,
@@ -969,6 +1188,10 @@ fn round_half_away_is_the_standard_rounding() {
     cases.extend((-400..400).map(|i| i as f64 * 0.25));
     cases.extend((0..200).map(|i| i as f64 + 0.5 - f64::EPSILON * i as f64));
     for x in cases {
-        assert_eq!(round_half_away(x), x.round() as i64, "{x}");
+        let (got, want) = (scoring::round(x), x.round());
+        assert!(
+            got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+            "{x}: {got} != {want}"
+        );
     }
 }
