@@ -206,13 +206,42 @@ fn ranked(s: &Scoring) -> bool {
 }
 
 /// Raw values of every metric, operands before the metrics that use
-/// them.
+/// them: the metrics that read no other metric in one step (evaluated in
+/// parallel), then those that read only these, and so on.
 fn raw_values(p: &Pipeline, mut lf: LazyFrame) -> LazyFrame {
-    for &i in &p.eval_order {
-        let m = &p.metrics[i];
-        lf = lf.with_column(raw_value(i, m).alias(m.name.as_str()));
+    for level in raw_value_levels(p) {
+        let exprs: Vec<Expr> = level
+            .into_iter()
+            .map(|i| raw_value(i, &p.metrics[i]).alias(p.metrics[i].name.as_str()))
+            .collect();
+        lf = lf.with_columns(exprs);
     }
     lf
+}
+
+/// The metrics (positions in `p.metrics`) by the length of the longest
+/// chain of metrics they read: level 0 reads none, level n + 1 reads
+/// metrics of level n at most.
+fn raw_value_levels(p: &Pipeline) -> Vec<Vec<usize>> {
+    let position = |name: &str| p.metrics.iter().position(|m| m.name == name);
+    let mut level = vec![0usize; p.metrics.len()];
+    let mut levels: Vec<Vec<usize>> = Vec::new();
+    // eval_order puts every metric after those it reads.
+    for &i in &p.eval_order {
+        level[i] = p.metrics[i]
+            .def
+            .metrics_read()
+            .into_iter()
+            .filter_map(position)
+            .map(|j| level[j] + 1)
+            .max()
+            .unwrap_or(0);
+        if levels.len() <= level[i] {
+            levels.resize_with(level[i] + 1, Vec::new);
+        }
+        levels[level[i]].push(i);
+    }
+    levels
 }
 
 /// The scoring columns computed over every account at once: raw values,
@@ -929,4 +958,72 @@ fn output_exprs(p: &Pipeline) -> Vec<Expr> {
         exprs.push(e);
     }
     exprs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Metrics by the longest chain of metrics they read: `logins` and
+    /// `seats_now` read none, `per_seat` and `logins_per_seat` read level-0 metrics,
+    /// `per_seat_trend` reads `per_seat` (level 1) and `logins`.
+    #[test]
+    fn raw_values_are_computed_a_level_of_dependencies_at_a_time() {
+        let text = r#"[pipeline]
+name = "t"
+version = "1"
+
+[sources.accounts]
+path = "accounts"
+[sources.usage]
+path = "usage"
+
+[[groups]]
+name = "adoption"
+
+[[metrics]]
+name = "per_seat_trend"
+group = "adoption"
+ratio = ["per_seat", "logins"]
+normalize = { linear = [0, 1] }
+
+[[metrics]]
+name = "logins"
+table = "usage"
+agg = "sum"
+column = "events"
+window_days = 30
+
+[[metrics]]
+name = "per_seat"
+ratio = ["logins", "seats_now"]
+
+[[metrics]]
+name = "seats_now"
+account = "seats"
+
+[[metrics]]
+name = "logins_per_seat"
+ratio = ["logins", { account = "seats" }]
+
+[[scorecards]]
+name = "all"
+weights = { adoption = 1 }
+"#;
+        let p = Pipeline::parse("t.toml", text).expect("a valid pipeline");
+        let names = |level: &[usize]| -> Vec<String> {
+            let mut n: Vec<String> = level.iter().map(|&i| p.metrics[i].name.clone()).collect();
+            n.sort();
+            n
+        };
+        let levels: Vec<Vec<String>> = raw_value_levels(&p).iter().map(|l| names(l)).collect();
+        assert_eq!(
+            levels,
+            [
+                vec!["logins", "seats_now"],
+                vec!["logins_per_seat", "per_seat"],
+                vec!["per_seat_trend"]
+            ]
+        );
+    }
 }
