@@ -454,43 +454,33 @@ pub(crate) fn top_three<'a>(keys: impl Iterator<Item = &'a Col>, top: &mut [u64;
             let key = keys[k];
             let (b0, b1, b2) = (best[0][k], best[1][k], best[2][k]);
             let (a0, a1, a2) = (at[0][k], at[1][k], at[2][k]);
-            // NaN is larger than nothing.
+            // A NaN key compares false: it never enters.
             let (gt0, gt1, gt2) = (key > b0, key > b1, key > b2);
-            best[2][k] = if gt1 {
-                b1
-            } else if gt2 {
-                key
-            } else {
-                b2
-            };
-            at[2][k] = if gt1 {
-                a1
-            } else if gt2 {
-                code
-            } else {
-                a2
-            };
-            best[1][k] = if gt0 {
-                b0
-            } else if gt1 {
-                key
-            } else {
-                b1
-            };
-            at[1][k] = if gt0 {
-                a0
-            } else if gt1 {
-                code
-            } else {
-                a1
-            };
-            best[0][k] = if gt0 { key } else { b0 };
-            at[0][k] = if gt0 { code } else { a0 };
+            best[2][k] = place(gt1, gt2, b1, key, b2);
+            at[2][k] = place(gt1, gt2, a1, code, a2);
+            best[1][k] = place(gt0, gt1, b0, key, b1);
+            at[1][k] = place(gt0, gt1, a0, code, a1);
+            best[0][k] = place(false, gt0, b0, key, b0);
+            at[0][k] = place(false, gt0, a0, code, a0);
         }
     }
     let bits = crate::DRIVER_BITS;
     for k in 0..BLOCK {
         top[k] = (at[0][k] as u64) | (at[1][k] as u64) << bits | (at[2][k] as u64) << (2 * bits);
+    }
+}
+
+/// What a place of the top three holds once a key arrives: the entry
+/// above it when the key beats that one (it moves down), the key's when
+/// the key beats only this place's entry, else this place's entry.
+#[inline(always)]
+fn place<T>(beats_above: bool, beats_here: bool, above: T, key: T, here: T) -> T {
+    if beats_above {
+        above
+    } else if beats_here {
+        key
+    } else {
+        here
     }
 }
 

@@ -356,6 +356,38 @@ fn top_three_ranks_by_key_and_keeps_the_first_of_equals() {
     assert_eq!(top[4], 0);
 }
 
+/// Scores rows `first ..` of `inputs` (as many as `band` holds) into
+/// `columns` (the points the model computes, its groups' points,
+/// score_raw, score, completeness, then each metric's loss), `band` and
+/// `top`.
+fn score_into(
+    model: &ScoreModel,
+    inputs: &RowInputs<'_>,
+    first: usize,
+    columns: &mut [Vec<f64>],
+    band: &mut [u32],
+    top: &mut [u64],
+) {
+    let points = model
+        .metrics
+        .iter()
+        .filter(|m| m.rule != PointsRule::Given)
+        .count();
+    let groups = model.group_totals.len();
+    let mut c = columns.iter_mut().map(Vec::as_mut_slice);
+    let mut out = RowOutputs {
+        points: c.by_ref().take(points).collect(),
+        groups: c.by_ref().take(groups).collect(),
+        score_raw: c.next().expect("score_raw"),
+        score: c.next().expect("score"),
+        completeness: c.next().expect("completeness"),
+        losses: c.collect(),
+        band,
+        top,
+    };
+    score_rows(model, inputs, first, &mut out);
+}
+
 /// Three metrics in three groups, two scorecards and rows without one;
 /// every value worked out by hand from SPEC §4 (see each row).
 #[test]
@@ -422,20 +454,7 @@ fn score_rows_by_hand() {
     let rows = 6;
     let mut columns = vec![vec![-7.0; rows]; 2 + 3 + 3 + 3];
     let (mut band, mut top) = (vec![9u32; rows], vec![9u64; rows]);
-    {
-        let mut c = columns.iter_mut().map(Vec::as_mut_slice);
-        let mut out = RowOutputs {
-            points: vec![c.next().unwrap(), c.next().unwrap()],
-            groups: vec![c.next().unwrap(), c.next().unwrap(), c.next().unwrap()],
-            score_raw: c.next().unwrap(),
-            score: c.next().unwrap(),
-            completeness: c.next().unwrap(),
-            losses: c.collect(),
-            band: &mut band,
-            top: &mut top,
-        };
-        score_rows(&model, &inputs, 0, &mut out);
-    }
+    score_into(&model, &inputs, 0, &mut columns, &mut band, &mut top);
     let same = |got: &[f64], want: &[f64], what: &str| {
         for (i, (g, w)) in got.iter().zip(want).enumerate() {
             assert!(
@@ -492,20 +511,7 @@ fn score_rows_by_hand() {
     // Rows 2.. alone, as a second task would score them: the same values.
     let mut tail = vec![vec![-7.0; 4]; 11];
     let (mut band_tail, mut top_tail) = (vec![9u32; 4], vec![9u64; 4]);
-    {
-        let mut c = tail.iter_mut().map(Vec::as_mut_slice);
-        let mut out = RowOutputs {
-            points: vec![c.next().unwrap(), c.next().unwrap()],
-            groups: vec![c.next().unwrap(), c.next().unwrap(), c.next().unwrap()],
-            score_raw: c.next().unwrap(),
-            score: c.next().unwrap(),
-            completeness: c.next().unwrap(),
-            losses: c.collect(),
-            band: &mut band_tail,
-            top: &mut top_tail,
-        };
-        score_rows(&model, &inputs, 2, &mut out);
-    }
+    score_into(&model, &inputs, 2, &mut tail, &mut band_tail, &mut top_tail);
     for (whole, part) in columns.iter().zip(&tail) {
         same(part, &whole[2..], "rows 2..");
     }
@@ -539,20 +545,7 @@ fn losses_and_scores_are_rounded_half_away_from_zero() {
     };
     let mut columns = vec![vec![0.0; 2]; 6];
     let (mut band, mut top) = (vec![0u32; 2], vec![0u64; 2]);
-    {
-        let mut c = columns.iter_mut().map(Vec::as_mut_slice);
-        let mut out = RowOutputs {
-            points: vec![c.next().unwrap()],
-            groups: vec![c.next().unwrap()],
-            score_raw: c.next().unwrap(),
-            score: c.next().unwrap(),
-            completeness: c.next().unwrap(),
-            losses: c.collect(),
-            band: &mut band,
-            top: &mut top,
-        };
-        score_rows(&model, &inputs, 0, &mut out);
-    }
+    score_into(&model, &inputs, 0, &mut columns, &mut band, &mut top);
     assert_eq!(columns[0], [(1.0 / 3.0) * 100.0, 50.0]);
     assert_eq!(columns[3], [33.0, 50.0]);
     assert_eq!(columns[5], [66.666666667, 50.0]);
