@@ -592,17 +592,17 @@ fn scoring_plan(p: &Pipeline, checked: &Checked, prev: Option<DataFrame>) -> Res
     rows_plan(p, global_plan(p, checked, prev)?)
 }
 
-/// The part of the scoring plan that needs every account at once (see
-/// [`score::global_scores`]), with the previous snapshot's columns beside
-/// each account.
+/// The part of the scoring plan computed over every account at once: every
+/// number of the scores (see [`score::global_scores`]), with the previous
+/// snapshot's columns beside each account.
 fn global_plan(p: &Pipeline, checked: &Checked, prev: Option<DataFrame>) -> Result<LazyFrame> {
     let global = score::global_scores(p, scoring_inputs(p, checked)?)?;
     Ok(score::join_previous(global, prev.map(|d| d.lazy())))
 }
 
 /// The rest of the scoring plan over [`global_plan`]'s rows, row by row
-/// (so over any slice of them): points, groups, score, band, drivers and
-/// trend.
+/// (so over any slice of them): the names of scorecard, band, color and
+/// drivers, the playbook and the trend.
 fn rows_plan(p: &Pipeline, global: LazyFrame) -> Result<LazyFrame> {
     let scored = score::row_scores(p, global)?;
     let with_drivers = score::with_drivers(p, scored)?;

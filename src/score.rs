@@ -1,8 +1,11 @@
-//! From raw metric values to an explained score, as polars expressions over
-//! the one-row-per-account frame: raw values (missing → null),
-//! normalisation to points, missing-value policies, scorecard choice,
-//! group points, score_raw, score, band, completeness, drivers, playbook and
-//! trend (SPEC §4).
+//! From raw metric values to an explained score over the
+//! one-row-per-account frame (SPEC §4): raw values (missing → null) and the
+//! scorecard's choice as polars expressions, percentile points by one sort
+//! per metric, then the rest of the numbers in one kernel pass per row
+//! (`RowScoring`: points, missing-value policies, group points,
+//! score_raw, score, band, completeness, losses, the top three drivers),
+//! and the names of scorecard, band, color, drivers, playbook and trend as
+//! expressions again.
 
 use healthscore_kernel as hk;
 use polars::prelude::*;
@@ -247,8 +250,9 @@ fn raw_value_levels(p: &Pipeline) -> Vec<Vec<usize>> {
 /// The scoring columns computed over every account at once: raw values,
 /// the scorecard's position, the points of percentile-ranked metrics
 /// (which rank all of a scorecard's accounts), then in one kernel pass
-/// over all rows ([`RowScoring`], parallel) the other points, group
-/// points, score_raw, score, band position, completeness and losses.
+/// over all rows (`RowScoring`, parallel) the other points, group
+/// points, score_raw, score, band position, completeness, losses and the
+/// top three drivers.
 /// [`row_scores`] and [`with_drivers`] then need only each row's own
 /// values, so they may run on any slice of these rows.
 pub fn global_scores(p: &Pipeline, wide: LazyFrame) -> Result<LazyFrame> {
