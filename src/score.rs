@@ -104,7 +104,11 @@ fn normalized(x: Expr, n: &Normalize) -> Result<Expr> {
 /// [`healthscore_kernel::percentile_points`]: one sort per metric); null
 /// where x is null.
 fn percentile(x: Expr, higher_is_better: bool) -> Expr {
-    map_multiple(
+    // apply_multiple, not map_multiple: polars takes map_multiple's
+    // functions for elementwise ones and may split the rows between
+    // threads, calling the function on each part (a rank within each part
+    // is wrong); a groupwise function gets every row of its input at once.
+    apply_multiple(
         move |columns: &mut [Column]| {
             let x = columns[0].as_materialized_series().f64()?.rechunk();
             let sc = columns[1].cast(&DataType::UInt32)?;
@@ -128,6 +132,7 @@ fn percentile(x: Expr, higher_is_better: bool) -> Expr {
         },
         [x, col(SCORECARD_INDEX)],
         |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::Float64)),
+        false,
     )
 }
 
