@@ -589,28 +589,24 @@ fn zero_when_empty_columns(p: &Pipeline) -> Vec<String> {
 /// groups, score, band, drivers and trend against `prev` (internal columns
 /// included).
 fn scoring_plan(p: &Pipeline, checked: &Checked, prev: Option<DataFrame>) -> Result<LazyFrame> {
-    rows_plan(p, global_plan(p, checked, prev)?)
+    Ok(rows_plan(p, global_plan(p, checked, prev)?))
 }
 
 /// The part of the scoring plan computed over every account at once: every
 /// number of the scores (see [`score::global_scores`]), with the previous
 /// snapshot's columns beside each account.
 fn global_plan(p: &Pipeline, checked: &Checked, prev: Option<DataFrame>) -> Result<LazyFrame> {
-    let global = score::global_scores(p, scoring_inputs(p, checked)?)?;
+    let global = score::global_scores(p, scoring_inputs(p, checked)?);
     Ok(score::join_previous(global, prev.map(|d| d.lazy())))
 }
 
 /// The rest of the scoring plan over [`global_plan`]'s rows, row by row
 /// (so over any slice of them): the names of scorecard, band, color and
 /// drivers, the playbook and the trend.
-fn rows_plan(p: &Pipeline, global: LazyFrame) -> Result<LazyFrame> {
-    let scored = score::row_scores(p, global)?;
-    let with_drivers = score::with_drivers(p, scored)?;
-    Ok(score::trend_columns(
-        with_drivers,
-        p.settings.trend_threshold,
-        &p.model_version(),
-    ))
+fn rows_plan(p: &Pipeline, global: LazyFrame) -> LazyFrame {
+    let scored = score::row_scores(p, global);
+    let with_drivers = score::with_drivers(p, scored);
+    score::trend_columns(with_drivers, p.settings.trend_threshold, &p.model_version())
 }
 
 /// The frame scoring starts from: one row per accepted account with its
@@ -767,7 +763,7 @@ impl<'a> RowScorer<'a> {
     /// losses and the scorecard's position.
     fn score(&self, global: &DataFrame, start: usize, len: usize) -> Result<DataFrame> {
         let slice = global.slice(start as i64, len).lazy();
-        score::select_output_with_losses(self.p, rows_plan(self.p, slice)?)
+        score::select_output_with_losses(self.p, rows_plan(self.p, slice))
             .collect()
             .map_err(pl("scoring"))
     }

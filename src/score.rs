@@ -83,23 +83,6 @@ fn raw_value(index: usize, m: &Metric) -> Expr {
     finite_or_null(e.cast(DataType::Float64))
 }
 
-/// Points of a non-null raw value x; null stays null.
-fn normalized(x: Expr, n: &Normalize) -> Result<Expr> {
-    Ok(match n {
-        Normalize::Linear { lo, hi } => {
-            ((x - lit(*lo)) / lit(hi - lo)).clip(lit(0.0), lit(1.0)) * lit(100.0)
-        }
-        Normalize::Steps(steps) => {
-            let mut e = lit(steps[0].1);
-            for (t, pts) in steps.iter() {
-                e = when(x.clone().gt_eq(lit(*t))).then(lit(*pts)).otherwise(e);
-            }
-            when(x.is_null()).then(null_f64()).otherwise(e)
-        }
-        Normalize::Percentile { higher_is_better } => percentile(x, *higher_is_better),
-    })
-}
-
 /// SPEC §3's percentile points of x within its scorecard's accounts (by
 /// [`healthscore_kernel::percentile_points`]: one sort per metric); null
 /// where x is null.
@@ -136,13 +119,16 @@ fn percentile(x: Expr, higher_is_better: bool) -> Expr {
     )
 }
 
-fn points(m: &Metric, s: &Scoring) -> Result<Expr> {
+/// The points of a percentile-ranked metric `m`: its percentile points,
+/// or `missing` where its raw value is null (None: null). The other
+/// metrics' points come from the row-scoring kernel.
+fn ranked_points(m: &Metric, higher_is_better: bool, missing: Option<f64>) -> Expr {
     let x = col(m.name.as_str());
-    let p = normalized(x.clone(), &s.normalize)?.cast(DataType::Float64);
-    Ok(match s.missing {
+    let p = percentile(x.clone(), higher_is_better);
+    match missing {
         None => p,
         Some(v) => when(x.is_null()).then(lit(v)).otherwise(p),
-    })
+    }
 }
 
 /// Position of the account's scorecard in the pipeline (first match
@@ -207,12 +193,6 @@ fn scorecard_name(p: &Pipeline, index: Expr) -> Expr {
     pick_str(names, index)
 }
 
-/// Whether a metric's points rank it among all accounts of its scorecard
-/// (so need every account at once).
-fn ranked(s: &Scoring) -> bool {
-    matches!(s.normalize, Normalize::Percentile { .. })
-}
-
 /// Raw values of every metric, operands before the metrics that use
 /// them: the metrics that read no other metric in one step (evaluated in
 /// parallel), then those that read only these, and so on.
@@ -260,29 +240,32 @@ fn raw_value_levels(p: &Pipeline) -> Vec<Vec<usize>> {
 /// top three drivers.
 /// [`row_scores`] and [`with_drivers`] then need only each row's own
 /// values, so they may run on any slice of these rows.
-pub fn global_scores(p: &Pipeline, wide: LazyFrame) -> Result<LazyFrame> {
+pub fn global_scores(p: &Pipeline, wide: LazyFrame) -> LazyFrame {
     let mut lf = raw_values(p, wide);
     lf = lf.with_column(scorecard_index(p).alias(SCORECARD_INDEX));
-    let mut ranks = Vec::new();
-    for m in &p.metrics {
-        if let Some(s) = m.scoring.as_ref().filter(|s| ranked(s)) {
-            ranks.push(points(m, s)?.alias(points_column(&m.name)));
-        }
-    }
+    let ranks: Vec<Expr> = scored_metrics(p)
+        .into_iter()
+        .filter_map(|(m, s)| match s.normalize {
+            Normalize::Percentile { higher_is_better } => {
+                Some(ranked_points(m, higher_is_better, s.missing).alias(points_column(&m.name)))
+            }
+            _ => None,
+        })
+        .collect();
     if !ranks.is_empty() {
         lf = lf.with_columns(ranks);
     }
-    Ok(RowScoring::new(p).apply(lf))
+    RowScoring::new(p).apply(lf)
 }
 
 /// The text columns of the scores over [`global_scores`]' frame, row by
 /// row: the scorecard's name and the band's name and color.
-pub fn row_scores(p: &Pipeline, global: LazyFrame) -> Result<LazyFrame> {
-    Ok(global.with_columns([
+pub fn row_scores(p: &Pipeline, global: LazyFrame) -> LazyFrame {
+    global.with_columns([
         scorecard_name(p, col(SCORECARD_INDEX)).alias("scorecard"),
         band_expr(&p.bands, &p.unscored, |b| b.name.clone(), col(BAND_INDEX)).alias("band"),
         band_expr(&p.bands, &p.unscored, |b| b.color.clone(), col(BAND_INDEX)).alias("color"),
-    ]))
+    ])
 }
 
 /// The kernel's view of a rechunked Float64 column.
@@ -307,14 +290,13 @@ fn drivers_order(scored: &[(&Metric, &Scoring)]) -> Vec<usize> {
     order
 }
 
-/// Column of each row's three largest losses (see [`hk::RowScores::top`]).
+/// Column of each row's three largest losses (see [`hk::RowOutputs::top`]).
 const TOP_DRIVERS: &str = "__top";
 
-/// Column of each row's band position (see [`hk::RowScores::band`]).
+/// Column of each row's band position (see [`hk::RowOutputs::band`]).
 const BAND_INDEX: &str = "__band";
 
-/// Rows per parallel task of the row-scoring kernel (a multiple of 8, so
-/// the tasks' validity bitmaps join byte by byte).
+/// Rows per parallel task of the row-scoring kernel.
 const SCORING_ROWS_PER_TASK: usize = 64 * 1024;
 
 /// The pipeline's row scoring as one step of the plan: the kernel's model
@@ -453,8 +435,8 @@ impl RowScoring {
         let mut top = vec![0u64; rows];
         // Each task scores its own range of rows into its part of every
         // column.
-        let given = (0..self.points.len()).filter(|&j| self.given(j)).count();
-        let (points, groups) = (self.points.len() - given, self.groups.len());
+        let computed = (0..self.points.len()).filter(|&j| !self.given(j)).count();
+        let groups = self.groups.len();
         let mut columns: Vec<_> = floats
             .iter_mut()
             .map(|c| c.chunks_mut(SCORING_ROWS_PER_TASK))
@@ -467,7 +449,7 @@ impl RowScoring {
                     .iter_mut()
                     .map(|c| c.next().expect("a part of every column"));
                 hk::RowOutputs {
-                    points: part.by_ref().take(points).collect(),
+                    points: part.by_ref().take(computed).collect(),
                     groups: part.by_ref().take(groups).collect(),
                     score_raw: part.next().expect("score_raw"),
                     score: part.next().expect("score"),
@@ -540,9 +522,6 @@ impl RowScoring {
     }
 }
 
-/// The playbook of a metric as the top driver, per scorecard: the
-/// scorecard's override for the metric, then for its group, then the
-/// metric's own, then the group's.
 /// The playbook of a metric under scorecard `si` (None: no scorecard
 /// matched): the scorecard's own for the metric, then for its group, then
 /// the metric's or its group's.
@@ -590,7 +569,7 @@ impl Metric {
     }
 }
 
-/// The position of the `k`-th driver out of a [`hk::RowScores::top`] code (null:
+/// The position of the `k`-th driver out of a [`hk::RowOutputs::top`] code (null:
 /// none).
 fn driver_rank(code: Expr, k: u32) -> Expr {
     let bits = healthscore_kernel::DRIVER_BITS;
@@ -601,21 +580,20 @@ fn driver_rank(code: Expr, k: u32) -> Expr {
 }
 
 /// top_drivers and playbook: the three largest losses, ties by name.
-pub fn with_drivers(p: &Pipeline, scored: LazyFrame) -> Result<LazyFrame> {
+pub fn with_drivers(p: &Pipeline, scored: LazyFrame) -> LazyFrame {
     let scored_metrics = scored_metrics(p);
     if scored_metrics.is_empty() {
-        return Ok(scored.with_columns([
+        return scored.with_columns([
             null_str().alias("top_drivers"),
             null_str().alias("playbook"),
-        ]));
+        ]);
     }
     let scored_metrics: Vec<(&Metric, &Scoring)> = drivers_order(&scored_metrics)
         .into_iter()
         .map(|j| scored_metrics[j])
         .collect();
     // The top three losses per row come from the row-scoring kernel.
-    let lf = scored;
-    let lf = lf.with_columns(
+    let lf = scored.with_columns(
         (0..3)
             .map(|k| driver_rank(col(TOP_DRIVERS), k).alias(format!("__r{}", k + 1)))
             .collect::<Vec<_>>(),
@@ -631,7 +609,7 @@ pub fn with_drivers(p: &Pipeline, scored: LazyFrame) -> Result<LazyFrame> {
         name("__r3").alias("__d3"),
         playbook_of(p, &scored_metrics, col("__r1")).alias("playbook"),
     ]);
-    Ok(lf.with_column(
+    lf.with_column(
         when(col("__d1").is_null())
             .then(null_str())
             .otherwise(concat_str(
@@ -640,7 +618,7 @@ pub fn with_drivers(p: &Pipeline, scored: LazyFrame) -> Result<LazyFrame> {
                 true,
             ))
             .alias("top_drivers"),
-    ))
+    )
 }
 
 /// The previous snapshot's columns for [`trend_columns`] (prev_score,

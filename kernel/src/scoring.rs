@@ -134,7 +134,14 @@ pub fn round(x: f64) -> f64 {
 /// x itself where the rounded value is not finite.
 #[inline(always)]
 fn round9(x: f64) -> f64 {
-    let r = round(x * 1e9) / 1e9;
+    from_nines(round(x * 1e9), x)
+}
+
+/// `x` rounded to 9 decimals from `nines` = round(x · 10^9) (see
+/// [`round9`]).
+#[inline(always)]
+fn from_nines(nines: f64, x: f64) -> f64 {
+    let r = nines / 1e9;
     if r.is_finite() {
         r
     } else {
@@ -368,8 +375,7 @@ impl Scratch {
                 let l = (100.0 - points[k]) * weight[k] / present[k] * metric.weight / den[k];
                 // round9 of l, keeping the 9-decimal integer for the drivers.
                 let nines = round(l * 1e9);
-                let rounded = nines / 1e9;
-                let rounded = if rounded.is_finite() { rounded } else { l };
+                let rounded = from_nines(nines, l);
                 // NaN where the points are null (l is NaN); also where the
                 // group does not count.
                 let counts = !group[k].is_nan();
@@ -485,50 +491,44 @@ fn place<T>(beats_above: bool, beats_here: bool, above: T, key: T, here: T) -> T
 }
 
 /// Replaces each NaN of `values` by 0 and returns the validity bitmap of
-/// the column (NaN: null; bit `i % 8` of byte `i / 8`) with its count of
+/// the column (NaN: null; see [`validity_bytes`]) with its count of
 /// nulls, or None when no value is NaN.
 pub fn nulls_from_nan(values: &mut [f64]) -> Option<(Vec<u8>, usize)> {
     if !values.iter().any(|v| v.is_nan()) {
         return None;
     }
+    let validity = validity_bytes(values, |v| !v.is_nan());
     let mut nulls = 0;
-    let validity = values
-        .chunks_mut(8)
-        .map(|eight| {
-            let mut byte = 0u8;
-            for (b, v) in eight.iter_mut().enumerate() {
-                let valid = !v.is_nan();
-                byte |= (valid as u8) << b;
-                nulls += !valid as usize;
-                if !valid {
-                    *v = 0.0;
-                }
-            }
-            byte
-        })
-        .collect();
+    for v in values.iter_mut().filter(|v| v.is_nan()) {
+        *v = 0.0;
+        nulls += 1;
+    }
     Some((validity, nulls))
 }
 
-/// A column of integral floats (NaN: null) as i32, with its validity (as
-/// [`nulls_from_nan`]; values outside i32's range are null too).
+/// A column of integral floats (NaN: null) as i32, with its validity
+/// (None when every value is valid; values outside i32's range are null
+/// too).
 pub fn integers_from_floats(values: &[f64]) -> (Vec<i32>, Option<Vec<u8>>) {
     let in_range = |v: f64| v >= i32::MIN as f64 && v <= i32::MAX as f64;
     let ints = values
         .iter()
         .map(|&v| if in_range(v) { v as i32 } else { 0 })
         .collect();
-    if values.iter().all(|&v| in_range(v)) {
-        return (ints, None);
-    }
-    let validity = values
+    let all_valid = values.iter().all(|&v| in_range(v));
+    (ints, (!all_valid).then(|| validity_bytes(values, in_range)))
+}
+
+/// The Arrow validity bitmap of the rows of `values` for which `valid`
+/// holds: bit `i % 8` of byte `i / 8`, the bits past the last row clear.
+fn validity_bytes(values: &[f64], valid: impl Fn(f64) -> bool) -> Vec<u8> {
+    values
         .chunks(8)
         .map(|eight| {
             eight
                 .iter()
                 .enumerate()
-                .fold(0u8, |byte, (b, &v)| byte | (in_range(v) as u8) << b)
+                .fold(0u8, |byte, (b, &v)| byte | (valid(v) as u8) << b)
         })
-        .collect();
-    (ints, Some(validity))
+        .collect()
 }
