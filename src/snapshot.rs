@@ -32,6 +32,11 @@ pub const SUCCESS: &str = "_SUCCESS";
 pub const LOCK: &str = "_LOCK";
 /// Most rows in one Parquet part.
 pub const PART_ROWS: usize = 1_000_000;
+/// Most encoded parts waiting to be uploaded: the memory they hold is
+/// bounded (a scores part of [`PART_ROWS`] rows is ~75 MB), and four let
+/// the encoder run through the long table's parts while the scores part
+/// is written (~0.3 s for 1M accounts).
+const ENCODED_AHEAD: usize = 4;
 /// How long a lease lasts before another run may take it over.
 pub const LEASE_MINUTES: i64 = 120;
 
@@ -492,14 +497,16 @@ fn commit_inner(
         out.delete(&format!("{}/{SUCCESS}", date_folder(table, date)))?;
     }
     // 2. Every data object with one atomic put, deterministic names. Parts
-    // are encoded on one thread while the previous one is hashed and
-    // uploaded on this one (at most one encoded part waits between them).
+    // are encoded on one thread while earlier ones are hashed and uploaded
+    // on this one. Up to ENCODED_AHEAD encoded parts wait between them, so
+    // the encoder goes on with the small parts while a large one is
+    // written.
     let mut written: Vec<Written> = Vec::new();
     let mut written_rel: Vec<String> = Vec::new();
     std::thread::scope(|scope| -> Result<()> {
         // (table, object path, part) in the order they are written.
         let (send, receive) =
-            std::sync::mpsc::sync_channel::<Result<(&str, String, EncodedPart)>>(1);
+            std::sync::mpsc::sync_channel::<Result<(&str, String, EncodedPart)>>(ENCODED_AHEAD);
         let span = tracing::Span::current();
         let encoder = scope.spawn(move || {
             let _job = span.enter();
