@@ -28,15 +28,25 @@ fn main() {
 /// nothing), and allocations up to 32 MiB (a column of 4M floats) served
 /// from the heap rather than by their own mapping. Larger allocations
 /// still get their own mapping, returned when freed, so a 10M-account run
-/// keeps its peak. A process-wide setting, so set by the binary, not the
-/// library.
+/// keeps its peak. And one malloc arena per core instead of glibc's eight:
+/// memory freed in one thread's arena serves only the threads of that
+/// arena, so with many arenas the scoring step faulted in fresh pages
+/// while the aggregation's freed memory sat in others (1M accounts: peak
+/// RSS 1.5 → 0.95 GiB, page faults 375k → 230k). A process-wide setting,
+/// so set by the binary, not the library.
 fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes malloc's parameters; it is called
-    // before any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
-        libc::mallopt(libc::M_TOP_PAD, 256 << 20);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+    {
+        let arenas = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(64) as i32;
+        // SAFETY: mallopt only changes malloc's parameters; it is called
+        // before any other thread exists.
+        unsafe {
+            libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+            libc::mallopt(libc::M_TOP_PAD, 256 << 20);
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+            libc::mallopt(libc::M_ARENA_MAX, arenas);
+        }
     }
 }
