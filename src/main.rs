@@ -32,7 +32,7 @@ fn main() {
 /// memory freed in one thread's arena serves only the threads of that
 /// arena, so with many arenas the scoring step faulted in fresh pages
 /// while the aggregation's freed memory sat in others (1M accounts: peak
-/// RSS 1.5 → 0.95 GiB, page faults 375k → 230k). A process-wide setting,
+/// RSS 1.45 → 0.95 GiB, page faults 375k → 230k). A process-wide setting,
 /// so set by the binary, not the library.
 fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
