@@ -28,12 +28,12 @@ fn main() {
 /// nothing), and allocations up to 32 MiB (a column of 4M floats) served
 /// from the heap rather than by their own mapping. Larger allocations
 /// still get their own mapping, returned when freed, so a 10M-account run
-/// keeps its peak. And one malloc arena per core instead of glibc's eight:
-/// memory freed in one thread's arena serves only the threads of that
-/// arena, so with many arenas the scoring step faulted in fresh pages
-/// while the aggregation's freed memory sat in others (1M accounts: peak
-/// RSS 1.45 → 0.95 GiB, page faults 375k → 230k). A process-wide setting,
-/// so set by the binary, not the library.
+/// keeps its peak. And one malloc arena per core (glibc allows eight per
+/// core): memory freed in one thread's arena serves only the threads of
+/// that arena, so with many arenas the scoring step faulted in fresh
+/// pages while the aggregation's freed memory sat in others (1M accounts:
+/// peak RSS 1.45 → 0.95 GiB, page faults 375k → 230k). A process-wide
+/// setting, so set by the binary, not the library.
 fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
