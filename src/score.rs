@@ -155,22 +155,6 @@ fn pick_str(values: Vec<Option<String>>, index: Expr) -> Expr {
     lit(Series::new("values".into(), values)).gather(index, true)
 }
 
-/// The band's position in `bands` (the first whose range holds the
-/// score), or `bands.len()` for the unscored band.
-fn band_index(bands: &[Band]) -> Expr {
-    let mut e = lit(bands.len() as u32);
-    for (i, b) in bands.iter().enumerate().rev() {
-        e = when(
-            col("score")
-                .gt_eq(lit(b.min))
-                .and(col("score").lt_eq(lit(b.max))),
-        )
-        .then(lit(i as u32))
-        .otherwise(e);
-    }
-    e
-}
-
 /// `pick` of each row's band, from its position `index` in `bands` then
 /// the unscored band.
 fn band_expr(bands: &[Band], unscored: &Band, pick: impl Fn(&Band) -> String, index: Expr) -> Expr {
@@ -398,7 +382,7 @@ impl RowScoring {
     /// `df` with its rows scored: [`Self::outputs`]' columns added.
     fn score(&self, mut df: DataFrame) -> PolarsResult<DataFrame> {
         let rows = df.height();
-        let floats = |name: &str| -> PolarsResult<Float64Chunked> {
+        let as_floats = |name: &str| -> PolarsResult<Float64Chunked> {
             Ok(df
                 .column(name)?
                 .cast(&DataType::Float64)?
@@ -410,10 +394,14 @@ impl RowScoring {
         let raw = self
             .raw
             .iter()
-            .map(|c| floats(c))
+            .map(|c| as_floats(c))
             .collect::<PolarsResult<Vec<_>>>()?;
         let given = (0..self.points.len())
-            .map(|j| self.given(j).then(|| floats(&self.points[j])).transpose())
+            .map(|j| {
+                self.given(j)
+                    .then(|| as_floats(&self.points[j]))
+                    .transpose()
+            })
             .collect::<PolarsResult<Vec<_>>>()?;
         let scorecard = df.column(SCORECARD_INDEX)?.cast(&DataType::UInt32)?;
         let scorecard = scorecard.as_materialized_series().u32()?.rechunk();
@@ -440,29 +428,18 @@ impl RowScoring {
         let mut top = vec![0u64; rows];
         // Each task scores its own range of rows into its part of every
         // column.
-        let computed = (0..self.points.len()).filter(|&j| !self.given(j)).count();
-        let groups = self.groups.len();
         let mut columns: Vec<_> = floats
             .iter_mut()
             .map(|c| c.chunks_mut(SCORING_ROWS_PER_TASK))
             .collect();
-        let mut bands = band.chunks_mut(SCORING_ROWS_PER_TASK);
-        let mut tops = top.chunks_mut(SCORING_ROWS_PER_TASK);
-        let tasks: Vec<hk::RowOutputs<'_>> = (0..rows.div_ceil(SCORING_ROWS_PER_TASK))
-            .map(|_| {
-                let mut part = columns
+        let tasks: Vec<hk::RowOutputs<'_>> = band
+            .chunks_mut(SCORING_ROWS_PER_TASK)
+            .zip(top.chunks_mut(SCORING_ROWS_PER_TASK))
+            .map(|(band, top)| {
+                let parts = columns
                     .iter_mut()
                     .map(|c| c.next().expect("a part of every column"));
-                hk::RowOutputs {
-                    points: part.by_ref().take(computed).collect(),
-                    groups: part.by_ref().take(groups).collect(),
-                    score_raw: part.next().expect("score_raw"),
-                    score: part.next().expect("score"),
-                    completeness: part.next().expect("completeness"),
-                    losses: part.collect(),
-                    band: bands.next().expect("a part of band"),
-                    top: tops.next().expect("a part of top"),
-                }
+                hk::RowOutputs::from_parts(&self.model, parts, band, top)
             })
             .collect();
         let score = |(t, mut out): (usize, hk::RowOutputs<'_>)| {
@@ -727,8 +704,9 @@ fn loss_columns(p: &Pipeline) -> Vec<String> {
 }
 
 /// The scores output columns plus every scored metric's loss (null when
-/// the metric did not count towards the score), in the accounts' order: one
-/// collect yields both the scores table and the long metrics table.
+/// the metric did not count towards the score) and the positions of the
+/// scorecard and band, in the accounts' order: one collect yields the
+/// scores table, the summary and the long metrics table.
 pub fn select_output_with_losses(p: &Pipeline, lf: LazyFrame) -> LazyFrame {
     let losses: Vec<Expr> = loss_columns(p)
         .into_iter()
@@ -737,6 +715,7 @@ pub fn select_output_with_losses(p: &Pipeline, lf: LazyFrame) -> LazyFrame {
     let mut exprs = output_exprs(p);
     exprs.extend(losses);
     exprs.push(col(SCORECARD_INDEX));
+    exprs.push(col(BAND_INDEX));
     lf.select(exprs)
 }
 
@@ -788,7 +767,7 @@ pub fn summary(p: &Pipeline, scored: &DataFrame) -> PolarsResult<DataFrame> {
         .lazy()
         .with_column(
             (col(SCORECARD_INDEX).fill_null(lit(p.scorecards.len() as u32)) * lit(width)
-                + band_index(&p.bands))
+                + col(BAND_INDEX))
             .alias("__key"),
         )
         .group_by([col("__key")])
@@ -831,11 +810,7 @@ pub fn scores_of(p: &Pipeline, with_losses: &DataFrame) -> PolarsResult<DataFram
 /// `with_losses`, taken only when written, so the whole long table (13 ×
 /// the accounts for the default pipeline) never sits in memory at once.
 pub fn long_metrics(p: &Pipeline, with_losses: &DataFrame) -> Result<Vec<LazyFrame>> {
-    let scored: Vec<(&Metric, &Scoring)> = p
-        .metrics
-        .iter()
-        .filter_map(|m| m.scoring.as_ref().map(|s| (m, s)))
-        .collect();
+    let scored = scored_metrics(p);
     if scored.is_empty() {
         let empty: Vec<Column> = METRICS_COLUMNS
             .iter()

@@ -101,6 +101,36 @@ pub struct RowOutputs<'a> {
     pub top: &'a mut [u64],
 }
 
+impl<'a> RowOutputs<'a> {
+    /// The outputs of `model` for one range of rows, out of the parts of
+    /// its float columns in the order the fields are declared: the points
+    /// it computes, the groups' points, score_raw, score, completeness,
+    /// then each metric's loss.
+    pub fn from_parts(
+        model: &ScoreModel,
+        floats: impl IntoIterator<Item = &'a mut [f64]>,
+        band: &'a mut [u32],
+        top: &'a mut [u64],
+    ) -> Self {
+        let computed = model
+            .metrics
+            .iter()
+            .filter(|m| m.rule != PointsRule::Given)
+            .count();
+        let mut part = floats.into_iter();
+        RowOutputs {
+            points: part.by_ref().take(computed).collect(),
+            groups: part.by_ref().take(model.group_totals.len()).collect(),
+            score_raw: part.next().expect("a part for score_raw"),
+            score: part.next().expect("a part for score"),
+            completeness: part.next().expect("a part for completeness"),
+            losses: part.collect(),
+            band,
+            top,
+        }
+    }
+}
+
 /// Rows scored together: the block's intermediate columns stay in the
 /// CPU's caches, and loops of a constant length vectorise.
 pub(crate) const BLOCK: usize = 512;

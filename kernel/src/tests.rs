@@ -368,23 +368,8 @@ fn score_into(
     band: &mut [u32],
     top: &mut [u64],
 ) {
-    let points = model
-        .metrics
-        .iter()
-        .filter(|m| m.rule != PointsRule::Given)
-        .count();
-    let groups = model.group_totals.len();
-    let mut c = columns.iter_mut().map(Vec::as_mut_slice);
-    let mut out = RowOutputs {
-        points: c.by_ref().take(points).collect(),
-        groups: c.by_ref().take(groups).collect(),
-        score_raw: c.next().expect("score_raw"),
-        score: c.next().expect("score"),
-        completeness: c.next().expect("completeness"),
-        losses: c.collect(),
-        band,
-        top,
-    };
+    let parts = columns.iter_mut().map(Vec::as_mut_slice);
+    let mut out = RowOutputs::from_parts(model, parts, band, top);
     score_rows(model, inputs, first, &mut out);
 }
 
