@@ -520,9 +520,9 @@ fn place<T>(beats_above: bool, beats_here: bool, above: T, key: T, here: T) -> T
     }
 }
 
-/// Replaces each NaN of `values` by 0 and returns the validity bitmap of
-/// the column (NaN: null; see [`validity_bytes`]) with its count of
-/// nulls, or None when no value is NaN.
+/// Replaces each NaN of `values` by 0 and returns the column's Arrow
+/// validity bitmap (NaN: null) with its count of nulls, or None when no
+/// value is NaN.
 pub fn nulls_from_nan(values: &mut [f64]) -> Option<(Vec<u8>, usize)> {
     if !values.iter().any(|v| v.is_nan()) {
         return None;
