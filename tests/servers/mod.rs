@@ -8,6 +8,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -49,13 +50,25 @@ impl Server {
     }
 }
 
-/// A port nobody listens on right now.
+/// Ports already handed out by [`free_port`] in this test process.
+static HANDED_OUT: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+
+/// A port nobody listens on right now, and never handed out before in this
+/// test process: tests run in parallel, and two servers given the same port
+/// would answer each other's requests.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind a loopback port")
-        .local_addr()
-        .expect("local addr")
-        .port()
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .expect("bind a loopback port")
+            .local_addr()
+            .expect("local addr")
+            .port();
+        let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+        if !handed_out.contains(&port) {
+            handed_out.push(port);
+            return port;
+        }
+    }
 }
 
 fn missing(what: &str, looked: &[PathBuf]) -> ! {
@@ -71,11 +84,14 @@ fn missing(what: &str, looked: &[PathBuf]) -> ! {
     )
 }
 
+/// Starts `program` and returns once it answers an HTTP GET of `probe` on
+/// `port`.
 fn spawn(
     name: &'static str,
     program: &Path,
     args: &[String],
     port: u16,
+    probe: &str,
     env: &[(&str, &str)],
 ) -> Server {
     let dir = tempfile::tempdir().expect("server dir");
@@ -100,20 +116,23 @@ fn spawn(
         log,
         _dir: dir,
     };
+    // Listening is not serving yet (and a connect to a port nobody listens
+    // on can even succeed, as a connection to itself): wait for a real HTTP
+    // answer, whatever its status.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        if http(port, "GET", probe, &[], b"").is_ok() {
             return server;
         }
         if let Ok(Some(status)) = server.child.try_wait() {
             panic!(
-                "{name} exited with {status} before listening on 127.0.0.1:{port}:\n{}",
+                "{name} exited with {status} before serving on 127.0.0.1:{port}:\n{}",
                 server.log()
             );
         }
         if Instant::now() > deadline {
             panic!(
-                "{name} did not listen on 127.0.0.1:{port} within 60 s:\n{}",
+                "{name} did not answer HTTP on 127.0.0.1:{port} within 60 s:\n{}",
                 server.log()
             );
         }
@@ -141,7 +160,7 @@ pub fn moto_with_env(env: &[(&str, &str)]) -> Server {
         missing("moto_server (pip moto[s3,server])", &candidates)
     };
     let port = free_port();
-    let server = spawn(
+    spawn(
         "moto_server",
         &program,
         &[
@@ -151,19 +170,9 @@ pub fn moto_with_env(env: &[(&str, &str)]) -> Server {
             port.to_string(),
         ],
         port,
+        "/moto-api/",
         env,
-    );
-    // Listening is not serving yet: wait for a real answer.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http(port, "GET", "/moto-api/", &[], b"").is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "moto_server does not answer:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    server
+    )
 }
 
 /// Azurite's Blob service, in memory, telemetry off.
@@ -193,6 +202,7 @@ pub fn azurite() -> Server {
             "--disableTelemetry".into(),
         ],
         port,
+        &format!("/{AZURITE_ACCOUNT}?comp=list"),
         &[],
     )
 }
@@ -206,6 +216,11 @@ pub fn http(
     body: &[u8],
 ) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    if s.local_addr()?.port() == port {
+        return Err(std::io::Error::other(format!(
+            "connected to itself: nothing listens on 127.0.0.1:{port}"
+        )));
+    }
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut req = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
@@ -232,9 +247,30 @@ pub fn http(
     Ok((status, body))
 }
 
+/// [`http`], tried again on a connection error (never on an HTTP status)
+/// for up to 10 s: a set-up request must not fail the test because the
+/// server dropped one connection.
+fn http_retrying(
+    s: &Server,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+) -> (u16, String) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match http(s.port, method, path, headers, b"") {
+            Ok(answer) => return answer,
+            Err(e) if Instant::now() > deadline => {
+                panic!("{} {method} {path}: {e}\n{}", s.name, s.log())
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
 /// Creates an S3 bucket on moto.
 pub fn create_bucket(s: &Server, bucket: &str) {
-    let (status, body) = http(s.port, "PUT", &format!("/{bucket}"), &[], b"").expect("moto");
+    let (status, body) = http_retrying(s, "PUT", &format!("/{bucket}"), &[]);
     assert_eq!(status, 200, "create bucket {bucket}: {body}");
 }
 
@@ -268,8 +304,8 @@ pub fn create_container(s: &Server, container: &str) {
     let b64 = base64::engine::general_purpose::STANDARD;
     let key = b64.decode(AZURITE_KEY).expect("key");
     let sig = b64.encode(hmac_sha256(&key, string_to_sign.as_bytes()));
-    let (status, body) = http(
-        s.port,
+    let (status, body) = http_retrying(
+        s,
         "PUT",
         &format!("/{AZURITE_ACCOUNT}/{container}?restype=container"),
         &[
@@ -280,9 +316,7 @@ pub fn create_container(s: &Server, container: &str) {
                 format!("SharedKey {AZURITE_ACCOUNT}:{sig}"),
             ),
         ],
-        b"",
-    )
-    .expect("azurite");
+    );
     assert_eq!(status, 201, "create container {container}: {body}");
 }
 
