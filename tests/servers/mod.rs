@@ -23,7 +23,7 @@ pub const AZURITE_KEY: &str =
 
 /// A server process on 127.0.0.1, killed when dropped.
 pub struct Server {
-    child: Child,
+    child: Mutex<Child>,
     /// Its port.
     pub port: u16,
     name: &'static str,
@@ -33,8 +33,9 @@ pub struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let child = self.child.get_mut().unwrap_or_else(|e| e.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 
@@ -47,6 +48,12 @@ impl Server {
     /// The server's own log, for failure messages.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// How the server process ended, if it has.
+    fn exited(&self) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        child.try_wait().ok().flatten()
     }
 }
 
@@ -109,8 +116,8 @@ fn spawn(
     let child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {name} ({}): {e}", program.display()));
-    let mut server = Server {
-        child,
+    let server = Server {
+        child: Mutex::new(child),
         port,
         name,
         log,
@@ -119,25 +126,8 @@ fn spawn(
     // Listening is not serving yet (and a connect to a port nobody listens
     // on can even succeed, as a connection to itself): wait for a real HTTP
     // answer, whatever its status.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if http(port, "GET", probe, &[], b"").is_ok() {
-            return server;
-        }
-        if let Ok(Some(status)) = server.child.try_wait() {
-            panic!(
-                "{name} exited with {status} before serving on 127.0.0.1:{port}:\n{}",
-                server.log()
-            );
-        }
-        if Instant::now() > deadline {
-            panic!(
-                "{name} did not answer HTTP on 127.0.0.1:{port} within 60 s:\n{}",
-                server.log()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    answer(&server, "GET", probe, &[], Duration::from_secs(60));
+    server
 }
 
 /// The moto S3 server: from `HEALTHSCORE_TEST_PYTHON`'s venv (set by
@@ -247,30 +237,48 @@ pub fn http(
     Ok((status, body))
 }
 
-/// [`http`], tried again on a connection error (never on an HTTP status)
-/// for up to 10 s: a set-up request must not fail the test because the
-/// server dropped one connection.
-fn http_retrying(
+/// `s`'s answer to one request, tried again on a connection error (never
+/// on an HTTP status) for up to `limit`: a server that is still starting,
+/// or drops one connection, must not fail the test. Fails the test at once
+/// when the server has exited.
+fn answer(
     s: &Server,
     method: &str,
     path: &str,
     headers: &[(&str, String)],
+    limit: Duration,
 ) -> (u16, String) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + limit;
     loop {
-        match http(s.port, method, path, headers, b"") {
+        let error = match http(s.port, method, path, headers, b"") {
             Ok(answer) => return answer,
-            Err(e) if Instant::now() > deadline => {
-                panic!("{} {method} {path}: {e}\n{}", s.name, s.log())
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+            Err(e) => e,
+        };
+        let port = s.port;
+        if let Some(status) = s.exited() {
+            panic!(
+                "{} exited with {status} before answering {method} {path} on 127.0.0.1:{port}:\n{}",
+                s.name,
+                s.log()
+            );
         }
+        if Instant::now() > deadline {
+            panic!(
+                "{} did not answer {method} {path} on 127.0.0.1:{port} within {limit:?} ({error}):\n{}",
+                s.name,
+                s.log()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
+/// How long a set-up request (a bucket, a container) may be retried.
+const SET_UP_LIMIT: Duration = Duration::from_secs(10);
+
 /// Creates an S3 bucket on moto.
 pub fn create_bucket(s: &Server, bucket: &str) {
-    let (status, body) = http_retrying(s, "PUT", &format!("/{bucket}"), &[]);
+    let (status, body) = answer(s, "PUT", &format!("/{bucket}"), &[], SET_UP_LIMIT);
     assert_eq!(status, 200, "create bucket {bucket}: {body}");
 }
 
@@ -304,7 +312,7 @@ pub fn create_container(s: &Server, container: &str) {
     let b64 = base64::engine::general_purpose::STANDARD;
     let key = b64.decode(AZURITE_KEY).expect("key");
     let sig = b64.encode(hmac_sha256(&key, string_to_sign.as_bytes()));
-    let (status, body) = http_retrying(
+    let (status, body) = answer(
         s,
         "PUT",
         &format!("/{AZURITE_ACCOUNT}/{container}?restype=container"),
@@ -316,6 +324,7 @@ pub fn create_container(s: &Server, container: &str) {
                 format!("SharedKey {AZURITE_ACCOUNT}:{sig}"),
             ),
         ],
+        SET_UP_LIMIT,
     );
     assert_eq!(status, 201, "create container {container}: {body}");
 }
