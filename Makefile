@@ -34,8 +34,7 @@ $(TOOLS)/.azurite-$(AZURITE_VERSION):
 venv: $(VENV)/.ready $(TOOLS)/.azurite-$(AZURITE_VERSION)
 
 test: venv
-	HEALTHSCORE_TEST_PYTHON=$(abspath $(PY)) $(CARGO) test -- --test-threads 2
-	$(CARGO) test --manifest-path kernel/Cargo.toml
+	HEALTHSCORE_TEST_PYTHON=$(abspath $(PY)) $(CARGO) test --workspace -- --test-threads 2
 
 # Regenerates the committed sample data (deterministic for the seed).
 sample-data: build
@@ -47,12 +46,12 @@ fmt:
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 clean-out:
 	rm -rf out
 
-# Benchmark (SPEC §9, issue 7; figures and method in BENCHMARKS.md).
+# Benchmark (SPEC §9, issue 7; figures and method in docs/performance.md).
 # `make bench` generates the 1M workload once into bench/cache/1m, then runs
 # `healthscore run`, bench/default.sql on DuckDB and a bare column scan,
 # alternating, BENCH_RUNS times each, checks that healthscore and DuckDB wrote

@@ -68,7 +68,7 @@ pub enum Error {
         message: String,
     },
     /// Another run holds the output's lease (exit 1).
-    #[error("locked: output {url} is leased by run {holder} on {host} until {expires}; wait for it to finish or for the lease to expire")]
+    #[error("locked: output {url} is leased by run {holder} on {host} until {expires}; wait for it to finish or for the lease to expire, or, when that run was killed, rerun with --run-id {holder} to take its lease over")]
     Locked {
         /// Output root.
         url: String,
@@ -84,6 +84,19 @@ pub enum Error {
         "interrupted by signal; the lease was released and no _SUCCESS was written for this date"
     )]
     Interrupted,
+    /// A committed snapshot that a run reads (the previous date, for the
+    /// trend) is damaged: its manifest or a part is missing, unreadable, or
+    /// not the bytes its manifest records (exit 2: retrying cannot help;
+    /// rerunning that date repairs it).
+    #[error("the committed snapshot of {date} at {url} is damaged: {message}. Rerun that date (healthscore run --as-of {date} with its inputs) to repair it; nothing was written")]
+    Damaged {
+        /// The snapshot's date.
+        date: String,
+        /// The object or folder concerned.
+        url: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A command-line value is wrong (exit 64).
     #[error("{0}")]
     Usage(String),
@@ -141,6 +154,7 @@ impl Error {
             Error::Pipeline { .. }
             | Error::Contract { .. }
             | Error::Guard { .. }
+            | Error::Damaged { .. }
             | Error::NotFound(_) => 2,
             Error::Usage(_) => 64,
             Error::Storage { .. }
@@ -163,6 +177,7 @@ impl Error {
             Error::Interrupted => "interrupted",
             Error::Usage(_) => "usage",
             Error::NotFound(_) => "not_found",
+            Error::Damaged { .. } => "damaged_snapshot",
             Error::Internal(_) => "internal",
         }
     }
@@ -193,7 +208,9 @@ impl Error {
         match self {
             Error::Pipeline { file, .. } => Some(file),
             Error::Contract { file, .. } => file.as_deref(),
-            Error::Storage { url, .. } | Error::Corrupt { url, .. } => Some(url),
+            Error::Storage { url, .. }
+            | Error::Corrupt { url, .. }
+            | Error::Damaged { url, .. } => Some(url),
             _ => None,
         }
     }
@@ -220,4 +237,28 @@ impl Error {
     pub fn polars(context: &str, e: impl fmt::Display) -> Self {
         Error::Internal(format!("{context}: {e}"))
     }
+}
+
+/// `s` with every control character escaped (`\u{1b}`, `\n`…), so an id
+/// or a run id from an export or a lease quoted in a message cannot write
+/// to the operator's terminal or forge a log line (SPEC §7).
+pub fn escaped(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// A `map_err` adapter: a polars error while doing `context` as an
+/// internal error (the one copy of this helper).
+pub fn pl<E: fmt::Display>(context: &'static str) -> impl Fn(E) -> Error {
+    move |e| Error::polars(context, e)
 }

@@ -1,32 +1,47 @@
 //! healthscore: score the health of every customer account from warehouse
 //! Parquet exports and write a dated, committed snapshot for BI tools.
 //!
-//! Data flows through the modules in this order: [`config`] (the pipeline
-//! file, parsed and validated once) → [`source`] (open and check the input
-//! tables) → [`metrics`] (lazy aggregations per table; [`kernel`] runs the
-//! forms it covers as a columnar kernel) → [`score`]
-//! (normalisation, groups, scorecards, bands, drivers) → [`snapshot`]
-//! (trend, write, commit). [`run`] drives one date through them and
-//! [`backfill`] a range of dates from inputs read once. [`storage`] is the
-//! one seam to object stores; [`cli`] is the command line on top.
+//! Data flows through the modules in this order, and imports point the same
+//! way (a stage imports only the stages before it and the base modules):
+//! [`pipeline`] (the pipeline file, parsed and validated once) → [`input`]
+//! (open and check the input tables, the row rules and their accounting) →
+//! [`aggregate`] (per-table aggregations: polars expressions, and the
+//! columnar kernel for the forms it covers) → [`score`] (normalisation,
+//! groups, scorecards, bands, drivers, trend, output columns) → [`output`]
+//! (snapshot layout, manifest, lease, commit, reading snapshots back).
+//! [`commands`] drive the stages, one module per command; [`cli`] is the
+//! command line on top. [`storage`] is the one seam to object stores;
+//! [`error`], [`time`], [`contract`] and [`arrow_views`] are the base.
+//!
+//! Where each section of the SPEC lives:
+//!
+//! | SPEC | module |
+//! |---|---|
+//! | §1 the job | [`commands::run`] |
+//! | §2 input contract (tables, columns, types) | [`contract`], [`input`] |
+//! | §3 time (as-of, windows, day numbers, `--every`) | [`time`] |
+//! | §4 pipeline semantics: metrics | [`pipeline`], [`aggregate`] |
+//! | §4 normalisation, groups, scorecards, bands, drivers, trend | [`score`] |
+//! | §5 the default pipeline | `pipelines/default.toml` |
+//! | §6 output layout, manifest, lease, commit | [`output`], [`output::manifest`], [`output::lease`] |
+//! | §6 Parquet types and encoding | [`output::parquet`] |
+//! | §7 exit codes, errors | [`error`] |
+//! | §7 row rules, accounting, data guards | [`input::rules`], [`input::accounting`] |
+//! | §8 commands and flags | [`cli`], [`commands`] |
+//! | §9 performance | `docs/performance.md`, `bench/` |
 
-pub mod backfill;
-pub mod backtest;
+pub mod aggregate;
+pub mod arrow_views;
 pub mod cli;
-pub mod config;
+pub mod commands;
 pub mod contract;
 pub mod error;
-pub mod explain;
-pub mod generate;
-pub mod kernel;
-pub mod metrics;
-pub mod monitoring;
-pub mod parquet_file;
-pub mod prune;
-pub mod run;
+pub mod input;
+pub mod output;
+pub mod pipeline;
+pub mod progress;
 pub mod score;
-pub mod snapshot;
-pub mod source;
 pub mod storage;
+pub mod time;
 
 pub use error::{Error, Result};

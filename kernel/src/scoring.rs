@@ -9,8 +9,56 @@
 //! is finite): the loops run column by column over blocks of rows without
 //! branches, so the compiler vectorises them. [`nulls_from_nan`] then gives
 //! each output column its validity.
+//!
+//! Also here: the percentile points that row scoring takes as given
+//! ([`percentile_points`]), each account's value gathered into rows
+//! ([`gather_valid`]), and the decoders of the codes row scoring writes
+//! ([`driver_positions`], [`band_positions`]).
 
-use crate::{Bits, Floats};
+use crate::Bits;
+
+/// A float column with its validity (None: no nulls).
+pub type Floats<'a> = (&'a [f64], Option<Bits<'a>>);
+
+/// Bits per driver in a [`RowOutputs::top`] code.
+pub const DRIVER_BITS: u32 = 21;
+
+/// Drivers (fields) in a [`RowOutputs::top`] code.
+const TOP_DRIVERS: u32 = 3;
+
+/// The `k`-th driver (k = 0 for the largest loss, then 1 and 2) of a
+/// [`RowOutputs::top`] code: its position in [`ScoreModel::drivers`]
+/// (the drivers' order, not the metric's position in
+/// [`ScoreModel::metrics`]: that is `drivers[position]`), None when the
+/// row has fewer than `k + 1` drivers. Field `k` of the code (bits
+/// `DRIVER_BITS · k ..`, [`DRIVER_BITS`] of them) holds 1 + the position,
+/// 0 for none; a code holds three fields, so `k` ≥ 3 gives None.
+pub fn driver_position(code: u64, k: u32) -> Option<u32> {
+    if k >= TOP_DRIVERS {
+        return None;
+    }
+    let field = (code >> (DRIVER_BITS * k)) & ((1u64 << DRIVER_BITS) - 1);
+    field.checked_sub(1).map(|position| position as u32)
+}
+
+/// [`driver_position`] of each code: each row's `k`-th driver (None:
+/// the row has fewer drivers).
+pub fn driver_positions(codes: &[u64], k: u32) -> Vec<Option<u32>> {
+    codes.iter().map(|&code| driver_position(code, k)).collect()
+}
+
+/// The band of a [`RowOutputs::band`] value: its position in
+/// [`ScoreModel::bands`] (`bands` is their count), None for the unscored
+/// band, which the kernel writes as `bands` (no band holds the score, or
+/// there is no score).
+pub fn band_position(band: u32, bands: usize) -> Option<u32> {
+    ((band as usize) < bands).then_some(band)
+}
+
+/// [`band_position`] of each row's band value.
+pub fn band_positions(band: &[u32], bands: usize) -> Vec<Option<u32>> {
+    band.iter().map(|&b| band_position(b, bands)).collect()
+}
 
 /// How a scored metric's raw value becomes points.
 #[derive(Debug, Clone, PartialEq)]
@@ -293,6 +341,17 @@ impl Scratch {
     /// Scores rows `start .. start + BLOCK` (those past the inputs' end
     /// come out as null) into the scratch columns.
     fn score_block(&mut self, model: &ScoreModel, inputs: &RowInputs<'_>, start: usize) {
+        self.group_weights(model, inputs, start);
+        self.points(model, inputs, start);
+        self.group_points(model);
+        self.losses(model);
+        self.scores();
+        self.top_drivers(model);
+    }
+
+    /// Each group's weight in each row's scorecard (0 without one, and
+    /// past the inputs' end), and the sums per group cleared.
+    fn group_weights(&mut self, model: &ScoreModel, inputs: &RowInputs<'_>, start: usize) {
         let groups = model.group_totals.len();
         let (scorecards, scorecard_valid) = inputs.scorecard;
         let no_scorecard = model.weights.len();
@@ -314,8 +373,10 @@ impl Scratch {
             self.den[g].fill(0.0);
             self.observed[g].fill(0.0);
         }
+    }
 
-        // Points, and their sums per group.
+    /// Points, and their sums per group.
+    fn points(&mut self, model: &ScoreModel, inputs: &RowInputs<'_>, start: usize) {
         for (j, metric) in model.metrics.iter().enumerate() {
             let (g, w) = (metric.group, metric.weight);
             read(&inputs.raw[j], start, &mut self.raw);
@@ -359,8 +420,11 @@ impl Scratch {
                 *d += unless_nan(p, w);
             }
         }
+    }
 
-        // Group points, and the sums of score_raw and completeness.
+    /// Group points, and the sums of score_raw and completeness.
+    fn group_points(&mut self, model: &ScoreModel) {
+        let groups = model.group_totals.len();
         let (score_num, present) = (&mut *self.score_num, &mut *self.present);
         let (complete_num, complete_den) = (&mut *self.complete_num, &mut *self.complete_den);
         score_num.fill(0.0);
@@ -394,8 +458,11 @@ impl Scratch {
                 complete_den[k] += if used { w } else { 0.0 };
             }
         }
+    }
 
-        // Losses.
+    /// Losses, and the drivers' keys.
+    fn losses(&mut self, model: &ScoreModel) {
+        let present = &*self.present;
         for (j, metric) in model.metrics.iter().enumerate() {
             let g = metric.group;
             let (points, group) = (&self.points[j], &self.group[g]);
@@ -417,7 +484,12 @@ impl Scratch {
                 };
             }
         }
-        // score_raw, score and completeness (in place of their sums).
+    }
+
+    /// score_raw, score and completeness (in place of their sums).
+    fn scores(&mut self) {
+        let (score_num, present) = (&mut *self.score_num, &mut *self.present);
+        let (complete_num, complete_den) = (&mut *self.complete_num, &mut *self.complete_den);
         for k in 0..BLOCK {
             let mean = score_num[k] / present[k];
             let raw = if present[k] > 0.0 { mean } else { f64::NAN };
@@ -431,7 +503,6 @@ impl Scratch {
             present[k] = raw;
             score_num[k] = score;
         }
-        self.top_drivers(model);
     }
 
     /// The block's top drivers into `top`, from the losses' keys in the
@@ -561,4 +632,83 @@ fn validity_bytes(values: &[f64], valid: impl Fn(f64) -> bool) -> Vec<u8> {
                 .fold(0u8, |byte, (b, &v)| byte | (valid(v) as u8) << b)
         })
         .collect()
+}
+
+/// SPEC §3's percentile points of each valid row's value within its
+/// group (a scorecard's accounts; rows with a null group form one group):
+/// 100 · (m − 1)/(n − 1), where n is the group's count of valid values and
+/// m the count of them no better than the row's (≤ when higher is better,
+/// ≥ otherwise; ties count, so they share the customer's best rank), 100
+/// when n = 1. Values are compared as numbers (−0 equals +0) and must not
+/// be NaN. Rows whose value is not valid get 0 (the caller masks them).
+/// One sort of the valid rows by (group, value) instead of a rank over a
+/// window of every row.
+pub fn percentile_points(
+    values: &[f64],
+    valid: Option<Bits<'_>>,
+    groups: &[u32],
+    groups_valid: Option<Bits<'_>>,
+    higher_is_better: bool,
+) -> Vec<f64> {
+    let mut rows: Vec<(u32, u64, u32)> = (0..values.len())
+        .filter(|&i| valid.is_none_or(|v| v.get(i)))
+        .map(|i| {
+            // Group code 0 is the null group.
+            let group = match groups_valid {
+                Some(g) if !g.get(i) => 0,
+                _ => groups[i].saturating_add(1),
+            };
+            let x = if higher_is_better {
+                values[i]
+            } else {
+                -values[i]
+            };
+            (group, ordered_bits(x), i as u32)
+        })
+        .collect();
+    rows.sort_unstable_by_key(|&(g, k, _)| (g, k));
+    let mut points = vec![0.0; values.len()];
+    for group in rows.chunk_by(|a, b| a.0 == b.0) {
+        let n = group.len() as f64;
+        let mut seen = 0usize;
+        for tie in group.chunk_by(|a, b| a.1 == b.1) {
+            seen += tie.len();
+            let p = if group.len() == 1 {
+                100.0
+            } else {
+                100.0 * (seen as f64 - 1.0) / (n - 1.0)
+            };
+            for &(_, _, row) in tie {
+                points[row as usize] = p;
+            }
+        }
+    }
+    points
+}
+
+/// A float's bits as an unsigned integer in the float's numeric order
+/// (−0 as +0).
+#[inline]
+fn ordered_bits(x: f64) -> u64 {
+    let bits = (x + 0.0).to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
+}
+
+/// `values` at each of `positions`, null where the position is None or
+/// the value NaN: the values (0 where null) and an Arrow validity bitmap
+/// (bit `i` of byte `i / 8`), in one pass.
+pub fn gather_valid(values: &[f64], positions: &[Option<u32>]) -> (Vec<f64>, Vec<u8>) {
+    let mut out = Vec::with_capacity(positions.len());
+    let mut valid = vec![0u8; positions.len().div_ceil(8)];
+    for (i, p) in positions.iter().enumerate() {
+        let x = p.map_or(f64::NAN, |a| values[a as usize]);
+        let ok = !x.is_nan();
+        valid[i >> 3] |= (ok as u8) << (i & 7);
+        out.push(if ok { x } else { 0.0 });
+    }
+    (out, valid)
 }

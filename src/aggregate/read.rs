@@ -1,0 +1,170 @@
+//! The aggregate stage of a date: every input table opened and read once,
+//! its rows accounted for (SPEC §7, [`crate::input::accounting`]) and
+//! aggregated per account (SPEC §4), through the kernel where it covers
+//! the aggregation and through polars expressions otherwise.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use crate::aggregate::expr as metrics;
+use crate::aggregate::kernel;
+use crate::error::{pl, Error, Result};
+use crate::input::accounting::{accept_accounts, table_counts, TableCounts};
+use crate::input::{self as source, rules, InputObject, OpenTable};
+use crate::pipeline::Pipeline;
+use crate::progress::{stage_begins, StageTimes};
+use crate::storage::Store;
+use crate::time::day_of;
+
+/// Everything known after reading and checking the inputs.
+pub struct Checked {
+    /// Accepted accounts (customer_id unique, signed up by D, passing the
+    /// filter) with `tenure_days`.
+    pub accounts: DataFrame,
+    /// Per-table aggregates keyed by customer_id (known accounts only).
+    pub aggregates: Vec<(String, DataFrame)>,
+    /// Row accounting per table.
+    pub counts: BTreeMap<String, TableCounts>,
+    /// Input objects per table.
+    pub inputs: Vec<(String, InputObject)>,
+    /// Stage timings so far.
+    pub stages: StageTimes,
+}
+
+/// Reads, validates and aggregates every input table for date `as_of`:
+/// schema checks and row accounting, without the data guards (`check`
+/// reports the counts even when a guard trips).
+pub fn read_inputs(p: &Pipeline, input: &Store, as_of: NaiveDate) -> Result<Checked> {
+    let mut stages = StageTimes::default();
+    let t = Instant::now();
+    stage_begins("open", None, None);
+    let tables = source::open_tables(p, input)?;
+    stages.record("open", t, None);
+    aggregate_inputs(p, input, &tables, as_of, stages)
+}
+
+/// Rows in a table's objects, when every footer gave them.
+fn rows_of(t: &OpenTable) -> Option<u64> {
+    t.objects.iter().map(|o| o.rows).sum()
+}
+
+/// Validates and aggregates already opened input tables for date `as_of`
+/// (row accounting, accepted accounts, every metric's aggregations); a
+/// backfill opens the tables once and calls this for each date.
+pub fn aggregate_inputs(
+    p: &Pipeline,
+    input: &Store,
+    tables: &[OpenTable],
+    as_of: NaiveDate,
+    mut stages: StageTimes,
+) -> Result<Checked> {
+    let d = day_of(as_of);
+    let t = Instant::now();
+    let accounts_table = tables
+        .iter()
+        .find(|t| t.table == "accounts")
+        .ok_or_else(|| Error::Internal("accounts not opened".into()))?;
+    stage_begins("accounts", None, rows_of(accounts_table));
+    let (accounts, known, account_counts) = accept_accounts(p, accounts_table, d)?;
+    stages.record("accounts", t, Some(accounts.height()));
+
+    let t = Instant::now();
+    let event_tables: Vec<&OpenTable> = tables.iter().filter(|t| t.table != "accounts").collect();
+    let rows: Option<u64> = event_tables.iter().map(|t| rows_of(t)).sum();
+    stage_begins("aggregate", None, rows);
+    let index = kernel::AccountIndex::new(&known, &accounts)?;
+    let mut plans = Vec::new();
+    let mut kernels = Vec::new();
+    for et in &event_tables {
+        let k = kernel::KernelTable::plan(p, et, d, &index)?;
+        plans.push(match &k {
+            Some(k) => k.plan.clone(),
+            None => metrics::aggregate_table(p, et, d)?.logical_plan,
+        });
+        kernels.push(k);
+    }
+    let grouped = if plans.is_empty() {
+        Vec::new()
+    } else {
+        LazyFrame::collect_all_with_engine(plans, Engine::Streaming, OptFlags::default())
+            .map_err(|e| source::unreadable_object(&event_tables, read_error(input, e)))?
+    };
+    let mut counts = BTreeMap::new();
+    counts.insert("accounts".to_string(), account_counts);
+    let mut aggregates = Vec::new();
+    for ((et, g), k) in event_tables.iter().zip(grouped).zip(kernels) {
+        let (c, frame) = match k {
+            None => group_by_table(p, et, g, &known)?,
+            Some(k) => match k.finish(&index)? {
+                Some(done) => done,
+                // Too many distinct values for the kernel: the group-by.
+                None => {
+                    let g = source::collect_streaming(metrics::aggregate_table(p, et, d)?)
+                        .map_err(|e| source::unreadable_object(&[et], read_error(input, e)))?;
+                    group_by_table(p, et, g, &known)?
+                }
+            },
+        };
+        tracing::info!(
+            stage = "aggregate",
+            table = et.table.as_str(),
+            rows = c.rows_read,
+            rows_used = c.rows_used,
+            rejected = c.rejected_total(),
+            orphaned = c.orphaned_total(),
+            "table read"
+        );
+        counts.insert(et.table.clone(), c);
+        aggregates.push((et.table.clone(), frame));
+    }
+    stages.record("aggregate", t, None);
+
+    let inputs = tables
+        .iter()
+        .flat_map(|t| t.objects.iter().map(move |o| (t.table.clone(), o.clone())))
+        .collect();
+    Ok(Checked {
+        accounts,
+        aggregates,
+        counts,
+        inputs,
+        stages,
+    })
+}
+
+/// A table's row accounting and its aggregates of known accounts, from its
+/// group-by (the path of [`metrics::aggregate_table`]).
+fn group_by_table(
+    p: &Pipeline,
+    et: &OpenTable,
+    g: DataFrame,
+    known: &DataFrame,
+) -> Result<(TableCounts, DataFrame)> {
+    let rules = rules::rule_names(p, et);
+    let optional = rules::optional_columns(&et.table, &et.columns);
+    let c = table_counts(&g, known, &rules, &optional)?;
+    let known_only = g
+        .lazy()
+        .join(
+            known.clone().lazy(),
+            [col("customer_id")],
+            [col("customer_id")],
+            JoinArgs::new(JoinType::Semi),
+        )
+        .collect()
+        .map_err(pl("joining aggregates"))?;
+    Ok((c, known_only))
+}
+
+fn read_error(input: &Store, e: PolarsError) -> Error {
+    match e {
+        PolarsError::ComputeError(_) | PolarsError::IO { .. } => Error::Corrupt {
+            url: input.url().to_string(),
+            message: e.to_string(),
+        },
+        other => Error::polars("aggregating inputs", other),
+    }
+}

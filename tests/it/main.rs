@@ -1,0 +1,31 @@
+//! The integration tests: one binary (one link of polars instead of one
+//! per file), a module per area, the shared helpers beside them.
+
+mod bad_fixture;
+mod common;
+mod fixture;
+mod hooked_store;
+mod servers;
+
+mod aggregations;
+mod backfill;
+mod backtest;
+mod bad_input;
+mod bad_input_props;
+mod command_line;
+mod default_pipeline;
+mod deploy;
+mod explain;
+mod large_output;
+mod lease;
+mod metrics_file;
+mod object_store_azure;
+mod object_store_s3;
+mod pipeline_errors;
+mod prune;
+mod remote_inputs;
+mod sample_pipelines;
+mod scoring_rules;
+mod storage_failures;
+mod terminal;
+mod trend_and_commit;
