@@ -25,6 +25,7 @@ mod pipeline_errors;
 mod prune;
 mod remote_inputs;
 mod sample_pipelines;
+mod scoring_additions;
 mod scoring_rules;
 mod storage_failures;
 mod terminal;
