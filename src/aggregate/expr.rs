@@ -58,6 +58,10 @@ fn aggregation_expr(a: &Aggregation, valid: Expr, as_of: i32) -> Expr {
         }
         AggFunc::Mean => masked().mean(),
         AggFunc::Min => masked().min(),
+        AggFunc::DaysSince => {
+            let latest = when(cond).then(col(DAY)).otherwise(lit(NULL)).max();
+            lit(f64::from(as_of)) - latest.cast(DataType::Float64)
+        }
         AggFunc::Max => masked().max(),
         // The date of the first/last row; its value is taken by `edge_values`.
         AggFunc::First | AggFunc::Last => {

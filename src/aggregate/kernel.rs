@@ -102,6 +102,9 @@ pub struct KernelTable {
     pub plan: DslPlan,
     /// Each aggregation's output column, in the kernel's order.
     outputs: Vec<String>,
+    /// Per output, D when it is a `days_since` (the kernel computes the
+    /// latest day; D minus it is taken at the end).
+    days_since: Vec<Option<i32>>,
     rules: Vec<String>,
     optional: Vec<String>,
     worker: Arc<Worker>,
@@ -238,6 +241,12 @@ fn kernel_form(
         AggFunc::Max if numeric => Some((hk::Func::Max, numbers())),
         AggFunc::First if numeric => Some((hk::Func::First, numbers())),
         AggFunc::Last if numeric => Some((hk::Func::Last, numbers())),
+        // The latest day of the window's rows; `finish` turns it into D
+        // minus that day.
+        AggFunc::DaysSince => Some((
+            hk::Func::Max,
+            Some(Value::Column(col(DAY).cast(DataType::Int64))),
+        )),
         AggFunc::CountDistinct => distinct_form(a, kind(column?)?, date_column, as_of),
         _ => None,
     }
@@ -308,6 +317,7 @@ impl KernelTable {
             exprs.push(col(c.as_str()).is_null().alias(null_column(j)));
         }
         let mut outputs = Vec::new();
+        let mut days_since = Vec::new();
         let mut shapes = Vec::new();
         let mut operands = Operands::of(&t.columns);
         let mut conds: Vec<hk::Cond> = Vec::new();
@@ -341,6 +351,7 @@ impl KernelTable {
                     days_before,
                 });
                 outputs.push(agg_column(mi, slot));
+                days_since.push((a.func == AggFunc::DaysSince).then_some(as_of));
             }
         }
         for (j, (c, kind)) in operands.read.iter().enumerate() {
@@ -380,6 +391,7 @@ impl KernelTable {
         Ok(Some(KernelTable {
             plan,
             outputs,
+            days_since,
             rules: rules.into_iter().map(|(n, _)| n).collect(),
             optional,
             worker,
@@ -396,9 +408,13 @@ impl KernelTable {
             return Ok(None);
         };
         let mut columns = vec![index.accepted.clone()];
-        for (output, values) in self.outputs.iter().zip(results) {
+        for ((output, values), since) in self.outputs.iter().zip(results).zip(&self.days_since) {
             // In the accepted accounts' order, NaN (no rows) as null.
-            let (values, valid) = hk::gather_valid(&values, &index.positions);
+            let (mut values, valid) = hk::gather_valid(&values, &index.positions);
+            if let Some(as_of) = since {
+                // days_since: the latest day's distance from D.
+                values.iter_mut().for_each(|v| *v = f64::from(*as_of) - *v);
+            }
             let valid = Bitmap::try_new(valid, values.len()).map_err(pl)?;
             columns.push(float_column(output.as_str().into(), values, Some(valid)));
         }

@@ -2,7 +2,7 @@
 //! storage seam, check every needed column exists with a type readable as
 //! the contract's (SPEC §2), and expose each table as a lazy frame with
 //! canonical names and canonical types: strings as String, integers as
-//! Int64, numbers as Float64 (NaN → null), dates as `Int32` UTC day numbers.
+//! Int64, numbers as Float64 (NaN and ±inf → null), dates as `Int32` UTC day numbers.
 
 pub mod accounting;
 pub mod rules;
@@ -204,7 +204,11 @@ fn canonical_expr(name: &str, kind: Option<Kind>, dt: &DataType, physical: &str)
     let e = match kind {
         Kind::Str => c.cast(DataType::String),
         Kind::Int => c.cast(DataType::Int64),
-        Kind::Float => c.cast(DataType::Float64).fill_nan(lit(NULL)),
+        // NaN and ±inf count as null (SPEC §2).
+        Kind::Float => {
+            let f = c.cast(DataType::Float64);
+            when(f.clone().is_finite()).then(f).otherwise(lit(NULL))
+        }
         Kind::Date => day_number(c, dt),
     };
     (e.alias(name), kind)

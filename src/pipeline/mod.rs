@@ -5,6 +5,7 @@
 //! once, before any data is read. The syntax is documented in
 //! `docs/pipeline.md`.
 
+mod metrics;
 mod raw;
 mod validate;
 
@@ -264,6 +265,9 @@ pub enum AggFunc {
     First,
     /// Value at the largest date (ties: largest value); null with no rows.
     Last,
+    /// D minus the latest event date among the window's rows, in days (the
+    /// recency of the last event); null with no rows.
+    DaysSince,
 }
 
 impl AggFunc {

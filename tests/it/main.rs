@@ -16,6 +16,7 @@ mod command_line;
 mod default_pipeline;
 mod deploy;
 mod explain;
+mod hostile;
 mod large_output;
 mod lease;
 mod metrics_file;

@@ -38,6 +38,10 @@ fn run_default(data: &Data) -> (tempfile::TempDir, polars::prelude::DataFrame) {
 // 1. Summary: mrr, mean_score, share per (scorecard, band)
 // ---------------------------------------------------------------------------
 
+/// One expected summary row: scorecard, band, accounts, mean_score, mrr,
+/// share.
+type SummaryRow = (&'static str, &'static str, f64, Option<f64>, f64, f64);
+
 #[test]
 fn summary_mrr_sums_mrr_latest_per_scorecard_and_band_and_is_zero_when_all_null() {
     // The score is onboarding_completion_pct (linear 0-100, one group), so
@@ -115,7 +119,7 @@ weights = {{ g = 1 }}
     // 8 accounts in the snapshot. Rows: scorecards in declared order (ent,
     // rest), bands in declared order, Unscored last.
     // (scorecard, band, accounts, mean_score, mrr, share)
-    let expected: Vec<(&str, &str, f64, Option<f64>, f64, f64)> = vec![
+    let expected: Vec<SummaryRow> = vec![
         // E3 30, E4 20: mean (30 + 20)/2 = 25; both mrr null → 0.0; 2/8.
         ("ent", "Critical", 2.0, Some(25.0), 0.0, 0.25),
         // E1 90, E2 85: mean 87.5; mrr 300 + 250.5 = 550.5; 2/8.
