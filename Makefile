@@ -37,9 +37,10 @@ test: venv
 	HEALTHSCORE_TEST_PYTHON=$(abspath $(PY)) $(CARGO) test --workspace -- --test-threads 2
 
 # Regenerates the committed sample data (deterministic for the seed).
-sample-data: build
+sample-data: build venv
 	rm -rf sample_data
 	$(CARGO) run --quiet -- generate --accounts 2000 --seed 7 --as-of $(AS_OF) --out sample_data
+	$(PY) docs/examples/make_csm_pulse.py sample_data $(AS_OF)
 
 fmt:
 	$(CARGO) fmt --all

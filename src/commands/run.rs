@@ -10,7 +10,7 @@ use polars::prelude::*;
 
 use crate::aggregate::read::{read_inputs, Checked};
 use crate::error::{pl, Error, Result};
-use crate::input::accounting::check_guards;
+use crate::input::accounting::{check_guards, check_rows_drop};
 use crate::output::manifest::{
     AccountCounts, InputEntry, Manifest, PipelineInfo, SchemaColumn, Tool,
 };
@@ -335,19 +335,17 @@ impl FinishScoring<'_> {
 }
 
 /// The previous snapshot for the trend (the latest committed date before
-/// `as_of`, with its scores) and its scores digest.
-type Previous = (Option<(NaiveDate, DataFrame)>, Option<String>);
+/// `as_of`, with its scores) and its manifest.
+type Previous = (Option<(NaiveDate, DataFrame)>, Option<Manifest>);
 
 /// Reads the previous snapshot of `as_of` at `output`, if any.
 fn previous_snapshot(output: &Store, as_of: NaiveDate) -> Result<Previous> {
     let prev = snapshot::previous_for_trend(output, as_of)?;
-    let digest = match &prev {
-        Some((d, _)) => {
-            snapshot::read_manifest(output, snapshot::SCORES, *d)?.map(|m| m.scores_sha256)
-        }
+    let manifest = match &prev {
+        Some((d, _)) => snapshot::read_manifest(output, snapshot::SCORES, *d)?,
         None => None,
     };
-    Ok((prev, digest))
+    Ok((prev, manifest))
 }
 
 /// The manifest once every data object is written: `base` with the
@@ -386,8 +384,16 @@ pub fn score_and_commit(
 ) -> Result<RunResult> {
     let t = Instant::now();
     stage_begins("previous", None, None);
-    let (prev, prev_digest) = previous_snapshot(output, opts.as_of)?;
+    let (prev, prev_manifest) = previous_snapshot(output, opts.as_of)?;
     let prev_date = prev.as_ref().map(|(d, _)| d.to_string());
+    // The rows guard against the previous snapshot of the same model (not
+    // on a first or rebased one), before anything is written.
+    if let (Some(m), Some(d)) = (&prev_manifest, &prev_date) {
+        if m.pipeline.model_version == p.model_version() {
+            check_rows_drop(p, &checked.counts, &m.tables, d)?;
+        }
+    }
+    let prev_digest = prev_manifest.map(|m| m.scores_sha256);
     checked.stages.record("previous", t, None);
 
     // Scoring and writing overlap: the columns that need every account are

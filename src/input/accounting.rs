@@ -362,6 +362,39 @@ pub fn check_guards(
     Ok(())
 }
 
+/// The `max_rows_drop` guard (SPEC §7): a table whose rows_used fell below
+/// (1 − max_rows_drop) of the previous committed snapshot's (`previous`,
+/// of `prev_date`, same model) is a truncated or empty export, refused
+/// before anything is written. Tables the previous snapshot did not read
+/// are not compared.
+pub fn check_rows_drop(
+    p: &Pipeline,
+    counts: &BTreeMap<String, TableCounts>,
+    previous: &BTreeMap<String, TableCounts>,
+    prev_date: &str,
+) -> Result<()> {
+    let keep = 1.0 - p.settings.max_rows_drop;
+    for (table, c) in counts {
+        let Some(before) = previous.get(table) else {
+            continue;
+        };
+        let floor = before.rows_used as f64 * keep;
+        if before.rows_used > 0 && (c.rows_used as f64) < floor {
+            return Err(Error::Guard {
+                table: table.clone(),
+                message: format!(
+                    "table {table}: {} rows used, below {:.0}% of the {} used by the previous snapshot ({prev_date}); settings.max_rows_drop is {}. The export looks truncated or empty: fix it, or raise settings.max_rows_drop when the drop is real; nothing was written",
+                    c.rows_used,
+                    keep * 100.0,
+                    before.rows_used,
+                    p.settings.max_rows_drop
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn scalar_i64(df: &DataFrame, column: &str) -> i64 {
     df.column(column)
         .ok()

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use toml::Spanned;
 
 use super::raw::*;
-use super::validate::{is_reserved_column, Validator};
+use super::validate::{canonical_dtype, is_reserved_column, Validator};
 use super::*;
 use crate::contract::{self, TENURE_DAYS};
 
@@ -379,9 +379,11 @@ impl Validator<'_> {
         }
         let contract_table = contract::table(&tname);
         let func = self.agg_func(&at, owner, r)?;
-        if let Some(c) = &r.column {
+        if let (Some(c), AggFunc::DaysSince) = (&r.column, func) {
+            self.err(c.span(), format!("metric `{owner}`: agg `days_since` takes no `column`: it reads the dating column of {tname} (D minus the latest event date in the window)"));
+        } else if let Some(c) = &r.column {
             self.agg_column(owner, c, &tname, contract_table);
-        } else if func != AggFunc::Count {
+        } else if !matches!(func, AggFunc::Count | AggFunc::DaysSince) {
             self.err(
                 at.clone(),
                 format!(
@@ -411,7 +413,7 @@ impl Validator<'_> {
     ) -> Option<AggFunc> {
         let func = match r.agg.as_ref() {
             None => {
-                self.err(at.clone(), format!("metric `{owner}`: missing `agg` (sum, count, count_distinct, mean, min, max, first, last)"));
+                self.err(at.clone(), format!("metric `{owner}`: missing `agg` (sum, count, count_distinct, mean, min, max, first, last, days_since)"));
                 return None;
             }
             Some(a) => match a.get_ref().as_str() {
@@ -423,8 +425,9 @@ impl Validator<'_> {
                 "max" => AggFunc::Max,
                 "first" => AggFunc::First,
                 "last" => AggFunc::Last,
+                "days_since" => AggFunc::DaysSince,
                 other => {
-                    self.err(a.span(), format!("metric `{owner}`: unknown agg `{other}`; use sum, count, count_distinct, mean, min, max, first or last"));
+                    self.err(a.span(), format!("metric `{owner}`: unknown agg `{other}`; use sum, count, count_distinct, mean, min, max, first, last or days_since"));
                     return None;
                 }
             },
@@ -475,6 +478,8 @@ impl Validator<'_> {
                         self.err(f.span(), format!("metric `{owner}`: filter reads `{c}`, which is not a column of {tname}"));
                     }
                 }
+                let dtype_of = |c: &str| t.column(c).map(|c| canonical_dtype(c.kind));
+                self.type_check(&p, f.span(), &format!("metric `{owner}` filter"), &dtype_of);
             }
             Some(p)
         })

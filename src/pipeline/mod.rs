@@ -65,6 +65,10 @@ pub struct Settings {
     pub max_rejected_share: f64,
     /// Largest share of a table's rows (dated ≤ D) that may be orphans.
     pub max_orphaned_share: f64,
+    /// A table's rows_used below (1 − this) of the previous committed
+    /// snapshot's is refused (a truncated or empty export); not checked on
+    /// a first or rebased snapshot. 0.5 by default; 1 turns it off.
+    pub max_rows_drop: f64,
     /// The lag table's latest event date must be ≥ D − this.
     pub max_lag_days: i64,
     /// The table whose freshness `max_lag_days` guards (None: no lag guard).

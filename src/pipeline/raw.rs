@@ -41,6 +41,7 @@ pub(super) struct RawSettings {
     pub(super) trend_threshold: Option<Spanned<i64>>,
     pub(super) max_rejected_share: Option<Spanned<f64>>,
     pub(super) max_orphaned_share: Option<Spanned<f64>>,
+    pub(super) max_rows_drop: Option<Spanned<f64>>,
     pub(super) max_lag_days: Option<Spanned<i64>>,
     pub(super) lag_table: Option<Spanned<String>>,
     pub(super) summary_mrr_metric: Option<Spanned<String>>,

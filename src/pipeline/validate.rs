@@ -8,6 +8,8 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use super::metrics::MetricCtx;
+use polars::prelude::{Column, DataFrame, DataType, IntoLazy};
+
 use super::raw::*;
 use super::*;
 use crate::contract::{self, TENURE_DAYS};
@@ -74,6 +76,39 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// Checks that `p` compares values of compatible types, by evaluating
+    /// it on no rows with its columns' types (`dtype_of` a column; a
+    /// predicate reading a column whose type is only known from the data is
+    /// checked when the table is opened instead). A string compared with a
+    /// number would otherwise fail at run time, as an internal error.
+    pub(super) fn type_check(
+        &mut self,
+        p: &Predicate,
+        span: std::ops::Range<usize>,
+        what: &str,
+        dtype_of: &dyn Fn(&str) -> Option<DataType>,
+    ) {
+        let mut columns = Vec::new();
+        for c in &p.columns {
+            match dtype_of(c) {
+                Some(dt) => columns.push(Column::new_empty(c.as_str().into(), &dt)),
+                None => return,
+            }
+        }
+        let Ok(empty) = DataFrame::new_infer_height(columns) else {
+            return;
+        };
+        if let Err(e) = empty
+            .lazy()
+            .select([p.expr.clone().alias("__predicate")])
+            .collect()
+        {
+            let why = e.to_string();
+            let why = why.lines().next().unwrap_or_default();
+            self.err(span, format!("{what}: `{}` compares values of incompatible types ({why}); compare each column with a value of its type, e.g. `events > 10` or `feature = 'login'`", p.text));
+        }
+    }
+
     /// Checks the whole file, section by section, and builds the pipeline.
     pub(super) fn pipeline(&mut self, file: &str, text: &str, raw: RawPipeline) -> Pipeline {
         let (name, version) = self.header(&raw.pipeline);
@@ -91,6 +126,7 @@ impl<'a> Validator<'a> {
             metrics.push(self.metric(m, &ctx, &groups, &metric_names));
         }
         let eval_order = self.eval_order(&raw.metrics, &metrics);
+        self.group_weight_sums(&raw.metrics, &metrics, &groups);
         let scorecards = self.scorecards(&raw.scorecards, &groups, &known_account, &metric_names);
         let bands = match &raw.bands {
             None => default_bands(),
@@ -115,6 +151,30 @@ impl<'a> Validator<'a> {
             scorecards,
             bands,
             unscored,
+        }
+    }
+
+    /// Checks that each group's metric weights add up to a sum that points
+    /// can be weighed with (see [`weighable`]); the error is reported at
+    /// the group's last metric.
+    fn group_weight_sums(
+        &mut self,
+        raw: &[Spanned<RawMetric>],
+        metrics: &[Metric],
+        groups: &[Group],
+    ) {
+        for (gi, g) in groups.iter().enumerate() {
+            let mut sum = 0.0;
+            let mut last = None;
+            for (r, m) in raw.iter().zip(metrics) {
+                if let Some(s) = m.scoring.as_ref().filter(|s| s.group == gi) {
+                    sum += s.weight;
+                    last = Some(r.span());
+                }
+            }
+            if let (false, Some(span)) = (weighable(sum), last) {
+                self.err(span, format!("group `{}`: its metrics' weights add up to {sum:e}, too large to weigh points of up to 100 with (their sum times 100 must be a finite number); scale them down, only their ratios matter", g.name));
+            }
         }
     }
 
@@ -230,6 +290,7 @@ impl<'a> Validator<'a> {
                     self.err(f.span(), format!("accounts.filter reads unknown account column `{c}`; list it in accounts.extra_columns"));
                 }
             }
+            self.type_check(p, f.span(), "accounts.filter", &account_dtype);
         }
         for p in &raw.pass_through {
             if is_reserved_column(p.get_ref()) || p.get_ref() == "name" {
@@ -315,6 +376,14 @@ impl<'a> Validator<'a> {
             .as_ref()
             .and_then(|w| self.predicate(w, &format!("scorecard `{sname}`")));
         if let (Some(p), Some(w)) = (&when, raw) {
+            let dtype_of = |c: &str| {
+                if metric_names.contains_key(c) {
+                    Some(DataType::Float64)
+                } else {
+                    account_dtype(c)
+                }
+            };
+            self.type_check(p, w.span(), &format!("scorecard `{sname}`"), &dtype_of);
             for c in &p.columns {
                 if !(known_account.contains(c) || c == TENURE_DAYS || metric_names.contains_key(c))
                 {
@@ -366,6 +435,10 @@ impl<'a> Validator<'a> {
         if weights.iter().all(|w| *w <= 0.0) {
             self.err(raw.span(), format!("scorecard `{sname}`: all group weights are zero; give at least one group a positive weight"));
         }
+        let sum: f64 = weights.iter().sum();
+        if !weighable(sum) {
+            self.err(raw.span(), format!("scorecard `{sname}`: the group weights add up to {sum:e}, too large to weigh points of up to 100 with (their sum times 100 must be a finite number); scale them down, only their ratios matter"));
+        }
         weights
     }
 
@@ -379,6 +452,7 @@ impl<'a> Validator<'a> {
     ) -> Settings {
         let max_rejected_share = self.share(&r.max_rejected_share, 0.01, "max_rejected_share");
         let max_orphaned_share = self.share(&r.max_orphaned_share, 0.05, "max_orphaned_share");
+        let max_rows_drop = self.share(&r.max_rows_drop, 0.5, "max_rows_drop");
         let trend_threshold = self.trend_threshold(r);
         let max_lag_days = self.max_lag_days(r);
         let lag_table = self.lag_table(r, sources);
@@ -388,6 +462,7 @@ impl<'a> Validator<'a> {
             trend_threshold,
             max_rejected_share,
             max_orphaned_share,
+            max_rows_drop,
             max_lag_days,
             lag_table,
             summary_mrr_metric,
@@ -614,4 +689,34 @@ pub const FIXED_OUTPUT_COLUMNS: &[&str] = &[
 /// column the job writes itself (or readers add: snapshot_date).
 pub(super) fn is_reserved_column(name: &str) -> bool {
     FIXED_OUTPUT_COLUMNS.contains(&name) || name == "model_version" || name == "snapshot_date"
+}
+
+/// Whether weights adding up to `sum` can weigh points of up to 100
+/// without overflowing (SPEC §7: a weight or a sum of weights that is not
+/// finite is refused at load).
+pub(super) fn weighable(sum: f64) -> bool {
+    (sum * 100.0).is_finite()
+}
+
+/// The type a contract column has in the canonical frames that predicates
+/// are evaluated on (dates are day numbers).
+pub(super) fn canonical_dtype(kind: contract::Kind) -> DataType {
+    match kind {
+        contract::Kind::Str => DataType::String,
+        contract::Kind::Int => DataType::Int64,
+        contract::Kind::Float => DataType::Float64,
+        contract::Kind::Date => DataType::Int32,
+    }
+}
+
+/// The type of an account column in the scoring frame, when the contract
+/// fixes it (`tenure_days`: Int32 days); extra columns are typed by the
+/// data.
+fn account_dtype(c: &str) -> Option<DataType> {
+    if c == TENURE_DAYS {
+        return Some(DataType::Int32);
+    }
+    contract::table("accounts")?
+        .column(c)
+        .map(|c| canonical_dtype(c.kind))
 }

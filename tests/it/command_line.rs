@@ -8,23 +8,6 @@ use chrono::{Duration, Utc};
 
 use crate::common::*;
 
-/// Copies the committed sample data (2,000 accounts, exported on D) into
-/// `dir`.
-fn copy_sample_data(dir: &Path) {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for e in std::fs::read_dir(from).unwrap() {
-            let e = e.unwrap();
-            if e.file_type().unwrap().is_dir() {
-                copy(&e.path(), &to.join(e.file_name()));
-            } else {
-                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-            }
-        }
-    }
-    copy(&repo().join("sample_data"), dir);
-}
-
 fn pipeline() -> String {
     repo().join("pipelines/default.toml").display().to_string()
 }

@@ -313,3 +313,73 @@ fn a_run_id_must_be_printable_and_not_empty() {
         assert!(!n.out.exists(), "nothing written for {bad:?}");
     }
 }
+
+/// Replaces `table` of the exports under `input` by one Parquet file of 0
+/// rows with the same schema (a truncated export).
+fn empty_table(input: &Path, table: &str) {
+    let df = read_parquet(&input.join(table));
+    std::fs::remove_dir_all(input.join(table)).unwrap();
+    write_parquet(input, &format!("{table}/part-0.parquet"), df.head(Some(0)));
+}
+
+#[test]
+fn empty_exports_after_a_full_snapshot_are_refused_by_max_rows_drop() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    copy_sample_data(&input);
+    let out = tmp.path().join("out");
+    let run = |as_of: &str| {
+        healthscore(&[
+            "--format",
+            "json",
+            "run",
+            "--pipeline",
+            repo().join("pipelines/default.toml").to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+            "--as-of",
+            as_of,
+        ])
+    };
+    assert_eq!(run(D0).code, 0);
+    for t in ["revenue", "support_tickets", "survey_responses"] {
+        empty_table(&input, t);
+    }
+    let o = run(D);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    let j = json(&o);
+    assert_eq!(j["error"]["kind"], "guard");
+    // The first table in name order that fell: revenue, 0 rows used against
+    // the previous snapshot's, below 50 % (max_rows_drop 0.5).
+    assert_eq!(j["error"]["table"], "revenue");
+    let message = j["error"]["message"].as_str().unwrap();
+    let before = read_manifest(&out, D0)["tables"]["revenue"]["rows_used"]
+        .as_i64()
+        .unwrap();
+    assert!(before > 0);
+    assert!(
+        message.contains(&format!("table revenue: 0 rows used, below 50% of the {before} used by the previous snapshot ({D0})")),
+        "{message}"
+    );
+    assert!(
+        !out.join(format!("scores/snapshot_date={D}")).exists(),
+        "nothing written"
+    );
+
+    // A first snapshot has nothing to compare with: the same exports pass.
+    let fresh = tmp.path().join("fresh");
+    let o = healthscore(&[
+        "run",
+        "--pipeline",
+        repo().join("pipelines/default.toml").to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        fresh.to_str().unwrap(),
+        "--as-of",
+        D,
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+}

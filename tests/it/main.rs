@@ -24,6 +24,7 @@ mod object_store_azure;
 mod object_store_s3;
 mod pipeline_errors;
 mod prune;
+mod recency;
 mod remote_inputs;
 mod sample_pipelines;
 mod scoring_additions;

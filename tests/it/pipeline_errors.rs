@@ -196,3 +196,61 @@ fn all_errors_reported_at_once() {
         r.stderr
     );
 }
+
+#[test]
+fn a_filter_comparing_a_number_with_text_is_refused_at_load() {
+    let text = BASE.replace(
+        "column = \"events\"\nwindow_days = 30",
+        "column = \"events\"\nwindow_days = 30\nfilter = \"events = 'ten'\"",
+    );
+    expect_error(
+        &text,
+        19,
+        &[
+            "metric `logins` filter",
+            "events = 'ten'",
+            "incompatible types",
+        ],
+    );
+}
+
+#[test]
+fn a_scorecard_predicate_comparing_a_number_with_text_is_refused_at_load() {
+    let text = BASE.replace(
+        "name = \"all\"",
+        "name = \"big\"\nwhen = \"seats = 'ten'\"\nweights = { adoption = 1 }\n\n[[scorecards]]\nname = \"all\"",
+    );
+    expect_error(&text, 28, &["scorecard `big`", "incompatible types"]);
+}
+
+#[test]
+fn group_weights_too_large_to_add_up_are_refused() {
+    // 1e308 is finite, but weighing points of up to 100 with it is not.
+    let text = BASE.replace(
+        "weights = { adoption = 1 }",
+        "weights = { adoption = 1e308 }",
+    );
+    expect_error(
+        &text,
+        28,
+        &["scorecard `all`", "add up to", "scale them down"],
+    );
+}
+
+#[test]
+fn metric_weights_too_large_to_add_up_are_refused() {
+    let text = BASE.replace(
+        "group = \"adoption\"",
+        "group = \"adoption\"\nweight = 1e307",
+    );
+    let r = check(&text);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("group `adoption`"), "{}", r.stderr);
+    assert!(r.stderr.contains("add up to 1e307"), "{}", r.stderr);
+}
+
+#[test]
+fn days_since_takes_no_column() {
+    let text = BASE.replace("agg = \"sum\"", "agg = \"days_since\"");
+    expect_error(&text, 17, &["agg `days_since` takes no `column`"]);
+}

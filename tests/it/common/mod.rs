@@ -243,3 +243,20 @@ pub fn write_pct_accounts(dir: &Path, rows: &[(&str, Option<f64>)]) {
     let _ = std::fs::remove_dir_all(dir.join("accounts"));
     write_parquet(dir, "accounts/part-0.parquet", df);
 }
+
+/// Copies the committed sample data (2,000 accounts, exported on D) into
+/// `dir`.
+pub fn copy_sample_data(dir: &Path) {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+    copy(&repo().join("sample_data"), dir);
+}
