@@ -29,6 +29,7 @@
 //! | §7 row rules, accounting, data guards | [`input::rules`], [`input::accounting`] |
 //! | §8 commands and flags | [`cli`], [`commands`] |
 //! | §9 performance | `docs/performance.md`, `bench/` |
+//! | §10 the pipeline compiled to SQL | [`sql`], [`commands::sql`] |
 
 pub mod aggregate;
 pub mod arrow_views;
@@ -41,6 +42,7 @@ pub mod output;
 pub mod pipeline;
 pub mod progress;
 pub mod score;
+pub mod sql;
 pub mod storage;
 pub mod time;
 

@@ -71,6 +71,8 @@ pub enum Command {
     Backtest(BacktestArgs),
     /// Delete old snapshot dates (retention), under the run lease.
     Prune(PruneArgs),
+    /// Print the pipeline compiled to SQL (Spark or DuckDB) for one date.
+    Sql(SqlArgs),
 }
 
 /// Input options shared by run and check.
@@ -304,4 +306,27 @@ impl BacktestArgs {
             report_option: self.report_option,
         }
     }
+}
+
+/// SQL dialects of `healthscore sql`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum SqlDialect {
+    /// Spark SQL (Spark 3.4 or later, Spark Connect).
+    Spark,
+    /// DuckDB.
+    Duckdb,
+}
+
+/// `healthscore sql`.
+#[derive(Args, Debug)]
+pub struct SqlArgs {
+    /// The pipeline file (pipelines/*.toml).
+    #[arg(long, env = "HEALTHSCORE_PIPELINE")]
+    pub pipeline: String,
+    /// The SQL dialect of the script.
+    #[arg(long, value_enum, env = "HEALTHSCORE_DIALECT")]
+    pub dialect: SqlDialect,
+    /// The as-of date D (YYYY-MM-DD, UTC); default yesterday in UTC.
+    #[arg(long, env = "HEALTHSCORE_AS_OF")]
+    pub as_of: Option<String>,
 }

@@ -208,6 +208,7 @@ fn dispatch(command: Command, run_id: &str) -> std::result::Result<Outcome, Fail
         Command::Backtest(a) => Ok(crate::commands::backtest::command(a.into_request())?),
         Command::Prune(a) => Ok(prune_command(a, run_id)?),
         Command::Generate(a) => Ok(generate_command(a)?),
+        Command::Sql(a) => Ok(sql_command(a)?),
     }
 }
 
@@ -255,6 +256,16 @@ fn check_command(a: CheckArgs) -> std::result::Result<Outcome, Failed> {
             report: Some(Box::new(report)),
         }),
     }
+}
+
+/// `healthscore sql`.
+fn sql_command(a: args::SqlArgs) -> Result<Outcome> {
+    let dialect = match a.dialect {
+        args::SqlDialect::Spark => crate::sql::Dialect::Spark,
+        args::SqlDialect::Duckdb => crate::sql::Dialect::DuckDb,
+    };
+    let as_of = parse_as_of(a.as_of.as_deref())?;
+    crate::commands::sql::sql(&a.pipeline, dialect, as_of)
 }
 
 /// `healthscore explain`.

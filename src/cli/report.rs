@@ -215,6 +215,16 @@ pub fn run_outcome(output: &Store, as_of: NaiveDate, r: &run::RunResult) -> Outc
             .collect();
         text.push_str(&format!("  bands: {}\n", parts.join(", ")));
     }
+    if let Some(changes) = &m.changes {
+        let parts: Vec<String> = crate::score::changes::KINDS
+            .iter()
+            .map(|k| format!("{k} {}", changes.get(*k).copied().unwrap_or(0)))
+            .collect();
+        text.push_str(&format!("  changes: {}\n", parts.join(", ")));
+    }
+    if let Some(n) = m.bands_held.filter(|n| *n > 0) {
+        text.push_str(&format!("  bands held by hysteresis: {n}\n"));
+    }
     for w in m.warnings.iter().flatten() {
         text.push_str(&format!("  warning: {w}\n"));
     }
@@ -232,6 +242,8 @@ pub fn run_outcome(output: &Store, as_of: NaiveDate, r: &run::RunResult) -> Outc
         "stages_ms": m.stages_ms,
         "outputs": m.outputs,
         "previous_snapshot": m.previous_snapshot,
+        "changes": m.changes,
+        "bands_held": m.bands_held,
         "warnings": m.warnings,
     });
     for (t, c) in &m.tables {

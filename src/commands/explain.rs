@@ -40,6 +40,10 @@ pub fn explain(out: &Store, customer: &str, date: Option<NaiveDate>) -> Result<O
     let row = account_row(out, date, customer)?;
     let scorecard = str_of(&row, "scorecard");
     let mut t = header(&row, customer, date, scorecard.as_deref());
+    let change = change_of(out, date, customer)?;
+    if let Some(c) = &change {
+        t.push_str(&change_lines(c));
+    }
     let groups_json = breakdown(&p, &row, scorecard.as_deref(), &mut t);
     Ok(Outcome {
         text: t.trim_end().to_string(),
@@ -53,7 +57,59 @@ pub fn explain(out: &Store, customer: &str, date: Option<NaiveDate>) -> Result<O
             "playbook": str_of(&row, "playbook"),
             "trend": str_of(&row, "trend"),
             "groups": groups_json,
+            "change": change.as_ref().map(change_json),
         }),
+    })
+}
+
+/// The customer's row of the date's changes table (SPEC §11), if any.
+fn change_of(out: &Store, date: NaiveDate, customer: &str) -> Result<Option<DataFrame>> {
+    let Some(changes) = snapshot::read_committed(out, snapshot::CHANGES, date)? else {
+        return Ok(None);
+    };
+    let row = changes
+        .lazy()
+        .filter(col("customer_id").eq(lit(customer)))
+        .collect()
+        .map_err(|e| Error::polars("explain", e))?;
+    Ok((row.height() > 0).then_some(row))
+}
+
+/// The change line of `explain`: kind, bands and scores, and the cause.
+fn change_lines(c: &DataFrame) -> String {
+    let cause = match str_of(c, "cause") {
+        Some(m) => format!(
+            "cause {m}: points {} → {}, {} score points",
+            fmt_opt(f64_of(c, "cause_prev_points")),
+            fmt_opt(f64_of(c, "cause_points")),
+            f64_of(c, "cause_delta")
+                .map(|d| format!("{d:+.2}"))
+                .unwrap_or_else(|| "—".into()),
+        ),
+        None => "no metric moved that way".into(),
+    };
+    format!(
+        "change: {} {} → {} ({} → {}, {}); {cause}\n\n",
+        str_of(c, "kind").unwrap_or_default(),
+        str_of(c, "prev_band").unwrap_or_default(),
+        str_of(c, "band").unwrap_or_default(),
+        int_or_dash(c, "prev_score", false),
+        int_or_dash(c, "score", false),
+        int_or_dash(c, "score_change", true),
+    )
+}
+
+/// The change as JSON.
+fn change_json(c: &DataFrame) -> serde_json::Value {
+    serde_json::json!({
+        "kind": str_of(c, "kind"),
+        "prev_band": str_of(c, "prev_band"),
+        "band": str_of(c, "band"),
+        "score_change": f64_of(c, "score_change"),
+        "cause": str_of(c, "cause"),
+        "cause_prev_points": f64_of(c, "cause_prev_points"),
+        "cause_points": f64_of(c, "cause_points"),
+        "cause_delta": f64_of(c, "cause_delta"),
     })
 }
 

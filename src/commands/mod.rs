@@ -8,6 +8,7 @@ pub mod explain;
 pub mod generate;
 pub mod prune;
 pub mod run;
+pub mod sql;
 
 /// What a command reports on stdout.
 pub struct Outcome {

@@ -18,6 +18,7 @@ use crate::output::{self as snapshot, Lease, Written};
 use crate::pipeline::Pipeline;
 use crate::progress::stage_begins;
 use crate::score;
+use crate::score::changes;
 use crate::score::plan::{locked, RowScorer};
 use crate::storage::Store;
 
@@ -36,7 +37,38 @@ struct ScoredTables {
     with_losses: DataFrame,
     scores: DataFrame,
     summary: DataFrame,
+    /// The changes table (SPEC §11).
+    changes: DataFrame,
+    /// Accounts whose band hysteresis held.
+    held: i64,
     warnings: Vec<String>,
+}
+
+/// Accounts whose band hysteresis held (the `__held` column).
+fn held_count(with_losses: &DataFrame) -> i64 {
+    with_losses
+        .column(score::HELD)
+        .ok()
+        .and_then(|c| c.bool().ok().map(|b| b.sum().unwrap_or(0) as i64))
+        .unwrap_or(0)
+}
+
+/// Rows of the changes table per kind, every kind listed (0 when none).
+fn changes_by_kind(changes: &DataFrame) -> BTreeMap<String, i64> {
+    let kinds = changes
+        .column("kind")
+        .ok()
+        .and_then(|c| c.str().ok().cloned());
+    changes::KINDS
+        .iter()
+        .map(|k| {
+            let n = kinds
+                .as_ref()
+                .map(|c| c.iter().filter(|v| *v == Some(*k)).count())
+                .unwrap_or(0);
+            (k.to_string(), n as i64)
+        })
+        .collect()
 }
 
 /// Compares the scores schema with the previous snapshot's (from its
@@ -285,6 +317,8 @@ fn manifest_before_writing(
             .collect(),
         accounts: None,
         warnings: None,
+        changes: None,
+        bands_held: None,
         outputs: Vec::new(),
         scores_sha256: String::new(),
         stages_ms: Default::default(),
@@ -299,6 +333,8 @@ struct FinishScoring<'a> {
     scorer: &'a RowScorer<'a>,
     prev_date: Option<&'a str>,
     prev_lowest_share: Option<f64>,
+    /// The previous snapshot's scorecards and points (same model only).
+    prev_points: Option<DataFrame>,
     schema_notes: Vec<String>,
     /// When the score stage started.
     started: Instant,
@@ -314,6 +350,9 @@ impl FinishScoring<'_> {
         let with_losses = self.scorer.scored()?;
         let scores = score::scores_of(p, &with_losses).map_err(pl("scoring"))?;
         let summary = score::summary(p, &with_losses).map_err(pl("summary"))?;
+        let changes =
+            changes::changes(p, &with_losses, self.prev_points.as_ref()).map_err(pl("changes"))?;
+        let held = held_count(&with_losses);
         let mut warnings = lowest_band_warning(
             p,
             self.prev_date,
@@ -329,20 +368,22 @@ impl FinishScoring<'_> {
             with_losses,
             scores,
             summary,
+            changes,
+            held,
             warnings,
         }))
     }
 }
 
-/// The previous snapshot for the trend (the latest committed date before
-/// `as_of`, with its scores) and its manifest.
-type Previous = (Option<(NaiveDate, DataFrame)>, Option<Manifest>);
-
-/// Reads the previous snapshot of `as_of` at `output`, if any.
-fn previous_snapshot(output: &Store, as_of: NaiveDate) -> Result<Previous> {
+/// Reads the previous snapshot of `as_of` at `output` (the latest
+/// committed date before it), if any, and its manifest.
+fn previous_snapshot(
+    output: &Store,
+    as_of: NaiveDate,
+) -> Result<(Option<snapshot::Previous>, Option<Manifest>)> {
     let prev = snapshot::previous_for_trend(output, as_of)?;
     let manifest = match &prev {
-        Some((d, _)) => snapshot::read_manifest(output, snapshot::SCORES, *d)?,
+        Some(prev) => snapshot::read_manifest(output, snapshot::SCORES, prev.date)?,
         None => None,
     };
     Ok((prev, manifest))
@@ -364,6 +405,8 @@ fn finished_manifest(
             by_band: count_by(&done.summary, "band"),
         });
         m.warnings = Some(done.warnings.clone());
+        m.changes = Some(changes_by_kind(&done.changes));
+        m.bands_held = Some(done.held);
     }
     m.outputs = written.to_vec();
     m.scores_sha256 = snapshot::table_digest(written, snapshot::SCORES);
@@ -385,13 +428,14 @@ pub fn score_and_commit(
     let t = Instant::now();
     stage_begins("previous", None, None);
     let (prev, prev_manifest) = previous_snapshot(output, opts.as_of)?;
-    let prev_date = prev.as_ref().map(|(d, _)| d.to_string());
+    let prev_date = prev.as_ref().map(|prev| prev.date.to_string());
     // The rows guard against the previous snapshot of the same model (not
     // on a first or rebased one), before anything is written.
-    if let (Some(m), Some(d)) = (&prev_manifest, &prev_date) {
-        if m.pipeline.model_version == p.model_version() {
-            check_rows_drop(p, &checked.counts, &m.tables, d)?;
-        }
+    let same_model = prev_manifest
+        .as_ref()
+        .is_some_and(|m| m.pipeline.model_version == p.model_version());
+    if let (Some(m), Some(d), true) = (&prev_manifest, &prev_date, same_model) {
+        check_rows_drop(p, &checked.counts, &m.tables, d)?;
     }
     let prev_digest = prev_manifest.map(|m| m.scores_sha256);
     checked.stages.record("previous", t, None);
@@ -404,8 +448,13 @@ pub fn score_and_commit(
     stage_begins("score", None, None);
     let prev_lowest_share = prev
         .as_ref()
-        .map(|(_, df)| band_share(df, "prev_band", &p.bands[0].name));
-    let scorer = RowScorer::new(p, &checked, prev.map(|(_, df)| df))?;
+        .map(|prev| band_share(&prev.trend, "prev_band", &p.bands[0].name));
+    // The changes compare with the previous snapshot of the same model only.
+    let (prev_trend, prev_points) = match prev {
+        Some(prev) => (Some(prev.trend), same_model.then_some(prev.points)),
+        None => (None, None),
+    };
+    let scorer = RowScorer::new(p, &checked, prev_trend)?;
     // The scorer holds what scoring reads from now on.
     checked.accounts = DataFrame::empty();
     checked.aggregates.clear();
@@ -426,6 +475,7 @@ pub fn score_and_commit(
         scorer: &scorer,
         prev_date: prev_date.as_deref(),
         prev_lowest_share,
+        prev_points,
         schema_notes,
         started: t,
         stages: std::sync::Mutex::new(checked.stages.clone()),
@@ -466,6 +516,15 @@ pub fn score_and_commit(
                     };
                     let metrics = score::long_metrics(p, &done.with_losses)?;
                     Ok(snapshot::frames(snapshot::packed_parts(metrics, rows)))
+                }),
+            },
+            snapshot::Table {
+                name: snapshot::CHANGES,
+                parts: Box::new(|| {
+                    let Some(done) = finish.scored.get() else {
+                        return Ok(Vec::new());
+                    };
+                    Ok(snapshot::frames(snapshot::parts(&done.changes)))
                 }),
             },
         ],

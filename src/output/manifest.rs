@@ -44,6 +44,12 @@ pub struct Manifest {
     /// Warnings about the scores (band shares moved, schema changed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warnings: Option<Vec<String>>,
+    /// Rows of the changes table per kind (SPEC §11).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<BTreeMap<String, i64>>,
+    /// Accounts whose band hysteresis kept their previous band.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bands_held: Option<i64>,
     /// Every object written, in write order.
     pub outputs: Vec<Written>,
     /// One digest of the scores table's parts ([`crate::output::table_digest`]).

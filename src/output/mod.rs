@@ -9,6 +9,7 @@ pub mod manifest;
 pub mod parquet;
 
 use crate::output::manifest::Manifest;
+use crate::score::changes::prev_column;
 use lease::{check_interrupted, INTERRUPTED, WRITING};
 pub use lease::{install_signal_handler, Lease};
 use std::io::Cursor;
@@ -29,9 +30,11 @@ pub const SUMMARY: &str = "summary";
 /// Folder of the long metrics table (one row per account and scored
 /// metric, a shape that never changes when metrics are added).
 pub const METRICS: &str = "metrics";
+/// The changes table (SPEC §11).
+pub const CHANGES: &str = "changes";
 /// Every table a run writes per date; `scores` is committed last, so its
 /// `_SUCCESS` is the date's commit point.
-pub const TABLES: [&str; 3] = [SCORES, SUMMARY, METRICS];
+pub const TABLES: [&str; 4] = [SCORES, SUMMARY, METRICS, CHANGES];
 /// The commit marker (and manifest) of a date folder.
 pub const SUCCESS: &str = "_SUCCESS";
 /// The lease object at the output root.
@@ -100,7 +103,24 @@ pub fn latest_committed(out: &Store, before: Option<NaiveDate>) -> Result<Option
 
 /// Reads a committed date's scores table (all parts, in order).
 pub fn read_scores(out: &Store, date: NaiveDate) -> Result<DataFrame> {
-    let folder = date_folder(SCORES, date);
+    read_table(out, SCORES, date)
+}
+
+/// A date's `table` (all parts, in order), when that table's `_SUCCESS`
+/// is there; None otherwise (a date written before the table existed).
+pub fn read_committed(out: &Store, table: &str, date: NaiveDate) -> Result<Option<DataFrame>> {
+    if out
+        .get_opt(&format!("{}/{SUCCESS}", date_folder(table, date)))?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    read_table(out, table, date).map(Some)
+}
+
+/// Reads every Parquet part of a date's `table`, in order.
+fn read_table(out: &Store, table: &str, date: NaiveDate) -> Result<DataFrame> {
+    let folder = date_folder(table, date);
     let mut frames = Vec::new();
     for o in out.list(&folder)? {
         if !o.rel.ends_with(".parquet") {
@@ -126,21 +146,56 @@ pub fn read_scores(out: &Store, date: NaiveDate) -> Result<DataFrame> {
         .map_err(|e| Error::polars("reading snapshot", e))
 }
 
-/// The previous snapshot's (customer_id, prev_score, prev_band,
-/// __prev_model) for trend, with its date: the latest committed date
-/// before `as_of`, its parts checked against the SHA-256 its manifest
-/// records ([`read_verified_scores`]).
-pub fn previous_for_trend(out: &Store, as_of: NaiveDate) -> Result<Option<(NaiveDate, DataFrame)>> {
+/// The previous snapshot of a date, as scoring reads it.
+pub struct Previous {
+    /// Its date.
+    pub date: NaiveDate,
+    /// (customer_id, prev_score, prev_band, __prev_model,
+    /// __prev_model_band) for the trend and band hysteresis.
+    pub trend: DataFrame,
+    /// customer_id, then its scorecard and every `_points` column, named
+    /// by [`crate::score::changes::prev_column`], for the changes' causes.
+    pub points: DataFrame,
+}
+
+/// The previous snapshot of `as_of`: the latest committed date before it,
+/// its parts checked against the SHA-256 its manifest records
+/// ([`read_verified_scores`]).
+pub fn previous_for_trend(out: &Store, as_of: NaiveDate) -> Result<Option<Previous>> {
     let Some(date) = latest_committed(out, Some(as_of))? else {
         return Ok(None);
     };
     let df = read_verified_scores(out, date)?;
+    // The band the model gave (before an override), for hysteresis.
+    let model_band = if df.column("band_model").is_ok() {
+        col("band_model")
+    } else {
+        col("band")
+    };
+    let points: Vec<Expr> = std::iter::once(col("customer_id").cast(DataType::String))
+        .chain(std::iter::once(
+            col("scorecard")
+                .cast(DataType::String)
+                .alias(prev_column("scorecard")),
+        ))
+        .chain(
+            df.get_column_names()
+                .into_iter()
+                .filter(|n| n.ends_with("_points"))
+                .map(|n| {
+                    col(n.as_str())
+                        .cast(DataType::Float64)
+                        .alias(prev_column(n))
+                }),
+        )
+        .collect();
     let damaged = |message: String| Error::Damaged {
         date: date.to_string(),
         url: out.url_of(&date_folder(SCORES, date)),
         message,
     };
     let prev = df
+        .clone()
         .lazy()
         .select([
             col("customer_id").cast(DataType::String),
@@ -149,10 +204,20 @@ pub fn previous_for_trend(out: &Store, as_of: NaiveDate) -> Result<Option<(Naive
             col("model_version")
                 .cast(DataType::String)
                 .alias("__prev_model"),
+            model_band.cast(DataType::String).alias("__prev_model_band"),
         ])
         .collect()
         .map_err(|e| damaged(format!("not a healthscore scores table: {e}")))?;
-    Ok(Some((date, prev)))
+    let points = df
+        .lazy()
+        .select(points)
+        .collect()
+        .map_err(|e| damaged(format!("not a healthscore scores table: {e}")))?;
+    Ok(Some(Previous {
+        date,
+        trend: prev,
+        points,
+    }))
 }
 
 /// A committed date's scores table read from exactly the parts its

@@ -78,6 +78,12 @@ pub struct Settings {
     /// Warn when the share of accounts in the lowest band moves by more than
     /// this many percentage points since the previous snapshot.
     pub lowest_band_alert_points: f64,
+    /// |score_change| at or above which an account is in the changes table
+    /// even when its band did not move (SPEC §11).
+    pub alert_change_points: i32,
+    /// h: an account keeps its previous model band while its score stays
+    /// within h points outside that band (SPEC §11); 0 turns it off.
+    pub band_hysteresis_points: i32,
     /// Write the long metrics table (`metrics/snapshot_date=D/`) beside the
     /// scores.
     pub metrics_table: bool,

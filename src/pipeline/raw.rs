@@ -46,6 +46,8 @@ pub(super) struct RawSettings {
     pub(super) lag_table: Option<Spanned<String>>,
     pub(super) summary_mrr_metric: Option<Spanned<String>>,
     pub(super) lowest_band_alert_points: Option<Spanned<f64>>,
+    pub(super) alert_change_points: Option<Spanned<i64>>,
+    pub(super) band_hysteresis_points: Option<Spanned<i64>>,
     pub(super) metrics_table: Option<bool>,
     pub(super) unscored_band: Option<String>,
     pub(super) unscored_color: Option<String>,

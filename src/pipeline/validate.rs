@@ -458,6 +458,10 @@ impl<'a> Validator<'a> {
         let lag_table = self.lag_table(r, sources);
         let summary_mrr_metric = self.summary_mrr_metric(r, metric_names);
         let lowest_band_alert_points = self.lowest_band_alert_points(r);
+        let alert_change_points =
+            self.points_setting(&r.alert_change_points, 15, 1, "alert_change_points");
+        let band_hysteresis_points =
+            self.points_setting(&r.band_hysteresis_points, 0, 0, "band_hysteresis_points");
         Settings {
             trend_threshold,
             max_rejected_share,
@@ -467,6 +471,8 @@ impl<'a> Validator<'a> {
             lag_table,
             summary_mrr_metric,
             lowest_band_alert_points,
+            alert_change_points,
+            band_hysteresis_points,
             metrics_table: r.metrics_table.unwrap_or(true),
         }
     }
@@ -574,6 +580,30 @@ impl<'a> Validator<'a> {
                     self.err(v.span(), "settings.lowest_band_alert_points must be between 0 and 100 percentage points");
                 }
                 *v.get_ref()
+            }
+        }
+    }
+
+    /// Checks a `settings.<name>` number of score points is a whole number
+    /// between `min` and 100.
+    fn points_setting(
+        &mut self,
+        v: &Option<Spanned<i64>>,
+        default: i32,
+        min: i64,
+        name: &str,
+    ) -> i32 {
+        match v {
+            None => default,
+            Some(v) => {
+                let value = *v.get_ref();
+                if !(min..=100).contains(&value) {
+                    self.err(
+                        v.span(),
+                        format!("settings.{name} is {value}; it is a number of score points between {min} and 100"),
+                    );
+                }
+                value.clamp(0, 100) as i32
             }
         }
     }

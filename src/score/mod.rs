@@ -7,6 +7,7 @@
 //! and the names of scorecard, band, color, drivers, playbook and trend as
 //! expressions again.
 
+pub mod changes;
 pub mod plan;
 
 use healthscore_kernel as hk;
@@ -249,11 +250,14 @@ pub fn global_scores(p: &Pipeline, wide: LazyFrame) -> LazyFrame {
 /// The text columns of the scores over [`global_scores`]' frame, row by
 /// row: the scorecard's name and the band's name and color.
 pub fn row_scores(p: &Pipeline, global: LazyFrame) -> LazyFrame {
-    global.with_columns([
-        scorecard_name(p, col(SCORECARD_INDEX)).alias("scorecard"),
-        band_expr(&p.bands, &p.unscored, |b| b.name.clone(), col(BAND_INDEX)).alias("band"),
-        band_expr(&p.bands, &p.unscored, |b| b.color.clone(), col(BAND_INDEX)).alias("color"),
-    ])
+    let (band_index, held) = changes::held_band(p, BAND_INDEX, &p.model_version());
+    global
+        .with_columns([band_index.alias(BAND_INDEX), held.alias(HELD)])
+        .with_columns([
+            scorecard_name(p, col(SCORECARD_INDEX)).alias("scorecard"),
+            band_expr(&p.bands, &p.unscored, |b| b.name.clone(), col(BAND_INDEX)).alias("band"),
+            band_expr(&p.bands, &p.unscored, |b| b.color.clone(), col(BAND_INDEX)).alias("color"),
+        ])
 }
 
 /// The kernel's view of a rechunked Float64 column.
@@ -288,6 +292,9 @@ const DRIVER_COLUMNS: [&str; 3] = ["__r1", "__r2", "__r3"];
 
 /// Column of each row's band position (see [`hk::RowOutputs::band`]).
 const BAND_INDEX: &str = "__band";
+
+/// Whether band hysteresis kept the row's previous band (SPEC §11).
+pub const HELD: &str = "__held";
 
 /// Rows per parallel task of the row-scoring kernel.
 const SCORING_ROWS_PER_TASK: usize = 64 * 1024;
@@ -621,6 +628,7 @@ pub fn join_previous(scored: LazyFrame, prev: Option<LazyFrame>) -> LazyFrame {
             Column::new_empty("prev_score".into(), &DataType::Int32),
             Column::new_empty("prev_band".into(), &DataType::String),
             Column::new_empty("__prev_model".into(), &DataType::String),
+            Column::new_empty("__prev_model_band".into(), &DataType::String),
         ])
         .map(|df| df.lazy())
         .unwrap_or_else(|_| scored.clone().select([col("customer_id")]).limit(0)),
@@ -721,6 +729,7 @@ pub fn select_output_with_losses(p: &Pipeline, lf: LazyFrame) -> LazyFrame {
     exprs.extend(losses);
     exprs.push(col(SCORECARD_INDEX));
     exprs.push(col(BAND_INDEX));
+    exprs.push(col(HELD));
     lf.select(exprs)
 }
 

@@ -161,7 +161,11 @@ fn a_backfill_of_30_dates_equals_30_single_runs_and_reads_each_input_object_once
 
     let a = parquet_objects(&out_a);
     let b = parquet_objects(&out_b);
-    assert_eq!(a.len(), 90, "scores, summary and metrics for 30 dates");
+    assert_eq!(
+        a.len(),
+        120,
+        "scores, summary, metrics and changes for 30 dates"
+    );
     assert_eq!(
         a.keys().collect::<Vec<_>>(),
         b.keys().collect::<Vec<_>>(),

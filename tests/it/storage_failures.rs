@@ -164,7 +164,7 @@ fn fail_every_write(name: &str, multipart: bool) -> usize {
         "the lease is released last: {log:#?}"
     );
     // The markers are written last, scores first (the date's commit
-    // point, SPEC §6), then summary, then metrics; a marker is written when
+    // point, SPEC §6), then summary, metrics and changes; a marker is written when
     // its put (or its multipart upload's complete) is done.
     let marker_done = |line: &str, table: &str| {
         (line.contains(" put ") || line.contains(" complete "))
@@ -173,12 +173,16 @@ fn fail_every_write(name: &str, multipart: bool) -> usize {
     let order: Vec<&str> = log
         .iter()
         .filter_map(|l| {
-            ["scores", "summary", "metrics"]
+            ["scores", "summary", "metrics", "changes"]
                 .into_iter()
                 .find(|t| marker_done(l, t))
         })
         .collect();
-    assert_eq!(order, ["scores", "summary", "metrics"], "{log:#?}");
+    assert_eq!(
+        order,
+        ["scores", "summary", "metrics", "changes"],
+        "{log:#?}"
+    );
     // Every part is written before any marker write begins.
     let last_part = log.iter().rposition(|l| l.contains(".parquet")).unwrap();
     let first_marker_write = log
@@ -191,7 +195,7 @@ fn fail_every_write(name: &str, multipart: bool) -> usize {
     for cut in 0..=log.len() {
         let done = &log[..cut];
         let marked = |t: &str| done.iter().any(|l| marker_done(l, t));
-        if marked("summary") || marked("metrics") {
+        if marked("summary") || marked("metrics") || marked("changes") {
             assert!(marked("scores"), "killed after write {cut}: {log:#?}");
         }
     }
@@ -222,7 +226,7 @@ fn fail_every_write(name: &str, multipart: bool) -> usize {
         );
         faults.reset(0);
         let after = objects(&out, "");
-        for table in ["scores", "summary", "metrics"] {
+        for table in ["scores", "summary", "metrics", "changes"] {
             assert!(
                 !after.contains_key(&success(table, D1)),
                 "{table} {D1} has a _SUCCESS: {ctx}"
@@ -252,6 +256,7 @@ fn fail_every_write(name: &str, multipart: bool) -> usize {
         assert!(rerun.contains_key(&success("scores", D1)), "{ctx}");
         assert!(rerun.contains_key(&success("summary", D1)), "{ctx}");
         assert!(rerun.contains_key(&success("metrics", D1)), "{ctx}");
+        assert!(rerun.contains_key(&success("changes", D1)), "{ctx}");
         assert!(parquet(&rerun) == reference, "rerun bytes differ: {ctx}");
         assert!(!rerun.contains_key("_LOCK"), "{ctx}");
     }
@@ -261,8 +266,9 @@ fn fail_every_write(name: &str, multipart: bool) -> usize {
 #[test]
 fn every_single_put_write_can_fail_safely() {
     let points = fail_every_write("faults-put", false);
-    // Lease, 3 × un-commit, 3 parts, 3 manifests (scores, summary, metrics).
-    assert_eq!(points, 10, "failure points of a run with single puts");
+    // Lease, 4 × un-commit, 4 parts, 4 manifests (scores, summary, metrics,
+    // changes).
+    assert_eq!(points, 13, "failure points of a run with single puts");
     eprintln!("single puts: {points} failure points tested");
 }
 

@@ -229,7 +229,7 @@ fn manifest_records_run_and_counts() {
         .iter()
         .map(|o| o["table"].as_str().unwrap())
         .collect();
-    assert_eq!(tables, ["scores", "summary", "metrics"]);
+    assert_eq!(tables, ["scores", "summary", "metrics", "changes"]);
     for o in outputs {
         let path = o["path"].as_str().unwrap();
         let bytes = std::fs::read(path).unwrap();
@@ -642,7 +642,7 @@ fn the_metrics_table_can_be_turned_off_and_a_rerun_leaves_no_stale_copy() {
         .iter()
         .map(|o| o["table"].as_str().unwrap())
         .collect();
-    assert_eq!(tables, ["scores", "summary"]);
+    assert_eq!(tables, ["scores", "summary", "changes"]);
     assert_eq!(env.scores("2026-11-20").height(), 1);
 }
 
@@ -742,5 +742,5 @@ fn no_accounts_still_commit_empty_tables_with_their_columns() {
         .iter()
         .map(|o| o["table"].as_str().unwrap())
         .collect();
-    assert_eq!(parts, ["scores", "summary", "metrics"]);
+    assert_eq!(parts, ["scores", "summary", "metrics", "changes"]);
 }

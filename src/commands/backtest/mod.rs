@@ -28,13 +28,13 @@
 //! (every figure), `report.md` and a self-contained `report.html` with
 //! inline SVG plots.
 //!
-//! Layout: [`labels`] reads churn_labels and joins them with each date's
-//! scores; [`measures`] holds the statistics (AUC, deciles, lead time, …);
-//! [`fit`] the logistic fit and the weight rounding (pure functions);
-//! [`weights`] the per-scorecard suggestions and their out-of-time check;
-//! [`model`] one pipeline over all dates and the report's types;
-//! [`compare`] the `--compare` figures; [`report`] the JSON/TOML output;
-//! [`render`] the text summary, report.md, report.html and its SVG plots.
+//! Layout: `labels` reads churn_labels and joins them with each date's
+//! scores; `measures` holds the statistics (AUC, deciles, lead time, …);
+//! `fit` the logistic fit and the weight rounding (pure functions);
+//! `weights` the per-scorecard suggestions and their out-of-time check;
+//! `model` one pipeline over all dates and the report's types;
+//! `compare` the `--compare` figures; `report` the JSON/TOML output;
+//! `render` the text summary, report.md, report.html and its SVG plots.
 
 use chrono::NaiveDate;
 use polars::prelude::*;

@@ -667,8 +667,8 @@ pub fn round_trip(r: &Remote) {
     );
     assert_eq!(
         rp.keys().collect::<Vec<_>>().len(),
-        6,
-        "scores, summary and metrics for two dates: {:?}",
+        8,
+        "scores, summary, metrics and changes for two dates: {:?}",
         rp.keys().collect::<Vec<_>>()
     );
     for (k, v) in &rp {
