@@ -31,7 +31,22 @@ $(TOOLS)/.azurite-$(AZURITE_VERSION):
 	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error azurite@$(AZURITE_VERSION)
 	touch $@
 
-venv: $(VENV)/.ready $(TOOLS)/.azurite-$(AZURITE_VERSION)
+# Headless Chromium, in which the tests render the HTML reports (`report`,
+# `backtest`) and check that no request leaves the page: Debian's package
+# `chromium`, installed when /usr/bin/chromium is missing, as root or with
+# `sudo -n`; the target fails naming the package when it cannot.
+CHROMIUM := /usr/bin/chromium
+CHROMIUM_INSTALL := apt-get install -y --no-install-recommends chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then sudo=; \
+	elif sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	else echo "error: the report tests need Debian's package 'chromium' ($(CHROMIUM)); run as root: $(CHROMIUM_INSTALL)" >&2; exit 1; fi; \
+	echo "installing Debian's package 'chromium' for the report tests"; \
+	$$sudo $(CHROMIUM_INSTALL) >/dev/null || { $$sudo apt-get update -qq && $$sudo $(CHROMIUM_INSTALL) >/dev/null; } \
+	|| { echo "error: could not install Debian's package 'chromium' ($(CHROMIUM_INSTALL)); the report tests need it" >&2; exit 1; }; \
+	test -x $(CHROMIUM) || { echo "error: Debian's package 'chromium' is installed but $(CHROMIUM) is missing" >&2; exit 1; }
+
+venv: $(VENV)/.ready $(TOOLS)/.azurite-$(AZURITE_VERSION) $(CHROMIUM)
 
 test: venv
 	HEALTHSCORE_TEST_PYTHON=$(abspath $(PY)) $(CARGO) test --workspace -- --test-threads 2

@@ -57,7 +57,8 @@ pub struct Table {
     pub date_column: Option<&'static str>,
 }
 
-/// Every table of SPEC §2. `churn_labels` is read by backtest only.
+/// Every table of SPEC §2 (and §11's `overrides`, read when the pipeline
+/// declares it). `churn_labels` is read by backtest only.
 pub const TABLES: &[Table] = &[
     Table {
         name: "accounts",
@@ -112,6 +113,18 @@ pub const TABLES: &[Table] = &[
             c("days_past_due", Kind::Int, false),
         ],
         date_column: Some("month"),
+    },
+    Table {
+        name: "overrides",
+        columns: &[
+            c("customer_id", Kind::Str, false),
+            c("band", Kind::Str, false),
+            c("reason", Kind::Str, false),
+            c("set_by", Kind::Str, false),
+            c("set_on", Kind::Date, false),
+            c("expires_on", Kind::Date, false),
+        ],
+        date_column: Some("set_on"),
     },
     Table {
         name: "churn_labels",

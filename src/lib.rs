@@ -41,6 +41,7 @@ pub mod input;
 pub mod output;
 pub mod pipeline;
 pub mod progress;
+pub mod render;
 pub mod score;
 pub mod sql;
 pub mod storage;

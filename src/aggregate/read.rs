@@ -13,8 +13,9 @@ use crate::aggregate::expr as metrics;
 use crate::aggregate::kernel;
 use crate::error::{pl, Error, Result};
 use crate::input::accounting::{accept_accounts, table_counts, TableCounts};
+use crate::input::overrides::read_overrides;
 use crate::input::{self as source, rules, InputObject, OpenTable};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, OVERRIDES};
 use crate::progress::{stage_begins, StageTimes};
 use crate::storage::Store;
 use crate::time::day_of;
@@ -30,6 +31,9 @@ pub struct Checked {
     pub counts: BTreeMap<String, TableCounts>,
     /// Input objects per table.
     pub inputs: Vec<(String, InputObject)>,
+    /// The overrides applied on D, one row per account (SPEC §11), when the
+    /// pipeline declares the table.
+    pub overrides: Option<DataFrame>,
     /// Stage timings so far.
     pub stages: StageTimes,
 }
@@ -72,7 +76,10 @@ pub fn aggregate_inputs(
     stages.record("accounts", t, Some(accounts.height()));
 
     let t = Instant::now();
-    let event_tables: Vec<&OpenTable> = tables.iter().filter(|t| t.table != "accounts").collect();
+    let event_tables: Vec<&OpenTable> = tables
+        .iter()
+        .filter(|t| t.table != "accounts" && t.table != OVERRIDES)
+        .collect();
     let rows: Option<u64> = event_tables.iter().map(|t| rows_of(t)).sum();
     stage_begins("aggregate", None, rows);
     let index = kernel::AccountIndex::new(&known, &accounts)?;
@@ -120,6 +127,15 @@ pub fn aggregate_inputs(
         counts.insert(et.table.clone(), c);
         aggregates.push((et.table.clone(), frame));
     }
+    let overrides = match tables.iter().find(|t| t.table == OVERRIDES) {
+        Some(t) => {
+            let (c, applied) =
+                read_overrides(p, t, &known, d).map_err(|e| source::unreadable_object(&[t], e))?;
+            counts.insert(OVERRIDES.to_string(), c);
+            Some(applied)
+        }
+        None => None,
+    };
     stages.record("aggregate", t, None);
 
     let inputs = tables
@@ -131,6 +147,7 @@ pub fn aggregate_inputs(
         aggregates,
         counts,
         inputs,
+        overrides,
         stages,
     })
 }

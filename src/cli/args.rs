@@ -73,6 +73,10 @@ pub enum Command {
     Prune(PruneArgs),
     /// Print the pipeline compiled to SQL (Spark or DuckDB) for one date.
     Sql(SqlArgs),
+    /// Write one self-contained HTML page for the CS team from committed
+    /// snapshots: band mix and its history, MRR by band, changes with their
+    /// cause and playbook, overrides in force.
+    Report(ReportArgs),
 }
 
 /// Input options shared by run and check.
@@ -196,6 +200,28 @@ pub struct ExplainArgs {
     /// Snapshot date (default: the latest committed).
     #[arg(long, env = "HEALTHSCORE_AS_OF")]
     pub as_of: Option<String>,
+    /// Object-store option for the output (KEY=VALUE, repeatable).
+    #[arg(
+        long = "output-option",
+        env = "HEALTHSCORE_OUTPUT_OPTION",
+        value_delimiter = ','
+    )]
+    pub output_option: Vec<String>,
+}
+
+/// `healthscore report`.
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Output root holding the snapshots.
+    #[arg(long, env = "HEALTHSCORE_OUTPUT")]
+    pub output: String,
+    /// Snapshot date shown (default: the latest committed); the history
+    /// covers up to 12 committed dates up to it.
+    #[arg(long, env = "HEALTHSCORE_AS_OF")]
+    pub as_of: Option<String>,
+    /// The HTML file to write (default: print the page on stdout).
+    #[arg(long, env = "HEALTHSCORE_OUT")]
+    pub out: Option<std::path::PathBuf>,
     /// Object-store option for the output (KEY=VALUE, repeatable).
     #[arg(
         long = "output-option",

@@ -209,6 +209,7 @@ fn dispatch(command: Command, run_id: &str) -> std::result::Result<Outcome, Fail
         Command::Prune(a) => Ok(prune_command(a, run_id)?),
         Command::Generate(a) => Ok(generate_command(a)?),
         Command::Sql(a) => Ok(sql_command(a)?),
+        Command::Report(a) => Ok(report_command(a)?),
     }
 }
 
@@ -276,6 +277,16 @@ fn explain_command(a: ExplainArgs) -> Result<Outcome> {
         None => None,
     };
     explain::explain(&output, &a.customer, date)
+}
+
+/// `healthscore report`.
+fn report_command(a: args::ReportArgs) -> Result<Outcome> {
+    let output = open_output(&a.output, &a.output_option)?;
+    let date = match &a.as_of {
+        Some(s) => Some(parse_as_of(Some(s))?),
+        None => None,
+    };
+    crate::commands::report::report(&output, date, a.out.as_deref())
 }
 
 /// `healthscore prune`.

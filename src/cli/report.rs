@@ -109,6 +109,12 @@ fn table_lines(t: &str, c: &TableCounts, s: &Settings, as_of: NaiveDate) -> Stri
             c.excluded_by_filter.unwrap_or(0)
         ));
     }
+    if let (Some(expired), Some(superseded)) = (c.expired, c.superseded) {
+        text.push_str(&format!(
+            "\n  overrides applied: {}; expired: {expired}; superseded by a later override: {superseded}",
+            c.rows_used
+        ));
+    }
     if !c.nulls.is_empty() {
         let parts: Vec<String> = c
             .nulls
@@ -257,6 +263,8 @@ pub fn run_outcome(output: &Store, as_of: NaiveDate, r: &run::RunResult) -> Outc
             ("after_as_of", Some(c.after_as_of)),
             ("not_yet_customers", c.not_yet_customers),
             ("excluded_by_filter", c.excluded_by_filter),
+            ("expired", c.expired),
+            ("superseded", c.superseded),
         ] {
             if let Some(n) = n.filter(|n| *n > 0) {
                 extras.push(format!("{key} {n}"));

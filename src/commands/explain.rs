@@ -27,6 +27,12 @@ fn str_of(df: &DataFrame, c: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// A Date cell as YYYY-MM-DD.
+fn date_str_of(df: &DataFrame, c: &str) -> Option<String> {
+    let v = df.column(c).ok()?.cast(&DataType::String).ok()?;
+    v.get(0).ok()?.get_str().map(str::to_string)
+}
+
 fn fmt_opt(v: Option<f64>) -> String {
     v.map(|x| format!("{x:.2}")).unwrap_or_else(|| "—".into())
 }
@@ -40,6 +46,15 @@ pub fn explain(out: &Store, customer: &str, date: Option<NaiveDate>) -> Result<O
     let row = account_row(out, date, customer)?;
     let scorecard = str_of(&row, "scorecard");
     let mut t = header(&row, customer, date, scorecard.as_deref());
+    if let Some(reason) = str_of(&row, "override_reason") {
+        t.push_str(&format!(
+            "override: band {} set by {} until {} — {reason} (the model gives {})\n",
+            str_of(&row, "band").unwrap_or_default(),
+            str_of(&row, "override_set_by").unwrap_or_default(),
+            date_str_of(&row, "override_expires_on").unwrap_or_default(),
+            str_of(&row, "band_model").unwrap_or_default(),
+        ));
+    }
     let change = change_of(out, date, customer)?;
     if let Some(c) = &change {
         t.push_str(&change_lines(c));
@@ -56,6 +71,13 @@ pub fn explain(out: &Store, customer: &str, date: Option<NaiveDate>) -> Result<O
             "top_drivers": str_of(&row, "top_drivers"),
             "playbook": str_of(&row, "playbook"),
             "trend": str_of(&row, "trend"),
+            "override": str_of(&row, "override_reason").map(|reason| serde_json::json!({
+                "band": str_of(&row, "band"),
+                "band_model": str_of(&row, "band_model"),
+                "reason": reason,
+                "set_by": str_of(&row, "override_set_by"),
+                "expires_on": date_str_of(&row, "override_expires_on"),
+            })),
             "groups": groups_json,
             "change": change.as_ref().map(change_json),
         }),

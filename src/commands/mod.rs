@@ -7,6 +7,7 @@ pub mod backtest;
 pub mod explain;
 pub mod generate;
 pub mod prune;
+pub mod report;
 pub mod run;
 pub mod sql;
 

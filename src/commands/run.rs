@@ -53,6 +53,33 @@ fn held_count(with_losses: &DataFrame) -> i64 {
         .unwrap_or(0)
 }
 
+/// Whether a scores table carries the override columns.
+fn p_has_overrides(scores: &DataFrame) -> bool {
+    scores.column("override_reason").is_ok()
+}
+
+/// Accounts with an override applied, per band it set (None when the
+/// pipeline declares no overrides).
+fn overrides_by_band(declared: bool, scores: &DataFrame) -> Option<BTreeMap<String, i64>> {
+    if !declared {
+        return None;
+    }
+    let bands = scores
+        .clone()
+        .lazy()
+        .filter(col("override_reason").is_not_null())
+        .select([col("band")])
+        .collect()
+        .ok()?;
+    let mut by_band = BTreeMap::new();
+    if let Ok(c) = bands.column("band").and_then(|c| c.str().cloned()) {
+        for b in c.iter().flatten() {
+            *by_band.entry(b.to_string()).or_insert(0) += 1;
+        }
+    }
+    Some(by_band)
+}
+
 /// Rows of the changes table per kind, every kind listed (0 when none).
 fn changes_by_kind(changes: &DataFrame) -> BTreeMap<String, i64> {
     let kinds = changes
@@ -318,6 +345,7 @@ fn manifest_before_writing(
         accounts: None,
         warnings: None,
         changes: None,
+        overrides_applied: None,
         bands_held: None,
         outputs: Vec::new(),
         scores_sha256: String::new(),
@@ -407,6 +435,7 @@ fn finished_manifest(
         m.warnings = Some(done.warnings.clone());
         m.changes = Some(changes_by_kind(&done.changes));
         m.bands_held = Some(done.held);
+        m.overrides_applied = overrides_by_band(p_has_overrides(&done.scores), &done.scores);
     }
     m.outputs = written.to_vec();
     m.scores_sha256 = snapshot::table_digest(written, snapshot::SCORES);

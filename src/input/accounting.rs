@@ -36,6 +36,13 @@ pub struct TableCounts {
     /// accounts only: excluded by the pipeline's account filter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub excluded_by_filter: Option<i64>,
+    /// overrides only: valid rows whose expires_on is before D.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expired: Option<i64>,
+    /// overrides only: valid rows in force on D that a later override of
+    /// the same account replaces (SPEC §11 precedence).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub superseded: Option<i64>,
     /// Latest event date among the rows used.
     pub latest_event_date: Option<String>,
     /// Earliest event date among the rows used.
@@ -60,6 +67,11 @@ impl TableCounts {
     /// All orphaned rows.
     pub fn orphaned_total(&self) -> i64 {
         self.orphaned.values().sum()
+    }
+    /// Valid rows not used for another reason than a window: overrides
+    /// expired or superseded.
+    pub fn set_aside_total(&self) -> i64 {
+        self.expired.unwrap_or(0) + self.superseded.unwrap_or(0)
     }
 }
 
@@ -146,6 +158,8 @@ pub fn accept_accounts(
         rows_used: accepted.height() as i64,
         not_yet_customers: Some(not_yet_n),
         excluded_by_filter: Some(excluded),
+        expired: None,
+        superseded: None,
         latest_event_date: None,
         earliest_event_date: None,
         nulls: metrics::optional_columns(&t.table, &t.columns)

@@ -5,6 +5,7 @@
 //! Int64, numbers as Float64 (NaN and ±inf → null), dates as `Int32` UTC day numbers.
 
 pub mod accounting;
+pub mod overrides;
 pub mod rules;
 
 use polars::prelude::*;

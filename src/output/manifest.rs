@@ -47,6 +47,10 @@ pub struct Manifest {
     /// Rows of the changes table per kind (SPEC §11).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<BTreeMap<String, i64>>,
+    /// Overrides applied, per band they set (when the pipeline declares
+    /// the overrides table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overrides_applied: Option<BTreeMap<String, i64>>,
     /// Accounts whose band hysteresis kept their previous band.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bands_held: Option<i64>,

@@ -347,7 +347,16 @@ pub struct Band {
     pub color: String,
 }
 
+/// The optional table of band overrides (SPEC §11).
+pub const OVERRIDES: &str = "overrides";
+
 impl Pipeline {
+    /// Whether the pipeline declares the overrides table (its scores then
+    /// carry band_model and the override columns).
+    pub fn has_overrides(&self) -> bool {
+        self.source(OVERRIDES).is_some()
+    }
+
     /// `<name>@<version>`, the model_version column.
     pub fn model_version(&self) -> String {
         format!("{}@{}", self.name, self.version)

@@ -13,6 +13,7 @@ use polars::prelude::{Column, DataFrame, DataType, IntoLazy};
 use super::raw::*;
 use super::*;
 use crate::contract::{self, TENURE_DAYS};
+use crate::pipeline::OVERRIDES;
 use crate::error::ConfigIssue;
 
 /// Collects the issues of one pipeline file while building its [`Pipeline`].
@@ -672,7 +673,7 @@ fn used_sources(sources: Vec<Source>, metrics: &[Metric]) -> Vec<Source> {
                 .into_iter()
                 .map(|(_, a)| a.table.clone())
         })
-        .chain(std::iter::once("accounts".to_string()))
+        .chain(["accounts".to_string(), OVERRIDES.to_string()])
         .collect();
     sources
         .into_iter()

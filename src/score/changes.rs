@@ -137,7 +137,13 @@ pub fn changes(
         return empty();
     };
     let threshold = p.settings.alert_change_points;
-    let moved = col("prev_band").is_not_null().and(
+    // An account with an override in force on D is the CSM's call: no row.
+    let no_override = if p.has_overrides() {
+        col("override_reason").is_null()
+    } else {
+        lit(true)
+    };
+    let moved = col("prev_band").is_not_null().and(no_override).and(
         col("band").neq(col("prev_band")).or(col("score_change")
             .abs()
             .gt_eq(lit(threshold))

@@ -251,13 +251,40 @@ pub fn global_scores(p: &Pipeline, wide: LazyFrame) -> LazyFrame {
 /// row: the scorecard's name and the band's name and color.
 pub fn row_scores(p: &Pipeline, global: LazyFrame) -> LazyFrame {
     let (band_index, held) = changes::held_band(p, BAND_INDEX, &p.model_version());
-    global
-        .with_columns([band_index.alias(BAND_INDEX), held.alias(HELD)])
-        .with_columns([
-            scorecard_name(p, col(SCORECARD_INDEX)).alias("scorecard"),
-            band_expr(&p.bands, &p.unscored, |b| b.name.clone(), col(BAND_INDEX)).alias("band"),
-            band_expr(&p.bands, &p.unscored, |b| b.color.clone(), col(BAND_INDEX)).alias("color"),
-        ])
+    let lf = global.with_columns([band_index.alias(BAND_INDEX), held.alias(HELD)]);
+    let lf = if p.has_overrides() {
+        with_override(p, lf)
+    } else {
+        lf
+    };
+    lf.with_columns([
+        scorecard_name(p, col(SCORECARD_INDEX)).alias("scorecard"),
+        band_expr(&p.bands, &p.unscored, |b| b.name.clone(), col(BAND_INDEX)).alias("band"),
+        band_expr(&p.bands, &p.unscored, |b| b.color.clone(), col(BAND_INDEX)).alias("color"),
+    ])
+}
+
+/// An applied override (SPEC §11) sets the band position (so the band,
+/// its colour and the summary follow it); `band_model` keeps the model's
+/// band, after hysteresis.
+fn with_override(p: &Pipeline, lf: LazyFrame) -> LazyFrame {
+    let band = col(crate::input::overrides::OVERRIDE_BAND);
+    let mut index = lit(NULL).cast(DataType::UInt32);
+    let names = p.bands.iter().chain(std::iter::once(&p.unscored));
+    for (i, b) in names.enumerate().collect::<Vec<_>>().into_iter().rev() {
+        index = when(band.clone().eq(lit(b.name.as_str())))
+            .then(lit(i as u32))
+            .otherwise(index);
+    }
+    lf.with_column(
+        band_expr(&p.bands, &p.unscored, |b| b.name.clone(), col(BAND_INDEX)).alias("band_model"),
+    )
+    .with_column(
+        when(index.clone().is_not_null())
+            .then(index)
+            .otherwise(col(BAND_INDEX))
+            .alias(BAND_INDEX),
+    )
 }
 
 /// The kernel's view of a rechunked Float64 column.
@@ -689,9 +716,21 @@ pub fn output_columns(p: &Pipeline) -> Vec<String> {
         }
     }
     cols.push("model_version".into());
+    if p.has_overrides() {
+        cols.extend(OVERRIDE_COLUMNS.iter().map(|c| c.to_string()));
+    }
     cols.extend(p.accounts.pass_through.iter().cloned());
     cols
 }
+
+/// The scores columns after model_version when the pipeline declares
+/// overrides (SPEC §11).
+pub const OVERRIDE_COLUMNS: [&str; 4] = [
+    "band_model",
+    "override_reason",
+    "override_set_by",
+    "override_expires_on",
+];
 
 /// Columns of the long metrics table, in order (a fixed shape: adding a
 /// metric adds rows, never columns).
@@ -933,6 +972,8 @@ fn output_exprs(p: &Pipeline) -> Vec<Expr> {
             "segment" => e.cast(DataType::String),
             "score" | "prev_score" | "score_change" => e.cast(DataType::Int32),
             "model_version" => lit(p.model_version()).alias("model_version"),
+            "band_model" | "override_reason" | "override_set_by" => e.cast(DataType::String),
+            "override_expires_on" => e.cast(DataType::Date),
             _ if p.accounts.pass_through.contains(&c) => e,
             _ => e.cast(DataType::Float64),
         };

@@ -80,6 +80,9 @@ fn scoring_inputs(p: &Pipeline, checked: &Checked) -> Result<LazyFrame> {
             joined.push(agg);
         }
     }
+    if let Some(overrides) = &checked.overrides {
+        joined.push(overrides.clone());
+    }
     let mut wide = base.lazy();
     for agg in joined {
         wide = wide.join(

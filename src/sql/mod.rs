@@ -122,6 +122,36 @@ impl Dialect {
         }
     }
 
+    /// The optional columns `fields` (name, SQL type) of the row of the
+    /// relation `alias` (a table alias), as a struct: a column the
+    /// relation lacks is null there (the row goes through JSON, which
+    /// keeps every DOUBLE exactly: both engines write the shortest text
+    /// that reads back to the same number).
+    pub(crate) fn optional_fields(self, alias: &str, fields: &[(String, &str)]) -> String {
+        match self {
+            Dialect::DuckDb => {
+                let schema: Vec<String> = fields
+                    .iter()
+                    .map(|(n, t)| format!("{}:{}", serde_json::json!(n), serde_json::json!(t)))
+                    .collect();
+                format!(
+                    "from_json(to_json({alias}), {})",
+                    expr::string_lit(self, &format!("{{{}}}", schema.join(",")))
+                )
+            }
+            Dialect::Spark => {
+                let schema: Vec<String> = fields
+                    .iter()
+                    .map(|(n, t)| format!("{} {t}", expr::ident(self, n)))
+                    .collect();
+                format!(
+                    "from_json(to_json(struct({alias}.*)), {})",
+                    expr::string_lit(self, &schema.join(", "))
+                )
+            }
+        }
+    }
+
     /// `CREATE … VIEW name AS`.
     pub(crate) fn create_view(self, name: &str) -> String {
         match self {
@@ -245,6 +275,7 @@ pub fn compile(p: &Pipeline, as_of: NaiveDate, dialect: Dialect) -> Result<Strin
     }
     inputs::write(&ctx, &mut script)?;
     aggregate::write(&ctx, &mut script)?;
+    output::previous(&ctx, &mut script);
     score::write(&ctx, &mut script)?;
     output::write(&ctx, &mut script)?;
     Ok(script.text)

@@ -3,31 +3,41 @@
 //! metrics table, when the pipeline writes it) and `changes` (SPEC §11's
 //! columns; no rows yet: `run` does not compute changes either).
 
-use super::expr;
+use super::expr::{self, float_lit};
 use super::score::{scored, SCORED_VIEW};
 use super::{Ctx, Script};
 use crate::error::Result;
 
 /// Writes the output views.
 pub(super) fn write(ctx: &Ctx, script: &mut Script) -> Result<()> {
-    previous(ctx, script);
     scores(ctx, script);
     summary(ctx, script);
     if ctx.p.settings.metrics_table {
         metrics(ctx, script);
     }
-    changes(ctx, script);
-    Ok(())
+    changes(ctx, script)
 }
 
-/// hs_previous: the previous snapshot's score, band and model version.
-fn previous(ctx: &Ctx, script: &mut Script) {
+/// hs_previous: the previous snapshot's score, band, model version and
+/// model band (the band before an override, for hysteresis: see the
+/// module documentation of [`super`]). Written before the scoring views,
+/// which read it for band hysteresis.
+pub(super) fn previous(ctx: &Ctx, script: &mut Script) {
     let st = ctx.d.string_type();
+    let model_band = if ctx.p.settings.band_hysteresis_points > 0 && ctx.p.has_overrides() {
+        format!(
+            "coalesce({}.band_model, CAST(ps.band AS {st}))",
+            ctx.d
+                .optional_fields("ps", &[("band_model".to_string(), st)])
+        )
+    } else {
+        format!("CAST(ps.band AS {st})")
+    };
     script.view(
         "hs_previous",
         &["The previous snapshot (view previous_scores, no rows on a first snapshot).".into()],
         &format!(
-            "SELECT CAST(customer_id AS {st}) AS customer_id,\n       CAST(score AS {}) AS prev_score,\n       CAST(band AS {st}) AS prev_band,\n       CAST(model_version AS {st}) AS hs_prev_model\nFROM previous_scores",
+            "SELECT CAST(ps.customer_id AS {st}) AS customer_id,\n       CAST(ps.score AS {}) AS prev_score,\n       CAST(ps.band AS {st}) AS prev_band,\n       CAST(ps.model_version AS {st}) AS hs_prev_model,\n       {model_band} AS hs_prev_model_band\nFROM previous_scores AS ps",
             ctx.d.int_type()
         ),
     );
@@ -143,38 +153,247 @@ fn metrics(ctx: &Ctx, script: &mut Script) {
     );
 }
 
-/// `changes`: SPEC §11's columns, no rows (not computed yet).
-fn changes(ctx: &Ctx, script: &mut Script) {
+/// A float rounded to 9 decimals, half away from zero (as `run`'s
+/// `round(9, HalfAwayFromZero)`: x · 10⁹ rounded, then / 10⁹).
+fn round9(x: &str) -> String {
+    format!("round(({x}) * 1e9) / 1e9")
+}
+
+/// Each scored metric's contribution to score_raw (points · share, SPEC
+/// §11; 0 when not present or the scorecard does not weigh its group or
+/// is not one of the pipeline's), rounded to 9 decimals, in declared
+/// order: `scorecard` is the SQL of the scorecard's name, `points(j)` that
+/// of the j-th scored metric's points. Mirrors
+/// `score::changes::contributions` operation for operation.
+fn contributions(
+    ctx: &Ctx,
+    scorecard: &str,
+    points: &dyn Fn(usize) -> String,
+) -> Result<Vec<String>> {
+    let p = ctx.p;
+    let scored = scored(ctx);
+    let present = |j: usize| format!("{} IS NOT NULL", points(j));
+    let group_present = |g: usize| -> String {
+        let terms: Vec<String> = (0..scored.len())
+            .filter(|&j| scored[j].1.group == g)
+            .map(present)
+            .collect();
+        if terms.is_empty() {
+            "FALSE".into()
+        } else {
+            format!("({})", terms.join(" OR "))
+        }
+    };
+    let mut out = Vec::new();
+    for (j, (_, s)) in scored.iter().enumerate() {
+        let mut case = String::from("CASE");
+        for sc in &p.scorecards {
+            let w_g = sc.weights[s.group];
+            let value = if w_g > 0.0 {
+                let mut present_w = Vec::new();
+                for g in 0..p.groups.len() {
+                    if sc.weights[g] > 0.0 {
+                        present_w.push(format!(
+                            "CASE WHEN {} THEN {} ELSE 0.0e0 END",
+                            group_present(g),
+                            float_lit(sc.weights[g])?
+                        ));
+                    }
+                }
+                let mut in_group_w = Vec::new();
+                for (k, (_, t)) in scored.iter().enumerate() {
+                    if t.group == s.group {
+                        in_group_w.push(format!(
+                            "CASE WHEN {} THEN {} ELSE 0.0e0 END",
+                            present(k),
+                            float_lit(t.weight)?
+                        ));
+                    }
+                }
+                let share = format!(
+                    "{} / nullif({}, 0.0e0) * {} / nullif({}, 0.0e0)",
+                    float_lit(w_g)?,
+                    present_w.join(" + "),
+                    float_lit(s.weight)?,
+                    in_group_w.join(" + ")
+                );
+                format!(
+                    "CASE WHEN {} THEN {} * ({share}) ELSE 0.0e0 END",
+                    present(j),
+                    points(j)
+                )
+            } else {
+                "0.0e0".into()
+            };
+            case.push_str(&format!(
+                "\n            WHEN {scorecard} = {} THEN {value}",
+                ctx.s(&sc.name)
+            ));
+        }
+        case.push_str("\n            ELSE 0.0e0 END");
+        out.push(round9(&format!("coalesce({case}, 0.0e0)")));
+    }
+    Ok(out)
+}
+
+/// `changes` (SPEC §11), as `run` computes it (`score::changes::changes`):
+/// the accounts of `scores` also in `previous_scores` when that snapshot
+/// has this model_version, whose band (after hysteresis) differs from
+/// prev_band or whose |score_change| ≥ `alert_change_points`; their kind,
+/// the metric that caused the move, playbook and pass-through columns,
+/// ordered by kind, score_change (nulls last) and customer_id.
+fn changes(ctx: &Ctx, script: &mut Script) -> Result<()> {
+    let p = ctx.p;
     let (st, it) = (ctx.d.string_type(), ctx.d.int_type());
-    let text = |n: &str| format!("CAST(NULL AS {st}) AS {n}");
-    let int = |n: &str| format!("CAST(NULL AS {it}) AS {n}");
-    let float = |n: &str| format!("CAST(NULL AS DOUBLE) AS {n}");
+    let mv = ctx.s(&p.model_version());
+    let thr = p.settings.alert_change_points;
+    let scored = scored(ctx);
+    let n = scored.len();
+    let points_name = |j: usize| format!("{}_points", scored[j].0.name);
+    // The previous snapshot's scorecard and points: a column it lacks (a
+    // metric it did not score) is null, so the metric was not present.
+    let mut fields = vec![("scorecard".to_string(), st)];
+    fields.extend((0..n).map(|j| (points_name(j), "DOUBLE")));
+    let rank = |band: &str| -> String {
+        let mut c = format!("CASE {band}");
+        for (i, b) in p.bands.iter().enumerate() {
+            c.push_str(&format!(" WHEN {} THEN {i}", ctx.s(&b.name)));
+        }
+        c.push_str(" ELSE -1 END");
+        c
+    };
+    script.view(
+        "hs_change_rows",
+        &[
+            format!("The accounts in both snapshots (the previous of model {}) whose band moved or whose", expr::comment_text(&p.model_version())),
+            format!("|score_change| >= {thr}, with the previous scorecard and points, and the kind of move"),
+            "(band order: the declared one, the unscored band below every band).".into(),
+        ],
+        &format!(
+            "SELECT r.*,\n    CASE WHEN hs_now_rank < hs_prev_rank THEN 'band_down'\n         WHEN hs_now_rank > hs_prev_rank THEN 'band_up'\n         WHEN score_change < 0 THEN 'drop'\n         ELSE 'rise' END AS hs_kind\nFROM (\n    SELECT c.*,\n        {} AS hs_prev_row,\n        {} AS hs_now_rank,\n        {} AS hs_prev_rank\n    FROM scores AS c\n    JOIN previous_scores AS ps ON CAST(ps.customer_id AS {st}) = c.customer_id\n    WHERE CAST(ps.model_version AS {st}) = {mv}\n      AND c.prev_band IS NOT NULL\n      AND (c.band <> c.prev_band OR abs(c.score_change) >= {thr})\n) AS r",
+            ctx.d.optional_fields("ps", &fields),
+            rank("c.band"),
+            rank("c.prev_band"),
+        ),
+    );
+    let now = contributions(ctx, "scorecard", &|j| ctx.q(&points_name(j)))?;
+    let before = contributions(ctx, "hs_prev_row.scorecard", &|j| {
+        format!("hs_prev_row.{}", ctx.q(&points_name(j)))
+    })?;
+    let mut list = vec!["*".to_string()];
+    for j in 0..n {
+        list.push(format!(
+            "-- {}\n    {} AS hs_cn_{j},\n    {} AS hs_cp_{j}",
+            expr::comment_text(&scored[j].0.name),
+            now[j],
+            before[j]
+        ));
+    }
+    script.view(
+        "hs_change_contrib",
+        &["Each scored metric's contribution (points · share, 9 decimals) in this and the previous snapshot.".into()],
+        &format!("SELECT\n    {}\nFROM hs_change_rows", list.join(",\n    ")),
+    );
+    let mut list = vec!["*".to_string()];
+    for j in 0..n {
+        list.push(format!(
+            "{} AS hs_cd_{j}",
+            round9(&format!("hs_cn_{j} - hs_cp_{j}"))
+        ));
+    }
+    script.view(
+        "hs_change_delta",
+        &["Each contribution's change (9 decimals).".into()],
+        &format!("SELECT\n    {}\nFROM hs_change_contrib", list.join(",\n    ")),
+    );
+    let mut list = vec!["*".to_string()];
+    for j in 0..n {
+        list.push(format!(
+            "CASE WHEN hs_kind IN ('band_down', 'drop') THEN -hs_cd_{j} ELSE hs_cd_{j} END AS hs_ct_{j}"
+        ));
+    }
+    script.view(
+        "hs_change_toward",
+        &["Each contribution's move in the direction of the change (fell for band_down and drop, rose otherwise).".into()],
+        &format!("SELECT\n    {}\nFROM hs_change_delta", list.join(",\n    ")),
+    );
+    let toward: Vec<String> = (0..n).map(|j| format!("hs_ct_{j}")).collect();
+    let best = match n {
+        0 => "CAST(NULL AS DOUBLE)".to_string(),
+        1 => toward[0].clone(),
+        _ => format!("greatest({})", toward.join(", ")),
+    };
+    script.view(
+        "hs_change_best",
+        &["The largest move in the direction of the change.".into()],
+        &format!("SELECT *,\n    {best} AS hs_best\nFROM hs_change_toward"),
+    );
+    let mut cause = String::from("CASE WHEN hs_best > 0 THEN CASE");
+    for j in 0..n {
+        cause.push_str(&format!(" WHEN hs_ct_{j} = hs_best THEN {j}"));
+    }
+    cause.push_str(" END END");
+    if n == 0 {
+        cause = format!("CAST(NULL AS {it})");
+    }
+    script.view(
+        "hs_change_cause",
+        &["The cause: the first metric in declared order with the largest move (none when no metric moved that way).".into()],
+        &format!("SELECT *,\n    {cause} AS hs_cause\nFROM hs_change_best"),
+    );
+    let pick = |value: &dyn Fn(usize) -> String, null: &str| -> String {
+        if n == 0 {
+            return format!("CAST(NULL AS {null})");
+        }
+        let mut c = String::from("CASE hs_cause");
+        for j in 0..n {
+            c.push_str(&format!(" WHEN {j} THEN {}", value(j)));
+        }
+        c.push_str(" END");
+        c
+    };
     let mut list = vec![
-        text("customer_id"),
-        text("customer_name"),
-        text("scorecard"),
-        text("prev_scorecard"),
-        text("kind"),
-        text("prev_band"),
-        text("band"),
-        int("prev_score"),
-        int("score"),
-        int("score_change"),
-        text("cause"),
-        float("cause_prev_points"),
-        float("cause_points"),
-        float("cause_delta"),
-        text("playbook"),
+        "customer_id".to_string(),
+        "customer_name".into(),
+        "scorecard".into(),
+        format!("CAST(hs_prev_row.scorecard AS {st}) AS prev_scorecard"),
+        "hs_kind AS kind".into(),
+        "prev_band".into(),
+        "band".into(),
+        format!("CAST(prev_score AS {it}) AS prev_score"),
+        format!("CAST(score AS {it}) AS score"),
+        format!("CAST(score_change AS {it}) AS score_change"),
+        format!(
+            "{} AS cause",
+            pick(&|j| ctx.s(&scored[j].0.name), st)
+        ),
+        format!(
+            "CAST({} AS DOUBLE) AS cause_prev_points",
+            pick(&|j| format!("hs_prev_row.{}", ctx.q(&points_name(j))), "DOUBLE")
+        ),
+        format!(
+            "CAST({} AS DOUBLE) AS cause_points",
+            pick(&|j| ctx.q(&points_name(j)), "DOUBLE")
+        ),
+        format!(
+            "CAST({} AS DOUBLE) AS cause_delta",
+            pick(&|j| format!("hs_cd_{j}"), "DOUBLE")
+        ),
+        "playbook".into(),
     ];
-    for c in &ctx.p.accounts.pass_through {
+    for c in &p.accounts.pass_through {
         list.push(ctx.q(c));
     }
     script.view(
         "changes",
         &[
-            "OUTPUT changes (SPEC §11): its columns, then the pass-through columns. No rows: changes are not".into(),
-            format!("computed by this version ({}).", expr::comment_text("run does not write them either")),
+            "OUTPUT changes (SPEC §11): its columns, then the pass-through columns; by kind (band_down, drop,".into(),
+            "band_up, rise), then score_change (nulls last), then customer_id.".into(),
         ],
-        &format!("SELECT\n    {}\nFROM scores\nWHERE FALSE", list.join(",\n    ")),
+        &format!(
+            "SELECT\n    {}\nFROM hs_change_cause\nORDER BY CASE hs_kind WHEN 'band_down' THEN 0 WHEN 'drop' THEN 1 WHEN 'band_up' THEN 2 ELSE 3 END,\n    score_change ASC NULLS LAST,\n    customer_id",
+            list.join(",\n    ")
+        ),
     );
+    Ok(())
 }

@@ -267,15 +267,70 @@ fn totals(ctx: &Ctx, script: &mut Script) -> Result<()> {
             ctx.d.int_type()
         ),
     );
+    let h = p.settings.band_hysteresis_points;
+    if h == 0 {
+        script.view(
+            "hs_banded",
+            &[
+                "The band's position (the first band holding the score, the unscored band last)."
+                    .into(),
+            ],
+            &format!("SELECT *,\n    {band} AS hs_band\nFROM hs_score"),
+        );
+        return Ok(());
+    }
     script.view(
         "hs_banded",
         &[
-            "The band's position (the first band holding the score, the unscored band last)."
+            "The model band's position (the first band holding the score, the unscored band last)."
                 .into(),
         ],
-        &format!("SELECT *,\n    {band} AS hs_band\nFROM hs_score"),
+        &format!("SELECT *,\n    {band} AS hs_band_model\nFROM hs_score"),
+    );
+    held(ctx, script)
+}
+
+/// hs_held (band hysteresis, SPEC §11, when `band_hysteresis_points` h >
+/// 0): an account whose previous model band, in a previous snapshot of the
+/// same model_version, is a band keeps it while lo − h ≤ score ≤ hi + h
+/// for that band's [lo, hi]; otherwise (and for a null score) the model
+/// band. hs_band is the band written (`score::changes::held_band`).
+fn held(ctx: &Ctx, script: &mut Script) -> Result<()> {
+    let p = ctx.p;
+    let h = i64::from(p.settings.band_hysteresis_points);
+    let mv = ctx.s(&p.model_version());
+    let mut case = String::from("CASE");
+    for (i, b) in p.bands.iter().enumerate() {
+        case.push_str(&format!(
+            "\n        WHEN p.hs_prev_model_band = {} AND s.score >= {} AND s.score <= {} THEN {i} -- {}",
+            ctx.s(&b.name),
+            i64::from(b.min) - h,
+            i64::from(b.max) + h,
+            expr::comment_text(&b.name)
+        ));
+    }
+    case.push_str("\n        ELSE s.hs_band_model END");
+    script.view(
+        BANDED_VIEW_HELD,
+        &[format!(
+            "Band hysteresis ({h} points): the previous model band of the same model_version is kept while the score stays within {h} points outside it."
+        )],
+        &format!(
+            "SELECT s.*,\n    CASE WHEN p.hs_prev_model = {mv} THEN {case}\n         ELSE s.hs_band_model END AS hs_band\nFROM hs_banded AS s\nLEFT JOIN hs_previous AS p ON p.customer_id = s.customer_id"
+        ),
     );
     Ok(())
+}
+
+/// The view of the band written: hs_held with hysteresis, else hs_banded.
+const BANDED_VIEW_HELD: &str = "hs_held";
+
+fn banded_view(ctx: &Ctx) -> &'static str {
+    if ctx.p.settings.band_hysteresis_points > 0 {
+        BANDED_VIEW_HELD
+    } else {
+        "hs_banded"
+    }
 }
 
 /// Positions of the scored metrics (in [`scored`]) in name order: the
@@ -320,7 +375,11 @@ fn losses(ctx: &Ctx, script: &mut Script) -> Result<()> {
             "Losses (SPEC §4 drivers): (100 - points) · w_g/Σ present w · w_m/Σ present-in-g w_m, 9 decimals;".into(),
             "the driver key orders by loss, then by name (byte order).".into(),
         ],
-        &format!("SELECT\n    {}\nFROM hs_banded", list.join(",\n    ")),
+        &format!(
+            "SELECT\n    {}\nFROM {}",
+            list.join(",\n    "),
+            banded_view(ctx)
+        ),
     );
     Ok(())
 }

@@ -21,6 +21,7 @@ mod hostile;
 mod large_output;
 mod lease;
 mod metrics_file;
+mod overrides;
 mod object_store_azure;
 mod object_store_s3;
 mod pipeline_errors;

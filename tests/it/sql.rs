@@ -1,7 +1,8 @@
 //! `healthscore sql` (SPEC §10): the compiled script, run by the test
 //! venv's DuckDB over views registered from the Parquet exports (the
-//! pipeline's column mapping applied), gives `run`'s scores, summary and
-//! long metrics table cell for cell (strings and integers equal, floats to
+//! pipeline's column mapping applied), gives `run`'s scores, summary,
+//! long metrics table and changes (SPEC §11, band hysteresis included)
+//! cell for cell (strings and integers equal, floats to
 //! 1e-9, same column names, order and types) and the manifest's row
 //! accounting; the Spark script is deterministic and pipeline strings
 //! reach it only escaped.
@@ -94,6 +95,7 @@ compare("scores", "scores", f"{out}/scores/snapshot_date={d}/*.parquet", "custom
 compare("summary", "summary", f"{out}/summary/snapshot_date={d}/*.parquet", "scorecard")
 if cfg.get("metrics_table"):
     compare("metrics", "metrics", f"{out}/metrics/snapshot_date={d}/*.parquet", "customer_id")
+compare("changes", "changes", f"{out}/changes/snapshot_date={d}/*.parquet", "customer_id")
 
 manifest = json.load(open(f"{out}/scores/snapshot_date={d}/_SUCCESS"))
 tables = manifest["tables"]
@@ -119,8 +121,9 @@ for table, m in tables.items():
         for k, v in (m.get(kind) or {}).items():
             if v and (table, f"{kind}.{k}") not in seen:
                 problems.append(f"row_accounting: missing {table} {kind}.{k} ({v})")
-for v in ["changes"]:
-    con.execute(f"SELECT * FROM {v}").fetchall()
+changes = con.execute("SELECT count(*) FROM changes").fetchone()[0]
+if cfg.get("expect_changes") and not changes:
+    problems.append("the changes view has no rows")
 
 expect = cfg.get("expect_trends")
 if expect:
@@ -434,8 +437,16 @@ fn sql_of_the_default_pipeline_matches_run_on_two_dates_with_a_trend() {
         &out,
         D,
         Some(D_PREV),
-        serde_json::json!({ "expect_trends": ["up", "down", "flat"] }),
+        serde_json::json!({ "expect_trends": ["up", "down", "flat"], "expect_changes": true }),
     );
+    let changes = read_manifest(&out, D)["changes"].clone();
+    let rows: i64 = changes
+        .as_object()
+        .expect("changes per kind in the manifest")
+        .values()
+        .map(|v| v.as_i64().unwrap())
+        .sum();
+    assert!(rows > 0, "run wrote changes: {changes}");
 }
 
 #[test]
@@ -500,6 +511,46 @@ fn sql_of_a_hand_made_pipeline_matches_run_whatever_the_session_time_zone() {
     assert!(counts["usage"]["rejected"]["negative_events"].as_i64() > Some(0));
     assert!(counts["usage"]["orphaned"]["unknown_customer_id"].as_i64() > Some(0));
     assert!(counts["accounts"]["excluded_by_filter"].as_i64() > Some(0));
+}
+
+/// The hand-made pipeline with band hysteresis: the held bands (and so
+/// color, the summary and the changes) agree on two dates.
+#[test]
+fn sql_with_band_hysteresis_matches_run_on_two_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input");
+    let prep = dir.path().join("prepare.json");
+    std::fs::write(
+        &prep,
+        serde_json::json!({ "src": repo().join("sample_data"), "dst": input, "date": D })
+            .to_string(),
+    )
+    .unwrap();
+    run_python(PREPARE_PY, &prep);
+    let pipeline = dir.path().join("handmade.toml");
+    let text = HANDMADE.replace(
+        "metrics_table = true\n",
+        "metrics_table = true\nband_hysteresis_points = 5\nalert_change_points = 10\n",
+    );
+    assert_ne!(text, HANDMADE);
+    std::fs::write(&pipeline, text).unwrap();
+    let out = dir.path().join("out");
+    run_and_check(dir.path(), &input, &pipeline, &out, D_PREV, None, no_extra());
+    run_and_check(
+        dir.path(),
+        &input,
+        &pipeline,
+        &out,
+        D,
+        Some(D_PREV),
+        serde_json::json!({ "expect_changes": true }),
+    );
+    let manifest = read_manifest(&out, D);
+    assert!(
+        manifest["bands_held"].as_i64() > Some(0),
+        "some band held: {}",
+        manifest["bands_held"]
+    );
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! report.html: the report as one self-contained page (inline CSS and SVG
-//! plots), section by section.
+//! plots), section by section, in the shared page shell of
+//! [`crate::render`].
 
 use std::fmt::Write as _;
 
@@ -10,6 +11,7 @@ use super::{band_line, days, esc, f3, fmt_diff, fmt_fig, fmt_weight, pct};
 use crate::commands::backtest::compare::Comparison;
 use crate::commands::backtest::measures::Eval;
 use crate::commands::backtest::model::{ModelReport, Report};
+use crate::render::{page_open, PAGE_CLOSE};
 
 /// The whole report as HTML (report.html).
 pub(crate) fn html(r: &Report) -> String {
@@ -31,36 +33,24 @@ pub(crate) fn html(r: &Report) -> String {
     if let Some(c) = &r.compare {
         compare(&mut s, c);
     }
-    s.push_str(
-        "<p class=\"sub\">Every figure is in report.json next to this page.</p></body></html>\n",
-    );
+    s.push_str("<p class=\"sub\">Every figure is in report.json next to this page.</p>");
+    s.push_str(PAGE_CLOSE);
     s
 }
 
 /// The page's head and style, the title and what was measured on which data.
 fn head(s: &mut String, r: &Report) {
     let m0 = &r.models[0];
+    s.push_str(&page_open(
+        &format!("healthscore backtest — {}", m0.model_version),
+        "",
+        "",
+    ));
     let _ = write!(
         s,
-        r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>healthscore backtest — {}</title>
-<style>
-body{{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px auto;max-width:960px;color:#222;line-height:1.4;padding:0 12px}}
-h1{{font-size:24px;margin-bottom:4px}} h2{{font-size:19px;margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}} h3{{font-size:16px;margin-top:22px}}
-.sub{{color:#666;font-size:13px}} .kpis{{display:flex;flex-wrap:wrap;gap:12px;margin:18px 0}}
-.kpi{{border:1px solid #ddd;border-radius:8px;padding:10px 14px;min-width:150px;background:#fafafa}}
-.kpi b{{display:block;font-size:24px}} .kpi span{{font-size:12px;color:#555}}
-.row{{display:flex;flex-wrap:wrap;gap:16px}} figure{{margin:0}} .row figure{{max-width:450px}} figcaption{{font-size:13px;color:#444;margin:4px 0 12px}}
-table{{border-collapse:collapse;font-size:13px;margin:8px 0 16px}} th,td{{border:1px solid #ddd;padding:4px 8px;text-align:right}} th:first-child,td:first-child{{text-align:left}}
-th{{background:#f3f3f3}} pre{{background:#f6f8fa;border:1px solid #ddd;padding:10px;font-size:12px;white-space:pre-wrap}}
-.note{{background:#fff8e1;border-left:4px solid #e6a23c;padding:6px 10px;font-size:13px;margin:8px 0}}
-.good{{color:#2e7d32}} .bad{{color:#c62828}}
-</style></head><body>
-<h1>Does the health score foresee churn?</h1>
+        r#"<h1>Does the health score foresee churn?</h1>
 <div class="sub">{} · {} · {} as-of dates {}..{} every {} days · churn within {} days after each date · labels <code>{}</code> · {}</div>
 "#,
-        esc(&m0.model_version),
         esc(&m0.model_version),
         esc(&r.input),
         r.dates.len(),

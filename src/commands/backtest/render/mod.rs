@@ -13,6 +13,7 @@ pub(super) use markdown::markdown;
 pub(super) use text::outcome;
 
 use super::measures::Eval;
+use crate::render::esc;
 
 /// A figure with 3 decimals, or `n/a`.
 pub(super) fn f3(v: Option<f64>) -> String {
@@ -77,20 +78,4 @@ fn fmt_diff(figure: &str, d: Option<f64>) -> String {
         Some(d) if figure.contains("days") => format!("{d:+.0} days"),
         Some(d) => format!("{d:+.3}"),
     }
-}
-
-/// Escapes text for HTML (and SVG).
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

@@ -1,5 +1,6 @@
 //! The report's inline SVG plots: the ROC curves, churn per band, the score
-//! histogram, AUC per date, each signal's AUC and a scorecard's weights.
+//! histogram, AUC per date, each signal's AUC and a scorecard's weights,
+//! drawn with the shared primitives of [`crate::render::svg`].
 
 use std::fmt::Write as _;
 
@@ -7,138 +8,8 @@ use super::{esc, f3, pct};
 use crate::commands::backtest::measures::{BandRate, Eval, SignalAuc};
 use crate::commands::backtest::model::ModelReport;
 use crate::commands::backtest::weights::WeightSuggestion;
-
-/// A CSS colour for a band colour name (only safe characters pass through).
-fn css_color(c: &str) -> String {
-    match c.to_ascii_lowercase().as_str() {
-        "red" => "#d64541".into(),
-        "yellow" | "amber" | "orange" => "#e6a23c".into(),
-        "green" => "#3c9d5d".into(),
-        "grey" | "gray" => "#9aa0a6".into(),
-        other
-            if !other.is_empty()
-                && other
-                    .chars()
-                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '#') =>
-        {
-            other.to_string()
-        }
-        _ => "#888".into(),
-    }
-}
-
-/// Line colours of the models and scorecards, in turn.
-pub(super) const PALETTE: [&str; 8] = [
-    "#1f4e79", "#c0504d", "#4f9a3a", "#8064a2", "#f39c12", "#2aa198", "#7f6000", "#d33682",
-];
-
-/// A plot area: the SVG size and the margins around the axes.
-struct Plot {
-    w: f64,
-    h: f64,
-    left: f64,
-    right: f64,
-    top: f64,
-    bottom: f64,
-}
-
-impl Plot {
-    fn x(&self, v: f64) -> f64 {
-        self.left + v * (self.w - self.left - self.right)
-    }
-    fn y(&self, v: f64) -> f64 {
-        self.h - self.bottom - v * (self.h - self.top - self.bottom)
-    }
-    fn open(&self, title: &str) -> String {
-        format!(
-            r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{t}"><title>{t}</title><rect x="0" y="0" width="{w}" height="{h}" fill="#fff"/>"##,
-            w = self.w,
-            h = self.h,
-            t = esc(title)
-        )
-    }
-    /// Axes with ticks 0..1 on both (labels formatted by `fx`/`fy`).
-    fn axes(&self, xt: &[(f64, String)], yt: &[(f64, String)], xl: &str, yl: &str) -> String {
-        let mut s = String::new();
-        for (v, l) in yt {
-            let y = self.y(*v);
-            let _ = write!(
-                s,
-                r##"<line x1="{}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="#e5e5e5"/><text x="{}" y="{:.1}" font-size="11" text-anchor="end" fill="#555">{}</text>"##,
-                self.left,
-                self.w - self.right,
-                self.left - 6.0,
-                y + 4.0,
-                esc(l)
-            );
-        }
-        for (v, l) in xt {
-            let x = self.x(*v);
-            let _ = write!(
-                s,
-                r##"<line x1="{x:.1}" y1="{}" x2="{x:.1}" y2="{}" stroke="#ccc"/><text x="{x:.1}" y="{}" font-size="11" text-anchor="middle" fill="#555">{}</text>"##,
-                self.h - self.bottom,
-                self.h - self.bottom + 4.0,
-                self.h - self.bottom + 17.0,
-                esc(l)
-            );
-        }
-        let _ = write!(
-            s,
-            r##"<line x1="{l}" y1="{b}" x2="{r}" y2="{b}" stroke="#333"/><line x1="{l}" y1="{t}" x2="{l}" y2="{b}" stroke="#333"/>"##,
-            l = self.left,
-            r = self.w - self.right,
-            t = self.top,
-            b = self.h - self.bottom
-        );
-        let _ = write!(
-            s,
-            r##"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="middle" fill="#333">{}</text>"##,
-            (self.left + self.w - self.right) / 2.0,
-            self.h - 6.0,
-            esc(xl)
-        );
-        let _ = write!(
-            s,
-            r##"<text transform="translate(14,{:.1}) rotate(-90)" font-size="12" text-anchor="middle" fill="#333">{}</text>"##,
-            (self.top + self.h - self.bottom) / 2.0,
-            esc(yl)
-        );
-        s
-    }
-}
-
-/// `n + 1` evenly spaced ticks over 0..1 labelled from 0..`max`.
-fn ticks(n: usize, max: f64, fmt: impl Fn(f64) -> String) -> Vec<(f64, String)> {
-    (0..=n)
-        .map(|i| {
-            let f = i as f64 / n as f64;
-            (f, fmt(f * max))
-        })
-        .collect()
-}
-
-/// A legend of line samples (label, colour, dashed) from (`x`, `y`) down.
-fn legend(items: &[(String, String, bool)], x: f64, y: f64) -> String {
-    let mut s = String::new();
-    for (i, (label, color, dashed)) in items.iter().enumerate() {
-        let yy = y + i as f64 * 16.0;
-        let _ = write!(
-            s,
-            r##"<line x1="{x}" y1="{yy}" x2="{}" y2="{yy}" stroke="{color}" stroke-width="2.5"{}/><text x="{}" y="{}" font-size="11" fill="#333">{}</text>"##,
-            x + 22.0,
-            if *dashed {
-                r#" stroke-dasharray="5,3""#
-            } else {
-                ""
-            },
-            x + 28.0,
-            yy + 4.0,
-            esc(label)
-        );
-    }
-    s
-}
+pub(super) use crate::render::svg::PALETTE;
+use crate::render::svg::{css_color, legend, nice_max, pct_tick, ticks, Plot};
 
 /// One ROC curve to draw: label, colour, dashed, AUC, points.
 pub(super) type RocCurve = (String, String, bool, f64, Vec<[f64; 2]>);
@@ -197,34 +68,6 @@ pub(super) fn svg_roc(curves: &[RocCurve]) -> String {
     ));
     s.push_str("</svg>");
     s
-}
-
-/// A round axis maximum ≥ `v` (a share, at most 1) and its tick count.
-fn nice_max(v: f64) -> (f64, usize) {
-    let steps = [
-        (0.01, 5),
-        (0.02, 4),
-        (0.05, 5),
-        (0.1, 5),
-        (0.2, 4),
-        (0.25, 5),
-        (0.3, 6),
-        (0.4, 4),
-        (0.5, 5),
-        (0.6, 6),
-        (0.8, 4),
-    ];
-    steps.into_iter().find(|(s, _)| v <= *s).unwrap_or((1.0, 5))
-}
-
-/// A percentage tick label (1 decimal only when needed).
-fn pct_tick(v: f64) -> String {
-    let p = v * 100.0;
-    if (p - p.round()).abs() > 1e-6 {
-        format!("{:.1}%", v * 100.0)
-    } else {
-        format!("{:.0}%", v * 100.0)
-    }
 }
 
 /// Churn rate per band, one bar per model.
