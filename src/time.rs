@@ -30,9 +30,27 @@ pub fn date_of(day: i32) -> NaiveDate {
 /// Parses a `YYYY-MM-DD` date given to `--{flag}` (surrounding spaces are
 /// ignored); a wrong date is a usage error naming the flag.
 pub fn parse_date(flag: &str, s: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| Error::Usage(format!("--{flag} {s}: expected a date YYYY-MM-DD")))
+    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| Error::Usage(format!("--{flag} {s}: expected a date YYYY-MM-DD")))?;
+    if !(FIRST_DATE..=LAST_DATE).contains(&d) {
+        return Err(Error::Usage(format!(
+            "--{flag} {s}: expected a date between {FIRST_DATE} and {LAST_DATE}"
+        )));
+    }
+    Ok(d)
 }
+
+/// The earliest date a command takes (older ones are typing mistakes).
+pub const FIRST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
+    Some(d) => d,
+    None => panic!("1900-01-01 is a date"),
+};
+
+/// The latest date a command takes.
+pub const LAST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2999, 12, 31) {
+    Some(d) => d,
+    None => panic!("2999-12-31 is a date"),
+};
 
 /// Parses `--as-of`, defaulting to yesterday in UTC (the last complete day
 /// for a job that runs after midnight).

@@ -444,6 +444,49 @@ fn finished_manifest(
     m
 }
 
+/// The tables of a date in the order they are written: the scores a row
+/// group at a time, then the summary (which finishes the scoring), the
+/// long metrics table (none when settings.metrics_table is off: the date's
+/// folder is only cleared) and the changes.
+fn output_tables<'a>(
+    p: &'a Pipeline,
+    finish: &'a FinishScoring<'a>,
+    rows: usize,
+    make_scores: &'a snapshot::MakeRows<'a>,
+) -> Vec<snapshot::Table<'a>> {
+    vec![
+        snapshot::Table::of(snapshot::SCORES, snapshot::made_parts(rows, make_scores)),
+        snapshot::Table {
+            name: snapshot::SUMMARY,
+            parts: Box::new(|| {
+                let done = finish.finish()?;
+                Ok(snapshot::frames(snapshot::parts(&done.summary)))
+            }),
+        },
+        // Without the long table (settings.metrics_table = false) no
+        // parts: the date's metrics folder is only cleared.
+        snapshot::Table {
+            name: snapshot::METRICS,
+            parts: Box::new(move || {
+                let Some(done) = finish.scored.get().filter(|_| p.settings.metrics_table) else {
+                    return Ok(Vec::new());
+                };
+                let metrics = score::long_metrics(p, &done.with_losses)?;
+                Ok(snapshot::frames(snapshot::packed_parts(metrics, rows)))
+            }),
+        },
+        snapshot::Table {
+            name: snapshot::CHANGES,
+            parts: Box::new(|| {
+                let Some(done) = finish.scored.get() else {
+                    return Ok(Vec::new());
+                };
+                Ok(snapshot::frames(snapshot::parts(&done.changes)))
+            }),
+        },
+    ]
+}
+
 /// Scores checked inputs for `opts.as_of` (trend against the latest
 /// committed earlier date) and commits the date's snapshot. The caller
 /// holds the output's lease.
@@ -525,38 +568,7 @@ pub fn score_and_commit(
     snapshot::commit(
         output,
         opts.as_of,
-        vec![
-            snapshot::Table::of(snapshot::SCORES, snapshot::made_parts(rows, &make_scores)),
-            snapshot::Table {
-                name: snapshot::SUMMARY,
-                parts: Box::new(|| {
-                    let done = finish.finish()?;
-                    Ok(snapshot::frames(snapshot::parts(&done.summary)))
-                }),
-            },
-            // Without the long table (settings.metrics_table = false) no
-            // parts: the date's metrics folder is only cleared.
-            snapshot::Table {
-                name: snapshot::METRICS,
-                parts: Box::new(|| {
-                    let Some(done) = finish.scored.get().filter(|_| p.settings.metrics_table)
-                    else {
-                        return Ok(Vec::new());
-                    };
-                    let metrics = score::long_metrics(p, &done.with_losses)?;
-                    Ok(snapshot::frames(snapshot::packed_parts(metrics, rows)))
-                }),
-            },
-            snapshot::Table {
-                name: snapshot::CHANGES,
-                parts: Box::new(|| {
-                    let Some(done) = finish.scored.get() else {
-                        return Ok(Vec::new());
-                    };
-                    Ok(snapshot::frames(snapshot::parts(&done.changes)))
-                }),
-            },
-        ],
+        output_tables(p, &finish, rows, &make_scores),
         |written: &[Written]| {
             locked(&finish.stages).record("write", write_started, None);
             finished_manifest(

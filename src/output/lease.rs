@@ -67,8 +67,23 @@ impl Lease {
                         expires: held.expires.to_rfc3339(),
                     });
                 }
-                // Expired, ours, or unreadable: take it over.
-                _ => out.delete(LOCK)?,
+                // Expired, ours, or unreadable: take it over, and say so.
+                held => {
+                    let why = match held {
+                        Ok(h) if h.run_id == run_id => {
+                            format!("held by this run id ({}), rerun", escaped(&h.run_id))
+                        }
+                        Ok(h) => format!(
+                            "run {} on {} expired at {}",
+                            escaped(&h.run_id),
+                            escaped(&h.host),
+                            h.expires.to_rfc3339()
+                        ),
+                        Err(e) => format!("unreadable ({e})"),
+                    };
+                    tracing::warn!(lease = %out.url_of(LOCK), "taking over the lease: {why}");
+                    out.delete(LOCK)?
+                }
             }
         }
         Err(Error::Storage {

@@ -77,6 +77,8 @@ mod tests {
         let p = page_open("a <b>", CSP_NO_FETCH, ".x{}\n");
         assert!(p.starts_with("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\""));
         assert!(p.contains("<title>a &lt;b&gt;</title>"));
-        assert!(p.ends_with(".good{color:#2e7d32} .bad{color:#c62828}\n.x{}\n</style></head><body>\n"));
+        assert!(
+            p.ends_with(".good{color:#2e7d32} .bad{color:#c62828}\n.x{}\n</style></head><body>\n")
+        );
     }
 }

@@ -175,7 +175,6 @@ pub fn pct_tick(v: f64) -> String {
     }
 }
 
-
 /// A round axis maximum ≥ `v` for any positive quantity (1, 2, 2.5 or 5
 /// times a power of ten) and its tick count.
 pub fn nice_ceiling(v: f64) -> (f64, usize) {
@@ -269,12 +268,7 @@ pub fn stacked_shares(
         .enumerate()
         .map(|(i, c)| (i as f64 * slot + slot / 2.0, c.clone()))
         .collect();
-    s.push_str(&pl.axes(
-        &xt,
-        &ticks(5, 1.0, pct_tick),
-        x_label,
-        "share of accounts",
-    ));
+    s.push_str(&pl.axes(&xt, &ticks(5, 1.0, pct_tick), x_label, "share of accounts"));
     s.push_str(&swatch_legend(series, pl.left, 18.0));
     for (i, (cat, row)) in categories.iter().zip(values).enumerate() {
         let total: f64 = row.iter().sum();

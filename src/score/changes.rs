@@ -132,10 +132,45 @@ pub fn changes(
     scored: &DataFrame,
     prev_points: Option<&DataFrame>,
 ) -> PolarsResult<DataFrame> {
-    let empty = || -> PolarsResult<DataFrame> { schema_only(p) };
     let Some(prev_points) = prev_points else {
-        return empty();
+        return schema_only(p);
     };
+    let names: Vec<&str> = p
+        .metrics
+        .iter()
+        .filter(|m| m.scoring.is_some())
+        .map(|m| m.name.as_str())
+        .collect();
+    let now = contributions(p, "scorecard", &|m| points_column(m));
+    let before = contributions(p, &prev_column("scorecard"), &|m| {
+        prev_column(&points_column(m))
+    });
+    let deltas: Vec<Expr> = now
+        .iter()
+        .zip(&before)
+        .enumerate()
+        .map(|(i, (a, b))| round9(a.clone() - b.clone()).alias(format!("__delta_{i}")))
+        .collect();
+    let with_deltas = candidates(p, scored, prev_points)
+        .with_column(kind(p).alias("kind"))
+        .with_columns(deltas);
+    with_cause(with_deltas, names.len())
+        .with_columns(cause_columns(&names))
+        .with_column(kind_order().alias("__kind_order"))
+        .sort_by_exprs(
+            [col("__kind_order"), col("score_change"), col("customer_id")],
+            SortMultipleOptions::default()
+                .with_nulls_last(true)
+                .with_maintain_order(true),
+        )
+        .select(output_exprs(p))
+        .collect()
+}
+
+/// The accounts present in both snapshots, with no override in force on
+/// D, whose band moved or whose |score_change| reached
+/// alert_change_points, beside their previous scorecard and points.
+fn candidates(p: &Pipeline, scored: &DataFrame, prev_points: &DataFrame) -> LazyFrame {
     let threshold = p.settings.alert_change_points;
     // An account with an override in force on D is the CSM's call: no row.
     let no_override = if p.has_overrides() {
@@ -159,7 +194,7 @@ pub fn changes(
         .filter(|c| prev_points.column(c).is_err())
         .map(|c| lit(NULL).cast(DataType::Float64).alias(c))
         .collect();
-    let candidates = scored.clone().lazy().filter(moved).join(
+    scored.clone().lazy().filter(moved).join(
         prev_points.clone().lazy().with_columns(missing),
         [col("customer_id")],
         [col("customer_id")],
@@ -167,86 +202,66 @@ pub fn changes(
             maintain_order: MaintainOrderJoin::Left,
             ..JoinArgs::new(JoinType::Left)
         },
-    );
-    let names: Vec<&str> = p
-        .metrics
-        .iter()
-        .filter(|m| m.scoring.is_some())
-        .map(|m| m.name.as_str())
-        .collect();
-    let now = contributions(p, "scorecard", &|m| points_column(m));
-    let before = contributions(p, &prev_column("scorecard"), &|m| {
-        prev_column(&points_column(m))
-    });
+    )
+}
+
+/// band_down / band_up by the declared band order, else drop / rise by
+/// the sign of score_change.
+fn kind(p: &Pipeline) -> Expr {
     let now_rank = band_rank(p, col("band"));
     let prev_rank = band_rank(p, col("prev_band"));
-    let kind = when(now_rank.clone().lt(prev_rank.clone()))
+    when(now_rank.clone().lt(prev_rank.clone()))
         .then(lit("band_down"))
         .when(now_rank.gt(prev_rank))
         .then(lit("band_up"))
         .when(col("score_change").lt(lit(0)))
         .then(lit("drop"))
-        .otherwise(lit("rise"));
-    let deltas: Vec<Expr> = now
-        .iter()
-        .zip(&before)
-        .enumerate()
-        .map(|(i, (a, b))| round9(a.clone() - b.clone()).alias(format!("__delta_{i}")))
-        .collect();
-    let with_deltas = candidates
-        .with_column(kind.alias("kind"))
-        .with_columns(deltas);
-    let picked = |prefix: &dyn Fn(&str) -> String| -> Expr {
-        let mut e = lit(NULL).cast(DataType::Float64);
-        for (i, m) in names.iter().enumerate().rev() {
-            e = when(col("__cause").eq(lit(i as i32)))
-                .then(col(prefix(m)).cast(DataType::Float64))
-                .otherwise(e);
-        }
-        e
-    };
-    let mut cause_name = lit(NULL).cast(DataType::String);
-    for (i, m) in names.iter().enumerate().rev() {
-        cause_name = when(col("__cause").eq(lit(i as i32)))
-            .then(lit(*m))
-            .otherwise(cause_name);
+        .otherwise(lit("rise"))
+}
+
+/// The position of each row's kind in [`KINDS`] (the table's order).
+fn kind_order() -> Expr {
+    let mut e = lit(4i32);
+    for (i, k) in KINDS.iter().enumerate().rev() {
+        e = when(col("kind").eq(lit(*k)))
+            .then(lit(i as i32))
+            .otherwise(e);
     }
-    let delta = {
-        let mut e = lit(NULL).cast(DataType::Float64);
-        for i in (0..names.len()).rev() {
-            e = when(col("__cause").eq(lit(i as i32)))
-                .then(col(format!("__delta_{i}")))
-                .otherwise(e);
-        }
-        e
-    };
-    let kind_order = {
-        let mut e = lit(4i32);
-        for (i, k) in KINDS.iter().enumerate().rev() {
-            e = when(col("kind").eq(lit(*k)))
-                .then(lit(i as i32))
-                .otherwise(e);
-        }
-        e
-    };
-    let out = with_cause(with_deltas, names.len())
-        .with_columns([
-            cause_name.alias("cause"),
-            picked(&|m| prev_column(&points_column(m))).alias("cause_prev_points"),
-            picked(&|m| points_column(m)).alias("cause_points"),
-            delta.alias("cause_delta"),
-            col(prev_column("scorecard")).alias("prev_scorecard"),
-            kind_order.alias("__kind_order"),
-        ])
-        .sort_by_exprs(
-            [col("__kind_order"), col("score_change"), col("customer_id")],
-            SortMultipleOptions::default()
-                .with_nulls_last(true)
-                .with_maintain_order(true),
+    e
+}
+
+/// The value of the cause's column (`column_of` its name) on each row,
+/// null when there is no cause.
+fn of_cause(names: &[&str], column_of: &dyn Fn(usize, &str) -> Expr, dtype: DataType) -> Expr {
+    let mut e = lit(NULL).cast(dtype);
+    for (i, m) in names.iter().enumerate().rev() {
+        e = when(col("__cause").eq(lit(i as i32)))
+            .then(column_of(i, m))
+            .otherwise(e);
+    }
+    e
+}
+
+/// cause, cause_prev_points, cause_points, cause_delta and prev_scorecard.
+fn cause_columns(names: &[&str]) -> Vec<Expr> {
+    let f64 = DataType::Float64;
+    vec![
+        of_cause(names, &|_, m| lit(m.to_string()), DataType::String).alias("cause"),
+        of_cause(
+            names,
+            &|_, m| col(prev_column(&points_column(m))).cast(DataType::Float64),
+            f64.clone(),
         )
-        .select(output_exprs(p))
-        .collect()?;
-    Ok(out)
+        .alias("cause_prev_points"),
+        of_cause(
+            names,
+            &|_, m| col(points_column(m)).cast(DataType::Float64),
+            f64.clone(),
+        )
+        .alias("cause_points"),
+        of_cause(names, &|i, _| col(format!("__delta_{i}")), f64).alias("cause_delta"),
+        col(prev_column("scorecard")).alias("prev_scorecard"),
+    ]
 }
 
 /// Adds `__cause`: the position of the metric whose contribution moved

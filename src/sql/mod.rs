@@ -10,9 +10,15 @@
 //!   names (the pipeline's column mapping already applied) and the types of
 //!   SPEC §2 (any integer width, Date or Timestamp of any unit and zone,
 //!   any string type);
-//! - `previous_scores`: the previous snapshot's scores table (at least
-//!   customer_id, score, band and model_version), with no rows when there
-//!   is none.
+//! - `previous_scores`: the previous snapshot's scores table as written
+//!   (at least customer_id, score, band and model_version), with no rows
+//!   when there is none. Its scorecard and `<metric>_points` columns are
+//!   read for the changes' causes when present: the script reads them
+//!   through the row as JSON (`to_json`/`from_json`, exact for DOUBLE in
+//!   both engines), so a column the table lacks (a metric the previous
+//!   snapshot did not score, or an empty table with the four columns
+//!   alone) is null there, and the metric counts as not present, as in
+//!   `run`.
 //!
 //! It then runs the statements in order (separated by `;`) and selects
 //! from the temporary views the script defines:
@@ -23,7 +29,9 @@
 //! - `metrics` (when `settings.metrics_table`): the long metrics table
 //!   (customer_id, scorecard, group, metric, raw, points, loss,
 //!   model_version), by metric in declared order, then customer_id;
-//! - `changes`: the columns of SPEC §11 (see [`output`]: no rows yet);
+//! - `changes`: the changes table of SPEC §11 (columns, types, rows and
+//!   order as `run`'s): empty unless previous_scores holds this
+//!   pipeline's model_version;
 //! - `row_accounting`: SPEC §7's counts in a long format, one row per
 //!   (table_name, count_name) with `rows` BIGINT: `rows_read`,
 //!   `after_as_of`, `rejected.<rule>` (every rule of the table, 0
@@ -40,6 +48,19 @@
 //! `SET spark.sql.session.timeZone = UTC`, so `to_date` gives the UTC date
 //! of a TIMESTAMP, and a TIMESTAMP_NTZ (a timestamp without zone: UTC by
 //! SPEC §2) its own date.
+//!
+//! Band hysteresis (SPEC §11, `settings.band_hysteresis_points` > 0) is
+//! compiled into the band (and so color, summary and changes) of
+//! `scores`; it reads the previous *model* band: `run` takes the previous
+//! snapshot's `band_model` column where it exists, else `band`. The
+//! compiler cannot see the previous table's columns, so it decides from
+//! the pipeline: a pipeline that declares overrides (whose scores carry
+//! band_model) reads band_model (through JSON, as above, so a previous
+//! snapshot without the column falls back to `band`); any other reads
+//! `band` alone, which equals band_model unless the previous snapshot of
+//! the same model_version applied overrides — a pipeline that does not
+//! declare them cannot have written such a snapshot under the same
+//! name@version unless its file changed without a version bump.
 //!
 //! Dates are handled as day numbers (days since 1970-01-01), as `run` does,
 //! so a filter, an aggregation (`max(date)`) or a predicate on a date

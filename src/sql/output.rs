@@ -1,8 +1,11 @@
 //! The output views: `scores` (SPEC §6 columns, order and types, with the
 //! trend against `previous_scores`), `summary`, `metrics` (the long
-//! metrics table, when the pipeline writes it) and `changes` (SPEC §11's
-//! columns; no rows yet: `run` does not compute changes either).
-
+//! metrics table, when the pipeline writes it) and `changes` (SPEC §11:
+//! the accounts whose band moved or whose score moved by at least
+//! `alert_change_points` since the previous snapshot of the same model,
+//! with the metric whose contribution moved the most), mirroring
+//! `score::changes`. Also `hs_previous`, written before the scoring views
+//! (band hysteresis reads it).
 use super::expr::{self, float_lit};
 use super::score::{scored, SCORED_VIEW};
 use super::{Ctx, Script};
@@ -159,74 +162,106 @@ fn round9(x: &str) -> String {
     format!("round(({x}) * 1e9) / 1e9")
 }
 
-/// Each scored metric's contribution to score_raw (points · share, SPEC
-/// §11; 0 when not present or the scorecard does not weigh its group or
-/// is not one of the pipeline's), rounded to 9 decimals, in declared
-/// order: `scorecard` is the SQL of the scorecard's name, `points(j)` that
-/// of the j-th scored metric's points. Mirrors
-/// `score::changes::contributions` operation for operation.
-fn contributions(
-    ctx: &Ctx,
-    scorecard: &str,
-    points: &dyn Fn(usize) -> String,
-) -> Result<Vec<String>> {
+/// One snapshot's columns for the contributions: the scorecard's name
+/// and each scored metric's points (SQL), and the prefix of the helper
+/// columns (`hs_now`, `hs_prev`).
+struct Snapshot<'a> {
+    prefix: &'a str,
+    scorecard: String,
+    points: Vec<String>,
+}
+
+/// The weights of the present metrics, per snapshot (see
+/// [`contributions`]): `<prefix>_igw_<g>` Σ the weights of group g's
+/// scored metrics with points, `<prefix>_pw_<i>` Σ the weights, in
+/// scorecard i, of the weighted groups with a metric with points (both
+/// added in declared order, as `run` does).
+fn present_weights(ctx: &Ctx, snap: &Snapshot) -> Result<Vec<String>> {
     let p = ctx.p;
     let scored = scored(ctx);
-    let present = |j: usize| format!("{} IS NOT NULL", points(j));
-    let group_present = |g: usize| -> String {
-        let terms: Vec<String> = (0..scored.len())
+    let present = |j: usize| format!("{} IS NOT NULL", snap.points[j]);
+    let mut list = Vec::new();
+    for g in 0..p.groups.len() {
+        let members: Vec<usize> = (0..scored.len())
             .filter(|&j| scored[j].1.group == g)
-            .map(present)
             .collect();
-        if terms.is_empty() {
-            "FALSE".into()
-        } else {
-            format!("({})", terms.join(" OR "))
+        if members.is_empty() {
+            continue;
         }
-    };
+        let terms = members
+            .iter()
+            .map(|&k| {
+                Ok(format!(
+                    "CASE WHEN {} THEN {} ELSE 0.0e0 END",
+                    present(k),
+                    float_lit(scored[k].1.weight)?
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        list.push(format!("{} AS {}_igw_{g}", terms.join(" + "), snap.prefix));
+    }
+    for (i, sc) in p.scorecards.iter().enumerate() {
+        let mut terms = Vec::new();
+        for g in 0..p.groups.len() {
+            if sc.weights[g] > 0.0 {
+                let members: Vec<String> = (0..scored.len())
+                    .filter(|&j| scored[j].1.group == g)
+                    .map(present)
+                    .collect();
+                let any = if members.is_empty() {
+                    "FALSE".to_string()
+                } else {
+                    members.join(" OR ")
+                };
+                terms.push(format!(
+                    "CASE WHEN {any} THEN {} ELSE 0.0e0 END",
+                    float_lit(sc.weights[g])?
+                ));
+            }
+        }
+        let sum = if terms.is_empty() {
+            "0.0e0".to_string()
+        } else {
+            terms.join("\n        + ")
+        };
+        list.push(format!(
+            "-- {}\n    {sum} AS {}_pw_{i}",
+            expr::comment_text(&sc.name),
+            snap.prefix
+        ));
+    }
+    Ok(list)
+}
+
+/// Each scored metric's contribution to score_raw (points · share, SPEC
+/// §11: share = w_g/Σ present w · w_m/Σ present-in-g w_m; 0 when the
+/// metric has no points, or the scorecard does not weigh its group or is
+/// not one of the pipeline's), rounded to 9 decimals, in declared order,
+/// over the columns of [`present_weights`]. Mirrors
+/// `score::changes::contributions` operation for operation.
+fn contributions(ctx: &Ctx, snap: &Snapshot) -> Result<Vec<String>> {
+    let p = ctx.p;
+    let scored = scored(ctx);
     let mut out = Vec::new();
     for (j, (_, s)) in scored.iter().enumerate() {
+        let g = s.group;
         let mut case = String::from("CASE");
-        for sc in &p.scorecards {
-            let w_g = sc.weights[s.group];
+        for (i, sc) in p.scorecards.iter().enumerate() {
+            let w_g = sc.weights[g];
             let value = if w_g > 0.0 {
-                let mut present_w = Vec::new();
-                for g in 0..p.groups.len() {
-                    if sc.weights[g] > 0.0 {
-                        present_w.push(format!(
-                            "CASE WHEN {} THEN {} ELSE 0.0e0 END",
-                            group_present(g),
-                            float_lit(sc.weights[g])?
-                        ));
-                    }
-                }
-                let mut in_group_w = Vec::new();
-                for (k, (_, t)) in scored.iter().enumerate() {
-                    if t.group == s.group {
-                        in_group_w.push(format!(
-                            "CASE WHEN {} THEN {} ELSE 0.0e0 END",
-                            present(k),
-                            float_lit(t.weight)?
-                        ));
-                    }
-                }
-                let share = format!(
-                    "{} / nullif({}, 0.0e0) * {} / nullif({}, 0.0e0)",
-                    float_lit(w_g)?,
-                    present_w.join(" + "),
-                    float_lit(s.weight)?,
-                    in_group_w.join(" + ")
-                );
                 format!(
-                    "CASE WHEN {} THEN {} * ({share}) ELSE 0.0e0 END",
-                    present(j),
-                    points(j)
+                    "CASE WHEN {pts} IS NOT NULL THEN {pts} * ({} / nullif({pre}_pw_{i}, 0.0e0) * {} / nullif({pre}_igw_{g}, 0.0e0)) ELSE 0.0e0 END",
+                    float_lit(w_g)?,
+                    float_lit(s.weight)?,
+                    pts = snap.points[j],
+                    pre = snap.prefix,
                 )
             } else {
                 "0.0e0".into()
             };
             case.push_str(&format!(
-                "\n            WHEN {scorecard} = {} THEN {value}",
+                "\n            WHEN {} = {} THEN {value}",
+                snap.scorecard,
                 ctx.s(&sc.name)
             ));
         }
@@ -276,10 +311,27 @@ fn changes(ctx: &Ctx, script: &mut Script) -> Result<()> {
             rank("c.prev_band"),
         ),
     );
-    let now = contributions(ctx, "scorecard", &|j| ctx.q(&points_name(j)))?;
-    let before = contributions(ctx, "hs_prev_row.scorecard", &|j| {
-        format!("hs_prev_row.{}", ctx.q(&points_name(j)))
-    })?;
+    let now = Snapshot {
+        prefix: "hs_now",
+        scorecard: "scorecard".into(),
+        points: (0..n).map(|j| ctx.q(&points_name(j))).collect(),
+    };
+    let prev = Snapshot {
+        prefix: "hs_prev",
+        scorecard: "hs_prev_row.scorecard".into(),
+        points: (0..n)
+            .map(|j| format!("hs_prev_row.{}", ctx.q(&points_name(j))))
+            .collect(),
+    };
+    let mut list = vec!["*".to_string()];
+    list.extend(present_weights(ctx, &now)?);
+    list.extend(present_weights(ctx, &prev)?);
+    script.view(
+        "hs_change_weights",
+        &["Per snapshot: Σ weight of each group's metrics with points (igw), Σ weight of each scorecard's groups with points (pw).".into()],
+        &format!("SELECT\n    {}\nFROM hs_change_rows", list.join(",\n    ")),
+    );
+    let (now, before) = (contributions(ctx, &now)?, contributions(ctx, &prev)?);
     let mut list = vec!["*".to_string()];
     for j in 0..n {
         list.push(format!(
@@ -292,7 +344,7 @@ fn changes(ctx: &Ctx, script: &mut Script) -> Result<()> {
     script.view(
         "hs_change_contrib",
         &["Each scored metric's contribution (points · share, 9 decimals) in this and the previous snapshot.".into()],
-        &format!("SELECT\n    {}\nFROM hs_change_rows", list.join(",\n    ")),
+        &format!("SELECT\n    {}\nFROM hs_change_weights", list.join(",\n    ")),
     );
     let mut list = vec!["*".to_string()];
     for j in 0..n {
@@ -304,7 +356,10 @@ fn changes(ctx: &Ctx, script: &mut Script) -> Result<()> {
     script.view(
         "hs_change_delta",
         &["Each contribution's change (9 decimals).".into()],
-        &format!("SELECT\n    {}\nFROM hs_change_contrib", list.join(",\n    ")),
+        &format!(
+            "SELECT\n    {}\nFROM hs_change_contrib",
+            list.join(",\n    ")
+        ),
     );
     let mut list = vec!["*".to_string()];
     for j in 0..n {
@@ -363,13 +418,13 @@ fn changes(ctx: &Ctx, script: &mut Script) -> Result<()> {
         format!("CAST(prev_score AS {it}) AS prev_score"),
         format!("CAST(score AS {it}) AS score"),
         format!("CAST(score_change AS {it}) AS score_change"),
-        format!(
-            "{} AS cause",
-            pick(&|j| ctx.s(&scored[j].0.name), st)
-        ),
+        format!("{} AS cause", pick(&|j| ctx.s(&scored[j].0.name), st)),
         format!(
             "CAST({} AS DOUBLE) AS cause_prev_points",
-            pick(&|j| format!("hs_prev_row.{}", ctx.q(&points_name(j))), "DOUBLE")
+            pick(
+                &|j| format!("hs_prev_row.{}", ctx.q(&points_name(j))),
+                "DOUBLE"
+            )
         ),
         format!(
             "CAST({} AS DOUBLE) AS cause_points",

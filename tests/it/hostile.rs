@@ -383,3 +383,47 @@ fn empty_exports_after_a_full_snapshot_are_refused_by_max_rows_drop() {
     ]);
     assert_eq!(o.code, 0, "{}", o.stderr);
 }
+
+#[test]
+fn a_damaged_previous_snapshot_on_s3_is_exit_2_too() {
+    use crate::servers::*;
+    let moto = moto();
+    create_bucket(&moto, "night");
+    let env = s3_env(&moto);
+    let pipeline = repo().join("pipelines/default.toml");
+    let input = repo().join("sample_data");
+    let run = |as_of: &str| {
+        healthscore_with(
+            &[
+                "--format",
+                "json",
+                "run",
+                "--pipeline",
+                pipeline.to_str().unwrap(),
+                "--input",
+                input.to_str().unwrap(),
+                "--output",
+                "s3://night/out",
+                "--as-of",
+                as_of,
+            ],
+            &env,
+        )
+    };
+    assert_eq!(run(D0).code, 0);
+    let store = healthscore::storage::Store::open("s3://night/out", &s3_options(&moto)).unwrap();
+    let marker = format!("scores/snapshot_date={D0}/_SUCCESS");
+    // A manifest that is JSON but not a manifest.
+    store.put(&marker, bytes::Bytes::from_static(b"{}")).unwrap();
+    let o = run(D);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert_eq!(json(&o)["error"]["kind"], "damaged_snapshot");
+    assert!(
+        !store
+            .list("")
+            .unwrap()
+            .iter()
+            .any(|o| o.rel == format!("scores/snapshot_date={D}/_SUCCESS")),
+        "nothing committed for D"
+    );
+}

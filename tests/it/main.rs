@@ -26,6 +26,7 @@ mod object_store_azure;
 mod object_store_s3;
 mod pipeline_errors;
 mod prune;
+mod report;
 mod recency;
 mod remote_inputs;
 mod sample_pipelines;

@@ -535,7 +535,15 @@ fn sql_with_band_hysteresis_matches_run_on_two_dates() {
     assert_ne!(text, HANDMADE);
     std::fs::write(&pipeline, text).unwrap();
     let out = dir.path().join("out");
-    run_and_check(dir.path(), &input, &pipeline, &out, D_PREV, None, no_extra());
+    run_and_check(
+        dir.path(),
+        &input,
+        &pipeline,
+        &out,
+        D_PREV,
+        None,
+        no_extra(),
+    );
     run_and_check(
         dir.path(),
         &input,

@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    BandFigures, BandStyle, ChangeRow, Changes, OverrideRow, Overrides, ReportData,
-    OVERRIDE_ROWS, ROWS_PER_KIND,
+    BandFigures, BandStyle, ChangeRow, Changes, OverrideRow, Overrides, ReportData, OVERRIDE_ROWS,
+    ROWS_PER_KIND,
 };
 use crate::render::svg::{compact, hbars, stacked_shares, Bar, Series};
 use crate::render::{esc, page_open, CSP_NO_FETCH, PAGE_CLOSE};
@@ -59,6 +59,22 @@ fn band_cell(d: &ReportData, band: Option<&str>) -> String {
     }
 }
 
+/// A whole amount with thousands separators (`13,448,774`).
+fn thousands(v: f64) -> String {
+    let digits = format!("{:.0}", v.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if v < 0.0 && digits != "0" {
+        out.insert(0, '-');
+    }
+    out
+}
+
 fn opt_int(v: Option<i64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "—".into())
 }
@@ -107,11 +123,7 @@ fn head(s: &mut String, d: &ReportData) {
             ("band_down", "moved to a lower band"),
             ("band_up", "moved to a higher band"),
         ] {
-            let n = c
-                .counts
-                .iter()
-                .find(|(k, _)| k == kind)
-                .map_or(0, |x| x.1);
+            let n = c.counts.iter().find(|(k, _)| k == kind).map_or(0, |x| x.1);
             let _ = write!(
                 s,
                 r#"<div class="kpi{}"><b>{n}</b><span>{label}</span></div>"#,
@@ -135,9 +147,9 @@ fn band_mix(s: &mut String, d: &ReportData) {
     }
     let _ = write!(
         s,
-        "<tr><th class=\"l\">all</th><th>{}</th><th>100.0%</th><th></th><th>{:.0}</th><th>{}</th></tr></table>",
+        "<tr><th class=\"l\">all</th><th>{}</th><th>100.0%</th><th></th><th>{}</th><th>{}</th></tr></table>",
         d.accounts,
-        total_mrr,
+        thousands(total_mrr),
         if total_mrr > 0.0 { "100.0%" } else { "" }
     );
     if let Some(h) = d.bands_held.filter(|h| *h > 0) {
@@ -149,7 +161,11 @@ fn band_mix(s: &mut String, d: &ReportData) {
     let shown: Vec<&BandStyle> = d
         .bands
         .iter()
-        .filter(|b| d.history.iter().any(|h| h.by_band.get(&b.name).is_some_and(|n| *n > 0)))
+        .filter(|b| {
+            d.history
+                .iter()
+                .any(|h| h.by_band.get(&b.name).is_some_and(|n| *n > 0))
+        })
         .collect();
     let series: Vec<Series> = shown
         .iter()
@@ -204,14 +220,14 @@ fn band_mix(s: &mut String, d: &ReportData) {
 fn mix_row(s: &mut String, d: &ReportData, b: &BandFigures, total_mrr: f64) {
     let _ = write!(
         s,
-        "<tr><td>{}</td><td>{}</td><td>{:.1}%</td><td>{}</td><td>{:.0}</td><td>{}</td></tr>",
+        "<tr><td>{}</td><td>{}</td><td>{:.1}%</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         band_cell(d, Some(&b.band)),
         b.accounts,
         b.share * 100.0,
         b.mean_score
             .map(|m| format!("{m:.1}"))
             .unwrap_or_else(|| "—".into()),
-        b.mrr,
+        thousands(b.mrr),
         if total_mrr > 0.0 {
             format!("{:.1}%", b.mrr / total_mrr * 100.0)
         } else {
@@ -280,7 +296,9 @@ fn changes(s: &mut String, d: &ReportData) {
         s.push_str(r#"<p class="note">This snapshot has no changes table (it was written before healthscore wrote one).</p>"#);
         return;
     };
-    s.push_str(r#"<table><tr><th class="l">kind</th><th>accounts</th><th class="l">meaning</th></tr>"#);
+    s.push_str(
+        r#"<table><tr><th class="l">kind</th><th>accounts</th><th class="l">meaning</th></tr>"#,
+    );
     for (k, n) in &c.counts {
         let _ = write!(
             s,
@@ -381,7 +399,9 @@ fn causes(s: &mut String, d: &ReportData) {
     let _ = write!(
         s,
         r#"<figure>{}<figcaption>Change rows per cause: the metric whose contribution to the score moved most in the direction of the change.</figcaption></figure><table><tr><th class="l">cause</th><th class="l">group</th><th>accounts</th><th>down (band_down, drop)</th><th>up (band_up, rise)</th></tr>"#,
-        hbars("Causes of the changes", &top, "accounts", |v| format!("{v:.0}"))
+        hbars("Causes of the changes", &top, "accounts", |v| format!(
+            "{v:.0}"
+        ))
     );
     for k in &c.causes {
         let _ = write!(
@@ -446,4 +466,15 @@ fn override_row(s: &mut String, d: &ReportData, r: &OverrideRow) {
         esc(r.set_by.as_deref().unwrap_or("—")),
         esc(r.expires_on.as_deref().unwrap_or("—"))
     );
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(super::thousands(13_448_774.4), "13,448,774");
+        assert_eq!(super::thousands(960.0), "960");
+        assert_eq!(super::thousands(-1234.0), "-1,234");
+        assert_eq!(super::thousands(0.0), "0");
+    }
 }

@@ -60,7 +60,7 @@ fn overrides_read_from_the_scores_columns_soonest_expiry_first() {
     };
     assert_eq!(total, 2);
     assert_eq!(rows[0].customer_id, "b");
-    assert_eq!(rows[0].expires_on.as_deref(), Some("2026-12-04"));
+    assert_eq!(rows[0].expires_on.as_deref(), Some("2026-12-03"));
     assert_eq!(rows[1].band_model.as_deref(), Some("At-Risk"));
     let html = page::render(&data(Overrides::InForce { total, rows }, None));
     assert!(html.contains("&lt;script&gt;x&lt;/script&gt;") && !html.contains("<script"));
@@ -103,7 +103,11 @@ fn changes_counted_per_kind_and_cause_and_capped() {
         Column::new("cause_delta".into(), vec![-3.5f64; n + 1]),
         Column::new("playbook".into(), vec!["executive-check-in"; n + 1]),
     ]);
-    let p = Pipeline::load(concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/default.toml")).unwrap();
+    let p = Pipeline::load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/pipelines/default.toml"
+    ))
+    .unwrap();
     let c = changes_of(&changes, &p).unwrap();
     assert_eq!(
         c.counts,
@@ -126,7 +130,11 @@ fn changes_counted_per_kind_and_cause_and_capped() {
 
 #[test]
 fn bands_sharing_a_colour_get_lighter_shades() {
-    let p = Pipeline::load(concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/default.toml")).unwrap();
+    let p = Pipeline::load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/pipelines/default.toml"
+    ))
+    .unwrap();
     let history = vec![DateMix {
         date: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
         by_band: [("Legacy".to_string(), 1)].into_iter().collect(),
