@@ -13,8 +13,8 @@ use polars::prelude::{Column, DataFrame, DataType, IntoLazy};
 use super::raw::*;
 use super::*;
 use crate::contract::{self, TENURE_DAYS};
-use crate::pipeline::OVERRIDES;
 use crate::error::ConfigIssue;
+use crate::pipeline::OVERRIDES;
 
 /// Collects the issues of one pipeline file while building its [`Pipeline`].
 pub(super) struct Validator<'a> {

@@ -396,7 +396,13 @@ mod tests {
             color: "#000".into(),
             opacity: 1.0,
         };
-        let svg = stacked_shares("t<", &["<i>".into()], &[se.clone()], &[vec![3.0]], "x");
+        let svg = stacked_shares(
+            "t<",
+            &["<i>".into()],
+            std::slice::from_ref(&se),
+            &[vec![3.0]],
+            "x",
+        );
         assert!(!svg.contains("<b>") && !svg.contains("<i>") && svg.contains("&lt;i&gt;"));
         let bars = [Bar {
             label: "<script>".into(),

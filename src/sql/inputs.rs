@@ -2,15 +2,18 @@
 //! UTC day numbers, NaN and ±inf as null, revenue.month on the first of
 //! its month), the accepted accounts (SPEC §3: signed up by D, passing the
 //! account filter) and each event table's rows classified as `run` does
-//! (SPEC §7: after D, orphan, first rule broken), and the row accounting.
+//! (SPEC §7: after D, orphan, first rule broken), the overrides table's
+//! rows classified and the override applied to each account (SPEC §11,
+//! as `input::overrides::read_overrides`), and the row accounting.
 
 use super::expr;
 use super::{Ctx, Script};
 use crate::contract::{self, Kind, TENURE_DAYS};
 use crate::error::Result;
+use crate::input::overrides::RULES as OVERRIDE_RULES;
 use crate::input::rules::row_rules;
 use crate::input::DAY;
-use crate::pipeline::{AccountValue, Source};
+use crate::pipeline::{AccountValue, Source, OVERRIDES};
 
 /// Day-number column of a dated table's rows.
 pub(super) const DAY_COL: &str = "hs_day";
@@ -24,20 +27,31 @@ pub(super) fn rows_view(ctx: &Ctx, table: &str) -> String {
 /// of a known account, breaking no rule.
 pub(super) const VALID: &str = "NOT hs_after AND hs_orphan IS NULL AND hs_rule IS NULL";
 
-/// The event tables (every source but accounts), in the pipeline's order.
+/// The event tables (every source but accounts and overrides), in the
+/// pipeline's order.
 pub(super) fn event_sources<'a>(ctx: &Ctx<'a>) -> Vec<&'a Source> {
     ctx.p
         .sources
         .iter()
-        .filter(|s| s.table != "accounts")
+        .filter(|s| s.table != "accounts" && s.table != OVERRIDES)
         .collect()
 }
+
+/// The view of the override applied to each account (SPEC §11):
+/// customer_id, hs_ovr_band, hs_ovr_reason, hs_ovr_set_by and
+/// hs_ovr_expires (a day number); written when the pipeline declares
+/// overrides.
+pub(super) const OVERRIDES_VIEW: &str = "hs_overrides";
 
 /// Writes the input stages and `row_accounting`.
 pub(super) fn write(ctx: &Ctx, script: &mut Script) -> Result<()> {
     accounts(ctx, script)?;
     for s in event_sources(ctx) {
         event_rows(ctx, script, s)?;
+    }
+    if let Some(s) = ctx.p.source(OVERRIDES) {
+        event_rows(ctx, script, s)?;
+        overrides(ctx, script);
     }
     row_accounting(ctx, script)
 }
@@ -182,8 +196,38 @@ fn accounts(ctx: &Ctx, script: &mut Script) -> Result<()> {
     Ok(())
 }
 
+/// The rules of the overrides table (`input::overrides::RULES`, in that
+/// order) as (name, SQL condition over alias `c`).
+fn override_rules(ctx: &Ctx) -> Vec<(String, String)> {
+    let p = ctx.p;
+    let c = |name: &str| format!("c.{}", ctx.q(name));
+    let known: Vec<String> = p
+        .bands
+        .iter()
+        .chain(std::iter::once(&p.unscored))
+        .map(|b| ctx.s(&b.name))
+        .collect();
+    let conditions = [
+        format!("{} IS NULL", c("band")),
+        format!("{} IS NULL", c("reason")),
+        format!("{} IS NULL", c("set_by")),
+        format!("c.{DAY_COL} IS NULL"),
+        format!("{} IS NULL", c("expires_on")),
+        format!("NOT ({} IN ({}))", c("band"), known.join(", ")),
+        format!("{} < c.{DAY_COL}", c("expires_on")),
+    ];
+    OVERRIDE_RULES
+        .iter()
+        .zip(conditions)
+        .map(|(name, cond)| (name.to_string(), cond))
+        .collect()
+}
+
 /// The §7 row rules of a table as (name, SQL condition over alias `c`).
 pub(super) fn rules(ctx: &Ctx, s: &Source) -> Result<Vec<(String, String)>> {
+    if s.table == OVERRIDES {
+        return Ok(override_rules(ctx));
+    }
     let columns: Vec<(String, Kind)> = table_columns(ctx, s)
         .into_iter()
         .map(|(n, k)| (n, k.unwrap_or(Kind::Str)))
@@ -241,6 +285,41 @@ fn event_rows(ctx: &Ctx, script: &mut Script, s: &Source) -> Result<()> {
     Ok(())
 }
 
+/// The view of the overrides table's rows with their precedence
+/// (hs_pick: 1 for the override applied, more for one superseded, null for
+/// a row not in force on D).
+const OVERRIDE_ROWS_VIEW: &str = "hs_override_rows";
+
+/// hs_override_rows and [`OVERRIDES_VIEW`]: among the valid rows in force
+/// on D (set_on ≤ D ≤ expires_on), per account, the latest set_on, then
+/// the latest expires_on, then band ascending (byte order) applies.
+fn overrides(ctx: &Ctx, script: &mut Script) {
+    let (band, expires) = (ctx.q("band"), ctx.q("expires_on"));
+    let in_force = format!("{VALID} AND {expires} >= {}", ctx.day);
+    script.view(
+        OVERRIDE_ROWS_VIEW,
+        &[
+            "overrides (SPEC §11): each valid row in force on D ranked within its account (hs_pick 1 applies,".into(),
+            "above 1: superseded): the latest set_on, then the latest expires_on, then band ascending.".into(),
+        ],
+        &format!(
+            "SELECT *,\n    CASE WHEN {in_force} THEN row_number() OVER (\n        PARTITION BY customer_id, ({in_force})\n        ORDER BY {DAY_COL} DESC, {expires} DESC, {band} ASC, {} ASC, {} ASC) END AS hs_pick\nFROM {}",
+            ctx.q("reason"),
+            ctx.q("set_by"),
+            rows_view(ctx, OVERRIDES)
+        ),
+    );
+    script.view(
+        OVERRIDES_VIEW,
+        &["The override applied to each account: its band, reason, set_by and expires_on (day number).".into()],
+        &format!(
+            "SELECT customer_id,\n    {band} AS hs_ovr_band,\n    {} AS hs_ovr_reason,\n    {} AS hs_ovr_set_by,\n    {expires} AS hs_ovr_expires\nFROM {OVERRIDE_ROWS_VIEW}\nWHERE hs_pick = 1",
+            ctx.q("reason"),
+            ctx.q("set_by"),
+        ),
+    );
+}
+
 /// One count of the row accounting: (count_name, SQL aggregate).
 type Count = (String, String);
 
@@ -271,6 +350,26 @@ fn event_counts(ctx: &Ctx, s: &Source) -> Result<Vec<Count>> {
         ));
     }
     counts.push(("rows_used".into(), count_if(VALID)));
+    Ok(counts)
+}
+
+/// The counts of the overrides table: an event table's, with rows_used
+/// the overrides applied, then `expired` (valid, expires_on before D) and
+/// `superseded` (in force on D, another applies), as the manifest's.
+fn override_counts(ctx: &Ctx, s: &Source) -> Result<Vec<Count>> {
+    let mut counts = event_counts(ctx, s)?;
+    if let Some(used) = counts.iter_mut().find(|(n, _)| n == "rows_used") {
+        used.1 = count_if("hs_pick = 1");
+    }
+    counts.push((
+        "expired".into(),
+        count_if(&format!(
+            "{VALID} AND {} < {}",
+            ctx.q("expires_on"),
+            ctx.day
+        )),
+    ));
+    counts.push(("superseded".into(), count_if("hs_pick > 1")));
     Ok(counts)
 }
 
@@ -326,6 +425,13 @@ fn row_accounting(ctx: &Ctx, script: &mut Script) -> Result<()> {
             event_counts(ctx, s)?,
         ));
     }
+    if let Some(s) = ctx.p.source(OVERRIDES) {
+        tables.push((
+            s.table.clone(),
+            OVERRIDE_ROWS_VIEW.into(),
+            override_counts(ctx, s)?,
+        ));
+    }
     let mut parts = Vec::new();
     for (ti, (table, view, counts)) in tables.iter().enumerate() {
         let aggs: Vec<String> = counts
@@ -356,7 +462,7 @@ fn row_accounting(ctx: &Ctx, script: &mut Script) -> Result<()> {
         &[
             "OUTPUT row_accounting (SPEC §7): one row per table and count, long format:".into(),
             "table_name, count_name (rows_read, after_as_of, rejected.<rule>, orphaned.<kind>, rows_used,".into(),
-            "not_yet_customers, excluded_by_filter), rows.".into(),
+            "not_yet_customers, excluded_by_filter; overrides: expired, superseded), rows.".into(),
         ],
         &format!(
             "SELECT table_name, count_name, {rows}\nFROM (\n    {}\n) AS counts\nORDER BY hs_t, hs_k",

@@ -23,8 +23,10 @@
 //! It then runs the statements in order (separated by `;`) and selects
 //! from the temporary views the script defines:
 //! - `scores`: the scores table of SPEC §6 (same columns, order and types:
-//!   score, prev_score, score_change INT; numbers DOUBLE), ordered by
-//!   customer_id;
+//!   score, prev_score, score_change INT; numbers DOUBLE; with SPEC §11's
+//!   band_model, override_reason, override_set_by and override_expires_on
+//!   (DATE) after model_version when the pipeline declares overrides),
+//!   ordered by customer_id;
 //! - `summary`: the summary table of SPEC §6, in its order;
 //! - `metrics` (when `settings.metrics_table`): the long metrics table
 //!   (customer_id, scorecard, group, metric, raw, points, loss,
@@ -38,8 +40,17 @@
 //!   included), `orphaned.null_customer_id`,
 //!   `orphaned.unknown_customer_id`, `rows_used`; for accounts
 //!   `rows_read`, `after_as_of`, `rejected.null_customer_id`, `rows_used`,
-//!   `not_yet_customers`, `excluded_by_filter`. The names are the
-//!   manifest's keys under `tables.<table>`.
+//!   `not_yet_customers`, `excluded_by_filter`; for overrides (SPEC §11)
+//!   an event table's counts (its rules those of
+//!   `input::overrides::RULES`, rows_used the overrides applied), then
+//!   `expired` and `superseded`. The names are the manifest's keys under
+//!   `tables.<table>`.
+//!
+//! Overrides (SPEC §11, when the pipeline declares `[sources.overrides]`):
+//! the overrides view is read like an event table (dated by set_on), and
+//! the override in force on D that takes precedence replaces the band
+//! (after hysteresis), so color, summary and changes follow it; an
+//! account with an override in force has no changes row.
 //!
 //! Timestamps: the UTC calendar date of every timestamp is used whatever
 //! the session's time zone. DuckDB: day numbers come from `epoch_us`
@@ -120,6 +131,14 @@ impl Dialect {
                 format!("CAST(fdiv(epoch_us({x}), 86400000000) AS INTEGER)")
             }
             Dialect::Spark => format!("datediff(to_date({x}), DATE'1970-01-01')"),
+        }
+    }
+
+    /// The DATE of day number `day`.
+    pub(crate) fn date_of_day(self, day: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("CAST(DATE '1970-01-01' + CAST({day} AS INTEGER) AS DATE)"),
+            Dialect::Spark => format!("date_add(DATE'1970-01-01', {day})"),
         }
     }
 

@@ -81,6 +81,17 @@ fn scores(ctx: &Ctx, script: &mut Script) {
         }
     }
     list.push(format!("{mv} AS model_version"));
+    if p.has_overrides() {
+        list.extend([
+            "s.hs_band_model_name AS band_model".to_string(),
+            "s.hs_ovr_reason AS override_reason".into(),
+            "s.hs_ovr_set_by AS override_set_by".into(),
+            format!(
+                "{} AS override_expires_on",
+                ctx.d.date_of_day("s.hs_ovr_expires")
+            ),
+        ]);
+    }
     for c in &p.accounts.pass_through {
         list.push(format!("s.{}", ctx.q(c)));
     }
@@ -273,22 +284,35 @@ fn contributions(ctx: &Ctx, snap: &Snapshot) -> Result<Vec<String>> {
 
 /// `changes` (SPEC §11), as `run` computes it (`score::changes::changes`):
 /// the accounts of `scores` also in `previous_scores` when that snapshot
-/// has this model_version, whose band (after hysteresis) differs from
-/// prev_band or whose |score_change| ≥ `alert_change_points`; their kind,
-/// the metric that caused the move, playbook and pass-through columns,
-/// ordered by kind, score_change (nulls last) and customer_id.
+/// has this model_version, with no override in force, whose band (after
+/// hysteresis and overrides) differs from prev_band or whose
+/// |score_change| ≥ `alert_change_points`; their kind, the metric that
+/// caused the move, playbook and pass-through columns, ordered by kind,
+/// score_change (nulls last) and customer_id.
 fn changes(ctx: &Ctx, script: &mut Script) -> Result<()> {
+    change_rows(ctx, script);
+    change_contributions(ctx, script)?;
+    change_cause(ctx, script);
+    change_output(ctx, script);
+    Ok(())
+}
+
+/// The `<metric>_points` column of the j-th scored metric.
+fn points_name(ctx: &Ctx, j: usize) -> String {
+    format!("{}_points", scored(ctx)[j].0.name)
+}
+
+/// hs_change_rows: the candidate rows beside the previous snapshot's
+/// scorecard and points (hs_prev_row: a column it lacks, a metric it did
+/// not score, is null, so the metric was not present) and their kind.
+fn change_rows(ctx: &Ctx, script: &mut Script) {
     let p = ctx.p;
-    let (st, it) = (ctx.d.string_type(), ctx.d.int_type());
+    let st = ctx.d.string_type();
     let mv = ctx.s(&p.model_version());
     let thr = p.settings.alert_change_points;
-    let scored = scored(ctx);
-    let n = scored.len();
-    let points_name = |j: usize| format!("{}_points", scored[j].0.name);
-    // The previous snapshot's scorecard and points: a column it lacks (a
-    // metric it did not score) is null, so the metric was not present.
+    let n = scored(ctx).len();
     let mut fields = vec![("scorecard".to_string(), st)];
-    fields.extend((0..n).map(|j| (points_name(j), "DOUBLE")));
+    fields.extend((0..n).map(|j| (points_name(ctx, j), "DOUBLE")));
     let rank = |band: &str| -> String {
         let mut c = format!("CASE {band}");
         for (i, b) in p.bands.iter().enumerate() {
@@ -297,30 +321,44 @@ fn changes(ctx: &Ctx, script: &mut Script) -> Result<()> {
         c.push_str(" ELSE -1 END");
         c
     };
+    // An account with an override in force on D is the CSM's call: no row.
+    let (no_override, why) = if p.has_overrides() {
+        ("\n      AND c.override_reason IS NULL", ", with no override in force,")
+    } else {
+        ("", "")
+    };
     script.view(
         "hs_change_rows",
         &[
-            format!("The accounts in both snapshots (the previous of model {}) whose band moved or whose", expr::comment_text(&p.model_version())),
+            format!("The accounts in both snapshots (the previous of model {}){why} whose band moved or whose", expr::comment_text(&p.model_version())),
             format!("|score_change| >= {thr}, with the previous scorecard and points, and the kind of move"),
             "(band order: the declared one, the unscored band below every band).".into(),
         ],
         &format!(
-            "SELECT r.*,\n    CASE WHEN hs_now_rank < hs_prev_rank THEN 'band_down'\n         WHEN hs_now_rank > hs_prev_rank THEN 'band_up'\n         WHEN score_change < 0 THEN 'drop'\n         ELSE 'rise' END AS hs_kind\nFROM (\n    SELECT c.*,\n        {} AS hs_prev_row,\n        {} AS hs_now_rank,\n        {} AS hs_prev_rank\n    FROM scores AS c\n    JOIN previous_scores AS ps ON CAST(ps.customer_id AS {st}) = c.customer_id\n    WHERE CAST(ps.model_version AS {st}) = {mv}\n      AND c.prev_band IS NOT NULL\n      AND (c.band <> c.prev_band OR abs(c.score_change) >= {thr})\n) AS r",
+            "SELECT r.*,\n    CASE WHEN hs_now_rank < hs_prev_rank THEN 'band_down'\n         WHEN hs_now_rank > hs_prev_rank THEN 'band_up'\n         WHEN score_change < 0 THEN 'drop'\n         ELSE 'rise' END AS hs_kind\nFROM (\n    SELECT c.*,\n        {} AS hs_prev_row,\n        {} AS hs_now_rank,\n        {} AS hs_prev_rank\n    FROM scores AS c\n    JOIN previous_scores AS ps ON CAST(ps.customer_id AS {st}) = c.customer_id\n    WHERE CAST(ps.model_version AS {st}) = {mv}\n      AND c.prev_band IS NOT NULL{no_override}\n      AND (c.band <> c.prev_band OR abs(c.score_change) >= {thr})\n) AS r",
             ctx.d.optional_fields("ps", &fields),
             rank("c.band"),
             rank("c.prev_band"),
         ),
     );
+}
+
+/// hs_change_weights, hs_change_contrib and hs_change_delta: each scored
+/// metric's contribution in this (hs_cn_j) and the previous (hs_cp_j)
+/// snapshot, and its change (hs_cd_j).
+fn change_contributions(ctx: &Ctx, script: &mut Script) -> Result<()> {
+    let scored = scored(ctx);
+    let n = scored.len();
     let now = Snapshot {
         prefix: "hs_now",
         scorecard: "scorecard".into(),
-        points: (0..n).map(|j| ctx.q(&points_name(j))).collect(),
+        points: (0..n).map(|j| ctx.q(&points_name(ctx, j))).collect(),
     };
     let prev = Snapshot {
         prefix: "hs_prev",
         scorecard: "hs_prev_row.scorecard".into(),
         points: (0..n)
-            .map(|j| format!("hs_prev_row.{}", ctx.q(&points_name(j))))
+            .map(|j| format!("hs_prev_row.{}", ctx.q(&points_name(ctx, j))))
             .collect(),
     };
     let mut list = vec!["*".to_string()];
@@ -361,6 +399,14 @@ fn changes(ctx: &Ctx, script: &mut Script) -> Result<()> {
             list.join(",\n    ")
         ),
     );
+    Ok(())
+}
+
+/// hs_change_toward, hs_change_best and hs_change_cause: each
+/// contribution's move in the direction of the change (hs_ct_j), the
+/// largest (hs_best), and the cause's position (hs_cause).
+fn change_cause(ctx: &Ctx, script: &mut Script) {
+    let n = scored(ctx).len();
     let mut list = vec!["*".to_string()];
     for j in 0..n {
         list.push(format!(
@@ -389,13 +435,21 @@ fn changes(ctx: &Ctx, script: &mut Script) -> Result<()> {
     }
     cause.push_str(" END END");
     if n == 0 {
-        cause = format!("CAST(NULL AS {it})");
+        cause = format!("CAST(NULL AS {})", ctx.d.int_type());
     }
     script.view(
         "hs_change_cause",
         &["The cause: the first metric in declared order with the largest move (none when no metric moved that way).".into()],
         &format!("SELECT *,\n    {cause} AS hs_cause\nFROM hs_change_best"),
     );
+}
+
+/// `changes`: SPEC §11's columns, then the pass-through columns, in
+/// `run`'s order.
+fn change_output(ctx: &Ctx, script: &mut Script) {
+    let (st, it) = (ctx.d.string_type(), ctx.d.int_type());
+    let scored = scored(ctx);
+    let n = scored.len();
     let pick = |value: &dyn Fn(usize) -> String, null: &str| -> String {
         if n == 0 {
             return format!("CAST(NULL AS {null})");
@@ -407,6 +461,7 @@ fn changes(ctx: &Ctx, script: &mut Script) -> Result<()> {
         c.push_str(" END");
         c
     };
+    let points = |j: usize| ctx.q(&points_name(ctx, j));
     let mut list = vec![
         "customer_id".to_string(),
         "customer_name".into(),
@@ -421,14 +476,11 @@ fn changes(ctx: &Ctx, script: &mut Script) -> Result<()> {
         format!("{} AS cause", pick(&|j| ctx.s(&scored[j].0.name), st)),
         format!(
             "CAST({} AS DOUBLE) AS cause_prev_points",
-            pick(
-                &|j| format!("hs_prev_row.{}", ctx.q(&points_name(j))),
-                "DOUBLE"
-            )
+            pick(&|j| format!("hs_prev_row.{}", points(j)), "DOUBLE")
         ),
         format!(
             "CAST({} AS DOUBLE) AS cause_points",
-            pick(&|j| ctx.q(&points_name(j)), "DOUBLE")
+            pick(&points, "DOUBLE")
         ),
         format!(
             "CAST({} AS DOUBLE) AS cause_delta",
@@ -436,7 +488,7 @@ fn changes(ctx: &Ctx, script: &mut Script) -> Result<()> {
         ),
         "playbook".into(),
     ];
-    for c in &p.accounts.pass_through {
+    for c in &ctx.p.accounts.pass_through {
         list.push(ctx.q(c));
     }
     script.view(
@@ -450,5 +502,4 @@ fn changes(ctx: &Ctx, script: &mut Script) -> Result<()> {
             list.join(",\n    ")
         ),
     );
-    Ok(())
 }

@@ -3,11 +3,13 @@
 //! agree): the scorecard, each scored metric's points (linear, steps,
 //! percentile within the scorecard with ties in the customer's favour,
 //! missing policies), group points, score_raw, score (9 decimals, then half
-//! away from zero), band, completeness, losses and the top three drivers
-//! (losses compared at 9 decimals, ties by name), and the playbook.
+//! away from zero), band (after hysteresis, then an override applied),
+//! completeness, losses and the top three drivers (losses compared at 9
+//! decimals, ties by name), and the playbook.
 
 use super::aggregate::RAW_VIEW;
 use super::expr::{self, float_lit};
+use super::inputs::OVERRIDES_VIEW;
 use super::{Ctx, Script};
 use crate::error::Result;
 use crate::pipeline::{Metric, Normalize, Scoring};
@@ -275,9 +277,12 @@ fn totals(ctx: &Ctx, script: &mut Script) -> Result<()> {
                 "The band's position (the first band holding the score, the unscored band last)."
                     .into(),
             ],
-            &format!("SELECT *,\n    {band} AS hs_band\nFROM hs_score"),
+            &format!(
+                "SELECT *,\n    {band} AS {}\nFROM hs_score",
+                model_band_column(ctx)
+            ),
         );
-        return Ok(());
+        return overridden(ctx, script);
     }
     script.view(
         "hs_banded",
@@ -287,8 +292,47 @@ fn totals(ctx: &Ctx, script: &mut Script) -> Result<()> {
         ],
         &format!("SELECT *,\n    {band} AS hs_band_model\nFROM hs_score"),
     );
-    held(ctx, script)
+    held(ctx, script)?;
+    overridden(ctx, script)
 }
+
+/// The column of the model's band position after hysteresis: `hs_band`
+/// (the band written), or `hs_band_auto` when an override may replace it.
+fn model_band_column(ctx: &Ctx) -> &'static str {
+    if ctx.p.has_overrides() {
+        "hs_band_auto"
+    } else {
+        "hs_band"
+    }
+}
+
+/// hs_overridden (when the pipeline declares overrides, SPEC §11): the
+/// applied override's band replaces the band position (hs_band; the
+/// model's stays in hs_band_auto), beside the override's columns
+/// (`score::with_override`).
+fn overridden(ctx: &Ctx, script: &mut Script) -> Result<()> {
+    if !ctx.p.has_overrides() {
+        return Ok(());
+    }
+    let p = ctx.p;
+    let mut case = String::from("CASE o.hs_ovr_band");
+    for (i, b) in p.bands.iter().chain(std::iter::once(&p.unscored)).enumerate() {
+        case.push_str(&format!(" WHEN {} THEN {i}", ctx.s(&b.name)));
+    }
+    case.push_str(" END");
+    script.view(
+        OVERRIDDEN_VIEW,
+        &["Overrides (SPEC §11): the applied override's band replaces the model's (hs_band_auto).".into()],
+        &format!(
+            "SELECT s.*,\n    coalesce({case}, s.hs_band_auto) AS hs_band,\n    o.hs_ovr_reason, o.hs_ovr_set_by, o.hs_ovr_expires\nFROM {} AS s\nLEFT JOIN {OVERRIDES_VIEW} AS o ON o.customer_id = s.customer_id",
+            held_view(ctx)
+        ),
+    );
+    Ok(())
+}
+
+/// The view with the band written when the pipeline declares overrides.
+const OVERRIDDEN_VIEW: &str = "hs_overridden";
 
 /// hs_held (band hysteresis, SPEC §11, when `band_hysteresis_points` h >
 /// 0): an account whose previous model band, in a previous snapshot of the
@@ -316,20 +360,33 @@ fn held(ctx: &Ctx, script: &mut Script) -> Result<()> {
             "Band hysteresis ({h} points): the previous model band of the same model_version is kept while the score stays within {h} points outside it."
         )],
         &format!(
-            "SELECT s.*,\n    CASE WHEN p.hs_prev_model = {mv} THEN {case}\n         ELSE s.hs_band_model END AS hs_band\nFROM hs_banded AS s\nLEFT JOIN hs_previous AS p ON p.customer_id = s.customer_id"
+            "SELECT s.*,\n    CASE WHEN p.hs_prev_model = {mv} THEN {case}\n         ELSE s.hs_band_model END AS {}\nFROM hs_banded AS s\nLEFT JOIN hs_previous AS p ON p.customer_id = s.customer_id",
+            model_band_column(ctx)
         ),
     );
     Ok(())
 }
 
-/// The view of the band written: hs_held with hysteresis, else hs_banded.
+/// The view of the model's band after hysteresis.
 const BANDED_VIEW_HELD: &str = "hs_held";
 
-fn banded_view(ctx: &Ctx) -> &'static str {
+/// The view of the model's band after hysteresis: hs_held with
+/// hysteresis, else hs_banded.
+fn held_view(ctx: &Ctx) -> &'static str {
     if ctx.p.settings.band_hysteresis_points > 0 {
         BANDED_VIEW_HELD
     } else {
         "hs_banded"
+    }
+}
+
+/// The view of the band written: hs_overridden with overrides, else
+/// [`held_view`].
+fn banded_view(ctx: &Ctx) -> &'static str {
+    if ctx.p.has_overrides() {
+        OVERRIDDEN_VIEW
+    } else {
+        held_view(ctx)
     }
 }
 
@@ -463,8 +520,8 @@ fn explained(ctx: &Ctx, script: &mut Script) -> Result<()> {
         sc.push_str(&format!(" WHEN {i} THEN {}", ctx.s(&s.name)));
     }
     sc.push_str(" END");
-    let band = |pick: &dyn Fn(&crate::pipeline::Band) -> &str| {
-        let mut c = String::from("CASE hs_band");
+    let band_of = |column: &str, pick: &dyn Fn(&crate::pipeline::Band) -> &str| {
+        let mut c = format!("CASE {column}");
         for (i, b) in p.bands.iter().enumerate() {
             c.push_str(&format!(" WHEN {i} THEN {}", ctx.s(pick(b))));
         }
@@ -482,6 +539,14 @@ fn explained(ctx: &Ctx, script: &mut Script) -> Result<()> {
         }
         c.push_str(" END");
         c
+    };
+    let model = if p.has_overrides() {
+        format!(
+            ",\n    {} AS hs_band_model_name",
+            band_of("hs_band_auto", &|b| b.name.as_str())
+        )
+    } else {
+        String::new()
     };
     let mut playbook = format!("CASE hs_t1 % {}", k.max(1));
     for (j, (m, s)) in scored.iter().enumerate() {
@@ -518,11 +583,12 @@ fn explained(ctx: &Ctx, script: &mut Script) -> Result<()> {
     };
     script.view(
         SCORED_VIEW,
-        &["Names: scorecard, band, color, top_drivers (up to 3 metrics with a loss > 0) and the top driver's playbook.".into()],
+        &["Names: scorecard, band, color, top_drivers (up to 3 metrics with a loss > 0), the top driver's playbook".into(),
+          "(and the model's band before an override, with overrides).".into()],
         &format!(
-            "SELECT *,\n    {sc} AS hs_scorecard_name,\n    {} AS hs_band_name,\n    {} AS hs_color,\n    {top} AS hs_top_drivers,\n    {playbook} AS hs_playbook\nFROM hs_drivers",
-            band(&|b| b.name.as_str()),
-            band(&|b| b.color.as_str()),
+            "SELECT *,\n    {sc} AS hs_scorecard_name,\n    {} AS hs_band_name,\n    {} AS hs_color,\n    {top} AS hs_top_drivers,\n    {playbook} AS hs_playbook{model}\nFROM hs_drivers",
+            band_of("hs_band", &|b| b.name.as_str()),
+            band_of("hs_band", &|b| b.color.as_str()),
         ),
     );
     Ok(())

@@ -414,7 +414,9 @@ fn a_damaged_previous_snapshot_on_s3_is_exit_2_too() {
     let store = healthscore::storage::Store::open("s3://night/out", &s3_options(&moto)).unwrap();
     let marker = format!("scores/snapshot_date={D0}/_SUCCESS");
     // A manifest that is JSON but not a manifest.
-    store.put(&marker, bytes::Bytes::from_static(b"{}")).unwrap();
+    store
+        .put(&marker, bytes::Bytes::from_static(b"{}"))
+        .unwrap();
     let o = run(D);
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert_eq!(json(&o)["error"]["kind"], "damaged_snapshot");

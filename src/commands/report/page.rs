@@ -263,10 +263,9 @@ fn mrr(s: &mut String, d: &ReportData) {
             },
         })
         .collect();
-    let _ = write!(
+    let _ = writeln!(
         s,
-        r#"<h2>MRR by band</h2><figure>{}<figcaption>Latest monthly recurring revenue (mrr_latest) of the accounts in each band on {}: the revenue behind each colour.</figcaption></figure>
-"#,
+        r#"<h2>MRR by band</h2><figure>{}<figcaption>Latest monthly recurring revenue (mrr_latest) of the accounts in each band on {}: the revenue behind each colour.</figcaption></figure>"#,
         hbars("MRR by band", &bars, "MRR (latest month)", compact),
         d.date
     );
