@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 
 use toml::Spanned;
 
+use super::checks::{canonical_dtype, is_reserved_column, Validator};
 use super::raw::*;
-use super::validate::{canonical_dtype, is_reserved_column, Validator};
 use super::*;
 use crate::contract::{self, TENURE_DAYS};
 

@@ -5,6 +5,7 @@
 //! once, before any data is read. The syntax is documented in
 //! `docs/pipeline.md`.
 
+mod checks;
 mod metrics;
 mod raw;
 mod validate;
@@ -14,10 +15,11 @@ use std::collections::BTreeMap;
 use polars::prelude::Expr;
 
 use crate::error::{ConfigIssue, Error, Result};
+use checks::Validator;
 use raw::RawPipeline;
-use validate::Validator;
 
-pub use validate::{default_bands, FIXED_OUTPUT_COLUMNS};
+pub use checks::FIXED_OUTPUT_COLUMNS;
+pub use validate::default_bands;
 
 // ---------------------------------------------------------------------------
 // Typed pipeline
@@ -423,7 +425,7 @@ impl Pipeline {
     }
 }
 
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before.rfind('\n').map(|p| offset - p).unwrap_or(offset + 1);

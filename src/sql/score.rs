@@ -316,7 +316,12 @@ fn overridden(ctx: &Ctx, script: &mut Script) -> Result<()> {
     }
     let p = ctx.p;
     let mut case = String::from("CASE o.hs_ovr_band");
-    for (i, b) in p.bands.iter().chain(std::iter::once(&p.unscored)).enumerate() {
+    for (i, b) in p
+        .bands
+        .iter()
+        .chain(std::iter::once(&p.unscored))
+        .enumerate()
+    {
         case.push_str(&format!(" WHEN {} THEN {i}", ctx.s(&b.name)));
     }
     case.push_str(" END");

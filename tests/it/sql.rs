@@ -1,8 +1,8 @@
 //! `healthscore sql` (SPEC §10): the compiled script, run by the test
 //! venv's DuckDB over views registered from the Parquet exports (the
 //! pipeline's column mapping applied), gives `run`'s scores, summary,
-//! long metrics table and changes (SPEC §11, band hysteresis included)
-//! cell for cell (strings and integers equal, floats to
+//! long metrics table and changes (SPEC §11, band hysteresis and
+//! overrides included) cell for cell (strings and integers equal, floats to
 //! 1e-9, same column names, order and types) and the manifest's row
 //! accounting; the Spark script is deterministic and pipeline strings
 //! reach it only escaped.
@@ -114,7 +114,8 @@ for table, name, rows in con.execute("SELECT * FROM row_accounting").fetchall():
     if expected != rows:
         problems.append(f"row_accounting {table} {name}: sql {rows} vs manifest {expected}")
 for table, m in tables.items():
-    for key in ["rows_read", "after_as_of", "rows_used", "not_yet_customers", "excluded_by_filter"]:
+    for key in ["rows_read", "after_as_of", "rows_used", "not_yet_customers", "excluded_by_filter",
+                "expired", "superseded"]:
         if m.get(key) is not None and (table, key) not in seen:
             problems.append(f"row_accounting: missing {table} {key}")
     for kind in ["rejected", "orphaned"]:
@@ -559,6 +560,216 @@ fn sql_with_band_hysteresis_matches_run_on_two_dates() {
         "some band held: {}",
         manifest["bands_held"]
     );
+}
+
+/// An overrides row: (customer, band, reason, set_by, set_on day,
+/// expires_on day), days before D (negative: after).
+type OverrideRow = (
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<i64>,
+    Option<i64>,
+);
+
+fn write_overrides(dir: &Path, rows: &[OverrideRow]) {
+    use polars::prelude::*;
+    let s = |f: fn(&OverrideRow) -> Option<&'static str>| rows.iter().map(f).collect::<Vec<_>>();
+    let df = DataFrame::new_infer_height(vec![
+        Column::new("customer_id".into(), s(|r| r.0)),
+        Column::new("band".into(), s(|r| r.1)),
+        Column::new("reason".into(), s(|r| r.2)),
+        Column::new("set_by".into(), s(|r| r.3)),
+        date_col("set_on", &rows.iter().map(|r| r.4).collect::<Vec<_>>()),
+        date_col("expires_on", &rows.iter().map(|r| r.5).collect::<Vec<_>>()),
+    ])
+    .unwrap();
+    write_parquet(dir, "overrides/part-0.parquet", df);
+}
+
+/// The overrides of D (as tests/it/overrides.rs): applied, expiring on D,
+/// expired, three rows for one account (set_on, then expiry decide), a
+/// tie broken by band, an override to the model's band, one on an
+/// Unscored account, one set after D, each rule broken once (and a row
+/// breaking two), and the two kinds of orphan.
+fn overrides_of_d(k: OverrideRow) -> Vec<OverrideRow> {
+    let (ana, bo) = (Some("ana"), Some("bo"));
+    let row = |id, band, reason, by, set, exp| (id, band, reason, by, set, exp);
+    vec![
+        row(
+            Some("A"),
+            Some("Healthy"),
+            Some("exec sponsor"),
+            ana,
+            Some(10),
+            Some(-5),
+        ),
+        row(
+            Some("B"),
+            Some("At-Risk"),
+            Some("budget cut"),
+            ana,
+            Some(9),
+            Some(0),
+        ),
+        row(
+            Some("C"),
+            Some("Thriving"),
+            Some("expansion"),
+            ana,
+            Some(9),
+            Some(1),
+        ),
+        row(
+            Some("E"),
+            Some("Thriving"),
+            Some("old"),
+            ana,
+            Some(5),
+            Some(-10),
+        ),
+        row(
+            Some("E"),
+            Some("Critical"),
+            Some("newer"),
+            ana,
+            Some(3),
+            Some(-1),
+        ),
+        row(
+            Some("E"),
+            Some("Healthy"),
+            Some("newest"),
+            ana,
+            Some(3),
+            Some(-2),
+        ),
+        row(
+            Some("F"),
+            Some("Thriving"),
+            Some("t"),
+            bo,
+            Some(2),
+            Some(-3),
+        ),
+        row(Some("F"), Some("At-Risk"), Some("a"), bo, Some(2), Some(-3)),
+        row(
+            Some("G"),
+            Some("At-Risk"),
+            Some("confirmed"),
+            bo,
+            Some(1),
+            Some(-30),
+        ),
+        row(
+            Some("H"),
+            Some("Healthy"),
+            Some("new logo"),
+            bo,
+            Some(1),
+            Some(-30),
+        ),
+        k,
+        row(
+            Some("A"),
+            Some("Critical"),
+            Some("future"),
+            ana,
+            Some(-1),
+            Some(-9),
+        ),
+        row(Some("A"), None, Some("r"), ana, Some(5), Some(-5)),
+        row(Some("A"), Some("Healthy"), None, ana, Some(5), Some(-5)),
+        row(Some("A"), Some("Gold"), None, ana, Some(5), Some(-5)),
+        row(
+            Some("A"),
+            Some("Healthy"),
+            Some("r"),
+            None,
+            Some(5),
+            Some(-5),
+        ),
+        row(Some("A"), Some("Healthy"), Some("r"), ana, None, Some(-5)),
+        row(Some("A"), Some("Healthy"), Some("r"), ana, Some(5), None),
+        row(Some("A"), Some("Gold"), Some("r"), ana, Some(5), Some(-5)),
+        row(Some("A"), Some("Healthy"), Some("r"), ana, Some(5), Some(8)),
+        row(None, Some("Healthy"), Some("r"), ana, Some(5), Some(-5)),
+        row(
+            Some("ZZ"),
+            Some("Healthy"),
+            Some("r"),
+            ana,
+            Some(5),
+            Some(-5),
+        ),
+    ]
+}
+
+/// SPEC §11 overrides (with band hysteresis): the bands, the override
+/// columns, the summary, the changes (none under an override in force)
+/// and the overrides table's row accounting (expired and superseded
+/// included) agree with `run` on two dates.
+#[test]
+fn sql_with_overrides_matches_run_on_two_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = dir.path().join("p.toml");
+    let text = pct_pipeline("1").replacen(
+        "[sources.accounts]\npath = \"accounts\"",
+        "[settings]\nmax_rejected_share = 0.5\nmax_orphaned_share = 0.5\nband_hysteresis_points = 5\nlag_table = \"\"\n\n[sources.accounts]\npath = \"accounts\"\n[sources.overrides]\npath = \"overrides\"",
+        1,
+    );
+    assert!(text.contains("[sources.overrides]"));
+    std::fs::write(&pipeline, text).unwrap();
+    let out = dir.path().join("out");
+    let k: OverrideRow = (
+        Some("K"),
+        Some("Critical"),
+        Some("sponsor left"),
+        Some("bo"),
+        Some(20),
+        Some(1),
+    );
+    let accounts = |c: f64, k: f64| {
+        vec![
+            ("A", Some(20.0)),
+            ("B", Some(70.0)),
+            ("C", Some(c)),
+            ("E", Some(50.0)),
+            ("F", Some(90.0)),
+            ("G", Some(60.0)),
+            ("H", None),
+            ("K", Some(k)),
+        ]
+    };
+    // D − 1: K (62, Healthy) overridden to Critical until D − 1, and an
+    // override on A already in force.
+    let day1 = dir.path().join("in1");
+    write_pct_accounts(&day1, &accounts(40.0, 62.0));
+    write_overrides(&day1, &[k, overrides_of_d(k)[0]]);
+    let d1 = "2026-11-23";
+    run_and_check(dir.path(), &day1, &pipeline, &out, d1, None, no_extra());
+    // D: C rises to 70, K falls to 58 (held Healthy by its model band).
+    let day2 = dir.path().join("in2");
+    write_pct_accounts(&day2, &accounts(70.0, 58.0));
+    write_overrides(&day2, &overrides_of_d(k));
+    run_and_check(
+        dir.path(),
+        &day2,
+        &pipeline,
+        &out,
+        D,
+        Some(d1),
+        serde_json::json!({ "expect_changes": true }),
+    );
+    let m = read_manifest(&out, D);
+    let t = &m["tables"]["overrides"];
+    assert_eq!(
+        (t["expired"].clone(), t["superseded"].clone()),
+        (2.into(), 3.into())
+    );
+    assert_eq!(t["rows_used"], 6);
+    assert_eq!(m["bands_held"], 1, "K's model band held");
 }
 
 #[test]

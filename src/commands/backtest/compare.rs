@@ -1,32 +1,6 @@
 //! `--compare`: the second pipeline's pooled figures against the first's.
 
-use serde::Serialize;
-
-use super::model::ModelReport;
-
-/// One figure of both models.
-#[derive(Debug, Clone, Serialize)]
-pub struct Diff {
-    /// What is compared.
-    pub figure: String,
-    /// The first pipeline's value.
-    pub baseline: Option<f64>,
-    /// The --compare pipeline's value.
-    pub candidate: Option<f64>,
-    /// candidate − baseline.
-    pub difference: Option<f64>,
-}
-
-/// `--compare`: the second pipeline against the first.
-#[derive(Debug, Clone, Serialize)]
-pub struct Comparison {
-    /// The first pipeline.
-    pub baseline: String,
-    /// The second.
-    pub candidate: String,
-    /// Pooled figures side by side.
-    pub figures: Vec<Diff>,
-}
+use super::model::{Comparison, Diff, ModelReport};
 
 /// One figure of both models and their difference.
 fn diff(figure: impl Into<String>, a: Option<f64>, b: Option<f64>) -> Diff {

@@ -54,7 +54,6 @@ mod render;
 mod report;
 mod weights;
 
-pub use compare::{Comparison, Diff};
 pub use fit::{
     fit_group_weights, fit_nonneg_logistic, round_to_total, score_with_weights, FittedWeights,
     LogisticFit,
@@ -64,6 +63,7 @@ pub use measures::{
     auc, lead_time, lowest_share, BandRate, Decile, Eval, HistBin, LeadTime, SignalAuc,
 };
 pub use model::{backtest_model, DateCounts, DateEval, ModelReport, Report, ScorecardEval};
+pub use model::{Comparison, Diff};
 pub use weights::{GroupWeight, Validation, WeightSuggestion, MIN_CHURNERS_TO_FIT};
 
 use compare::compare_models;

@@ -5,10 +5,9 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 use serde::Serialize;
 
-use super::compare::Comparison;
 use super::labels::{join_labels, LabelsInfo};
 use super::measures::{evaluate, Ctx, Eval};
-use super::report::toml_fragment;
+use super::weights::toml_fragment;
 use super::weights::{suggest_weights, WeightSuggestion};
 use super::{pl, Options, SCORECARD};
 use crate::commands::run;
@@ -185,4 +184,28 @@ pub struct Report {
     pub compare: Option<Comparison>,
     /// Caveats worth reading.
     pub notes: Vec<String>,
+}
+
+/// One figure of both models.
+#[derive(Debug, Clone, Serialize)]
+pub struct Diff {
+    /// What is compared.
+    pub figure: String,
+    /// The first pipeline's value.
+    pub baseline: Option<f64>,
+    /// The --compare pipeline's value.
+    pub candidate: Option<f64>,
+    /// candidate − baseline.
+    pub difference: Option<f64>,
+}
+
+/// `--compare`: the second pipeline against the first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    /// The first pipeline.
+    pub baseline: String,
+    /// The second.
+    pub candidate: String,
+    /// Pooled figures side by side.
+    pub figures: Vec<Diff>,
 }

@@ -8,8 +8,8 @@ use super::svg::{
     svg_auc_by_date, svg_bands, svg_histogram, svg_roc, svg_signals, svg_weights, RocCurve, PALETTE,
 };
 use super::{band_line, days, esc, f3, fmt_diff, fmt_fig, fmt_weight, pct};
-use crate::commands::backtest::compare::Comparison;
 use crate::commands::backtest::measures::Eval;
+use crate::commands::backtest::model::Comparison;
 use crate::commands::backtest::model::{ModelReport, Report};
 use crate::render::{page_open, PAGE_CLOSE};
 

@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 
 use super::{band_line, days, f3, fmt_diff, fmt_fig, fmt_weight, pct};
-use crate::commands::backtest::compare::Comparison;
 use crate::commands::backtest::measures::Eval;
+use crate::commands::backtest::model::Comparison;
 use crate::commands::backtest::model::{ModelReport, Report};
 
 /// The whole report as Markdown (report.md).

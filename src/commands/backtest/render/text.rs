@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{band_line, days, f3, fmt_diff, fmt_fig, pct};
-use crate::commands::backtest::compare::Comparison;
+use crate::commands::backtest::model::Comparison;
 use crate::commands::backtest::model::{ModelReport, Report};
 use crate::commands::Outcome;
 use crate::storage::Store;
