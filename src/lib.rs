@@ -11,7 +11,9 @@
 //! (snapshot layout, manifest, lease, commit, reading snapshots back).
 //! [`commands`] drive the stages, one module per command; [`cli`] is the
 //! command line on top. [`storage`] is the one seam to object stores;
-//! [`error`], [`time`], [`contract`] and [`arrow_views`] are the base.
+//! [`error`], [`time`], [`contract`], [`arrow_views`], [`progress`] and
+//! [`render`] (HTML/SVG for the reports) are the base. [`sql`] compiles a
+//! pipeline to SQL for engines beyond one machine.
 //!
 //! Where each section of the SPEC lives:
 //!
@@ -27,9 +29,14 @@
 //! | §6 Parquet types and encoding | [`output::parquet`] |
 //! | §7 exit codes, errors | [`error`] |
 //! | §7 row rules, accounting, data guards | [`input::rules`], [`input::accounting`] |
+//! | §7 a damaged previous snapshot | [`output::read_verified_scores`] |
 //! | §8 commands and flags | [`cli`], [`commands`] |
 //! | §9 performance | `docs/performance.md`, `bench/` |
+//! | §8 progress on stderr, logs | [`progress`], `cli::logging`, `cli::progress` |
 //! | §10 the pipeline compiled to SQL | [`sql`], [`commands::sql`] |
+//! | §11 changes and their cause, hysteresis | [`score::changes`] |
+//! | §11 overrides | [`input::overrides`], [`score`] (`with_override`) |
+//! | §11 the CS team's page | [`commands::report`], [`render`] |
 
 pub mod aggregate;
 pub mod arrow_views;

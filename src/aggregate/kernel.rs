@@ -95,6 +95,71 @@ fn pl(e: PolarsError) -> Error {
     Error::polars("aggregating inputs", e)
 }
 
+/// What the kernel computes for one table: each aggregation's output
+/// column and shape, the operands and conditions it evaluates itself.
+struct TableAggs<'t> {
+    outputs: Vec<String>,
+    days_since: Vec<Option<i32>>,
+    shapes: Vec<AggShape>,
+    operands: Operands<'t>,
+    conds: Vec<hk::Cond>,
+}
+
+/// The kernel's form of every aggregation of `t`'s table (the masks and
+/// values polars computes for it pushed onto `exprs`); None when one of
+/// them is a form the kernel does not cover.
+fn table_aggs<'t>(
+    p: &Pipeline,
+    t: &'t OpenTable,
+    date_column: &str,
+    as_of: i32,
+    exprs: &mut Vec<Expr>,
+) -> Option<TableAggs<'t>> {
+    let mut outputs = Vec::new();
+    let mut days_since = Vec::new();
+    let mut shapes = Vec::new();
+    let mut operands = Operands::of(&t.columns);
+    let mut conds: Vec<hk::Cond> = Vec::new();
+    for (mi, m) in p.metrics.iter().enumerate() {
+        for (slot, a) in m.def.aggregations() {
+            if a.table != t.table {
+                continue;
+            }
+            let (func, value) = kernel_form(a, t, date_column, as_of)?;
+            let i = outputs.len();
+            // The rows that count: a condition the kernel evaluates
+            // when it can, else a mask polars computes.
+            let cond = kernel_cond(a, &mut operands).map(|c| position_or_push(&mut conds, c));
+            let row_mask = if cond.is_some() { None } else { mask(a) };
+            if let Some(m) = &row_mask {
+                exprs.push(m.clone().alias(mask_column(i)));
+            }
+            let mut days_before = None;
+            match value {
+                Some(Value::Column(v)) => exprs.push(v.alias(value_column(i))),
+                Some(Value::DaysBefore(end)) => days_before = Some(end),
+                None => {}
+            }
+            shapes.push(AggShape {
+                func,
+                window: window(a, as_of),
+                masked: row_mask.is_some(),
+                cond,
+                days_before,
+            });
+            outputs.push(agg_column(mi, slot));
+            days_since.push((a.func == AggFunc::DaysSince).then_some(as_of));
+        }
+    }
+    Some(TableAggs {
+        outputs,
+        days_since,
+        shapes,
+        operands,
+        conds,
+    })
+}
+
 /// A table aggregated by the kernel: the plan that feeds it, and what it
 /// needs to turn its result into the group-by path's outputs.
 pub struct KernelTable {
@@ -316,44 +381,16 @@ impl KernelTable {
         for (j, c) in optional.iter().enumerate() {
             exprs.push(col(c.as_str()).is_null().alias(null_column(j)));
         }
-        let mut outputs = Vec::new();
-        let mut days_since = Vec::new();
-        let mut shapes = Vec::new();
-        let mut operands = Operands::of(&t.columns);
-        let mut conds: Vec<hk::Cond> = Vec::new();
-        for (mi, m) in p.metrics.iter().enumerate() {
-            for (slot, a) in m.def.aggregations() {
-                if a.table != t.table {
-                    continue;
-                }
-                let Some((func, value)) = kernel_form(a, t, &date_column, as_of) else {
-                    return Ok(None);
-                };
-                let i = outputs.len();
-                // The rows that count: a condition the kernel evaluates
-                // when it can, else a mask polars computes.
-                let cond = kernel_cond(a, &mut operands).map(|c| position_or_push(&mut conds, c));
-                let row_mask = if cond.is_some() { None } else { mask(a) };
-                if let Some(m) = &row_mask {
-                    exprs.push(m.clone().alias(mask_column(i)));
-                }
-                let mut days_before = None;
-                match value {
-                    Some(Value::Column(v)) => exprs.push(v.alias(value_column(i))),
-                    Some(Value::DaysBefore(end)) => days_before = Some(end),
-                    None => {}
-                }
-                shapes.push(AggShape {
-                    func,
-                    window: window(a, as_of),
-                    masked: row_mask.is_some(),
-                    cond,
-                    days_before,
-                });
-                outputs.push(agg_column(mi, slot));
-                days_since.push((a.func == AggFunc::DaysSince).then_some(as_of));
-            }
-        }
+        let Some(TableAggs {
+            outputs,
+            days_since,
+            shapes,
+            operands,
+            conds,
+        }) = table_aggs(p, t, &date_column, as_of, &mut exprs)
+        else {
+            return Ok(None);
+        };
         for (j, (c, kind)) in operands.read.iter().enumerate() {
             let column = match kind {
                 Kind::Int => col(c.as_str()).cast(DataType::Int64),

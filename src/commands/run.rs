@@ -1,6 +1,6 @@
 //! The job itself: open the inputs, account for every row, check the data
 //! guards, score, and (for `run`) commit a snapshot. `check` stops after
-//! the guards; backtests reuse [`check_inputs`] and [`score_accounts`] without writing.
+//! the guards; backtests reuse [`check_inputs`] and [`crate::score::plan::score_accounts`] without writing.
 
 use std::collections::BTreeMap;
 use std::time::Instant;

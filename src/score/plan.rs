@@ -134,7 +134,7 @@ fn sorted_by_customer(df: DataFrame) -> PolarsResult<DataFrame> {
 }
 
 /// Scores accounts a row group at a time for the commit (see
-/// [`snapshot::Part::Made`]): the columns that need every account are
+/// [`crate::output::Part::Made`]): the columns that need every account are
 /// computed once, then each slice of rows on demand; the slices made are
 /// kept for the tables written after the scores.
 pub struct RowScorer<'a> {

@@ -324,7 +324,7 @@ fn change_rows(ctx: &Ctx, script: &mut Script) {
     // An account with an override in force on D is the CSM's call: no row.
     let (no_override, why) = if p.has_overrides() {
         (
-            "",
+            "\n      AND c.override_reason IS NULL",
             ", with no override in force,",
         )
     } else {

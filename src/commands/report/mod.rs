@@ -4,7 +4,7 @@
 //! how it moved over up to the last [`HISTORY_DATES`] committed dates, MRR
 //! by band, the changes of the date by kind with their cause and playbook,
 //! the causes that moved most accounts, and the overrides in force. This
-//! module gathers the figures; [`page`] renders them with the shared
+//! module gathers the figures; `page` renders them with the shared
 //! [`crate::render`] primitives.
 
 mod page;
