@@ -8,7 +8,7 @@
   3. alternates, --runs times (at least 3): `healthscore run` with
      pipelines/default.toml, bench/default.sql on DuckDB (threads = 2,
      bench/duckdb_run.py), and the bare scan of the columns the pipeline
-     needs (DuckDB, threads = 2, max() of every needed column over all rows:
+     needs (DuckDB, threads = 2, sum(hash()) of every needed column over all rows:
      the floor);
   4. checks that healthscore and DuckDB wrote the same scores, every cell
      (bench/compare.py: strings and integers equal, floats to 1e-9);
@@ -153,14 +153,16 @@ con = duckdb.connect()
 con.execute(f"SET threads = {threads}")
 con.execute("SET enable_progress_bar = false")
 for t, cols in needed.items():
-    aggs = ", ".join(f'max("{c}")' for c in cols)
+    aggs = ", ".join(f'sum(hash("{c}"))' for c in cols)
     con.execute(f"SELECT {aggs} FROM read_parquet('{inp}/{t}/*.parquet')").fetchall()
 """
 
 
 def run_scan(a, inp):
-    """The floor: DuckDB reading every needed column of every row of every
-    table (max() per column, so each value is decoded; no filter, no join)."""
+    """The floor (SPEC §9's strictest bare scan): DuckDB decoding every
+    needed column of every row of every table (sum(hash(col)) per column, so
+    each value is decoded and no statistic can stand in for it; no filter,
+    no join)."""
     cmd = [sys.executable, "-c", SCAN_CHILD, inp, json.dumps(NEEDED), str(a.threads)]
     code, wall, rss = timed(cmd, stdout=subprocess.DEVNULL)
     if code != 0:
