@@ -89,7 +89,7 @@ impl Lease {
         Err(Error::Storage {
             operation: "lease".into(),
             url: out.url_of(LOCK),
-            message: "could not take the lease after 3 attempts (another run is racing for it)"
+            message: "could not take the lease after 3 attempts: `_LOCK` exists but could not be read as a lease each time (another run racing for it, or not a file: a folder named _LOCK must be removed by hand)"
                 .into(),
         })
     }

@@ -235,17 +235,7 @@ fn ids_and_run_ids_reach_the_terminal_with_control_characters_escaped() {
     let pipeline = tmp.path().join("pct.toml");
     std::fs::write(&pipeline, pct_pipeline("1")).unwrap();
     let out = tmp.path().join("out");
-    let o = healthscore(&[
-        "run",
-        "--pipeline",
-        pipeline.to_str().unwrap(),
-        "--input",
-        tmp.path().to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--as-of",
-        D,
-    ]);
+    let o = run_pipeline(&pipeline, tmp.path(), &out, D, &[]);
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(
         !o.stderr.contains('\u{1b}'),
@@ -279,17 +269,7 @@ fn ids_and_run_ids_reach_the_terminal_with_control_characters_escaped() {
     });
     std::fs::write(out.join("_LOCK"), lease.to_string()).unwrap();
     write_pct_accounts(tmp.path(), &[("A", Some(1.0))]);
-    let o = healthscore(&[
-        "run",
-        "--pipeline",
-        pipeline.to_str().unwrap(),
-        "--input",
-        tmp.path().to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--as-of",
-        D,
-    ]);
+    let o = run_pipeline(&pipeline, tmp.path(), &out, D, &[]);
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert!(
         !o.stderr.contains('\u{1b}') && !o.stderr.contains('\u{7}'),

@@ -55,19 +55,7 @@ fn overrides_apply_by_precedence_and_every_row_is_counted_once() {
     let file = tmp.path().join("p.toml");
     std::fs::write(&file, pipeline()).unwrap();
     let out = tmp.path().join("out");
-    let run = |d: &str, input: &Path| {
-        healthscore(&[
-            "run",
-            "--pipeline",
-            file.to_str().unwrap(),
-            "--input",
-            input.to_str().unwrap(),
-            "--output",
-            out.to_str().unwrap(),
-            "--as-of",
-            d,
-        ])
-    };
+    let run = |d: &str, input: &Path| run_pipeline(&file, input, &out, d, &[]);
     let k_override: Row = (
         Some("K"),
         Some("Critical"),
@@ -408,19 +396,35 @@ fn an_overrides_table_without_a_column_is_exit_2_naming_it() {
     let file = tmp.path().join("p.toml");
     std::fs::write(&file, pipeline()).unwrap();
     let out = tmp.path().join("out");
-    let o = healthscore(&[
-        "run",
-        "--pipeline",
-        file.to_str().unwrap(),
-        "--input",
-        tmp.path().to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--as-of",
-        D,
-    ]);
+    let o = run_pipeline(&file, tmp.path(), &out, D, &[]);
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(o.stderr.contains("table overrides"), "{}", o.stderr);
     assert!(o.stderr.contains("set_by"), "{}", o.stderr);
+    assert!(!out.join("scores").exists());
+}
+
+#[test]
+fn an_overrides_column_of_the_wrong_type_is_exit_2_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_pct_accounts(tmp.path(), &[("A", Some(20.0))]);
+    // set_on as text: not a date.
+    let df = DataFrame::new_infer_height(vec![
+        Column::new("customer_id".into(), ["A"]),
+        Column::new("band".into(), ["Healthy"]),
+        Column::new("reason".into(), ["r"]),
+        Column::new("set_by".into(), ["ana"]),
+        Column::new("set_on".into(), ["yesterday"]),
+        date_col("expires_on", &[Some(-1)]),
+    ])
+    .unwrap();
+    write_parquet(tmp.path(), "overrides/part-0.parquet", df);
+    let file = tmp.path().join("p.toml");
+    std::fs::write(&file, pipeline()).unwrap();
+    let out = tmp.path().join("out");
+    let o = run_pipeline(&file, tmp.path(), &out, D, &[]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("table overrides"), "{}", o.stderr);
+    assert!(o.stderr.contains("`set_on`"), "{}", o.stderr);
+    assert!(o.stderr.contains("expected a date"), "{}", o.stderr);
     assert!(!out.join("scores").exists());
 }

@@ -260,3 +260,26 @@ pub fn copy_sample_data(dir: &Path) {
     }
     copy(&repo().join("sample_data"), dir);
 }
+
+/// `healthscore run --pipeline P --input I --output O --as-of D [extra…]`.
+pub fn run_pipeline(
+    pipeline: &Path,
+    input: &Path,
+    output: &Path,
+    as_of: &str,
+    extra: &[&str],
+) -> Out {
+    let mut args = vec![
+        "run",
+        "--pipeline",
+        pipeline.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+        "--as-of",
+        as_of,
+    ];
+    args.extend(extra);
+    healthscore(&args)
+}
