@@ -152,6 +152,17 @@ fn nan_mrr_counts_as_null() {
 }
 
 #[test]
+fn infinite_mrr_counts_as_null_too() {
+    // SPEC §2: NaN or ±inf counts as null, so each is a null_mrr rejection
+    // (a +inf MRR would otherwise sum into every total).
+    let mut fx = Fixture::valid(6);
+    fx.revenue[0].mrr = Some(f64::INFINITY);
+    fx.revenue[7].mrr = Some(f64::NEG_INFINITY);
+    let (_, m) = run_ok(&fx);
+    assert_eq!(rejected(&m, "revenue"), pairs(&[("null_mrr", 2)]));
+}
+
+#[test]
 fn a_row_breaking_several_rules_is_counted_once_under_the_first() {
     let mut fx = Fixture::valid(6);
     // null id before everything else
