@@ -132,8 +132,16 @@ pub fn changes(
     scored: &DataFrame,
     prev_points: Option<&DataFrame>,
 ) -> PolarsResult<DataFrame> {
-    let Some(prev_points) = prev_points else {
-        return schema_only(p);
+    // Without a previous snapshot of the same model the table is empty, but
+    // made by the same plan, so its columns have the types of every other
+    // date's (a pass-through column keeps its own type).
+    let no_previous;
+    let (prev_points, any) = match prev_points {
+        Some(prev) => (prev, true),
+        None => {
+            no_previous = empty_previous(p)?;
+            (&no_previous, false)
+        }
     };
     let names: Vec<&str> = p
         .metrics
@@ -152,6 +160,7 @@ pub fn changes(
         .map(|(i, (a, b))| round9(a.clone() - b.clone()).alias(format!("__delta_{i}")))
         .collect();
     let with_deltas = candidates(p, scored, prev_points)
+        .filter(lit(any))
         .with_column(kind(p).alias("kind"))
         .with_columns(deltas);
     with_cause(with_deltas, names.len())
@@ -315,22 +324,18 @@ fn output_exprs(p: &Pipeline) -> Vec<Expr> {
     exprs
 }
 
-/// The changes table with no rows (no previous snapshot, or one of
-/// another model).
-fn schema_only(p: &Pipeline) -> PolarsResult<DataFrame> {
-    let mut columns: Vec<Column> = CHANGES_COLUMNS
-        .iter()
-        .map(|c| {
-            let dtype = match *c {
-                "prev_score" | "score" | "score_change" => DataType::Int32,
-                "cause_prev_points" | "cause_points" | "cause_delta" => DataType::Float64,
-                _ => DataType::String,
-            };
-            Column::new_empty((*c).into(), &dtype)
-        })
-        .collect();
-    for c in &p.accounts.pass_through {
-        columns.push(Column::new_empty(c.as_str().into(), &DataType::String));
+/// A previous-points frame with no rows: customer_id, the scorecard and
+/// every scored metric's points.
+fn empty_previous(p: &Pipeline) -> PolarsResult<DataFrame> {
+    let mut columns = vec![
+        Column::new_empty("customer_id".into(), &DataType::String),
+        Column::new_empty(prev_column("scorecard").into(), &DataType::String),
+    ];
+    for m in p.metrics.iter().filter(|m| m.scoring.is_some()) {
+        columns.push(Column::new_empty(
+            prev_column(&points_column(&m.name)).into(),
+            &DataType::Float64,
+        ));
     }
     DataFrame::new_infer_height(columns)
 }

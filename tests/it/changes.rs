@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use polars::prelude::DataFrame;
+use polars::prelude::{DataFrame, DataType};
 
 use crate::common::*;
 use crate::fixture::*;
@@ -344,4 +344,38 @@ fn hysteresis_holds_the_previous_band_within_h_points_outside_it() {
     let changes = run.table("changes", D);
     assert_eq!(row(&changes, "H1"), None);
     assert!(row(&changes, "H2").is_some());
+}
+
+#[test]
+fn the_changes_folder_reads_as_one_table_across_dates_with_a_typed_pass_through() {
+    // seats (an integer) passed through: the empty table of the first date
+    // must type it as the second date's rows do, or readers of the folder
+    // cannot merge the dates.
+    let p = pipeline("1", "").replacen(
+        "extra_columns = [\"a\", \"b\", \"c\"]",
+        "extra_columns = [\"a\", \"b\", \"c\"]\npass_through = [\"seats\"]",
+        1,
+    );
+    let run = TwoDates::run(
+        [&p, &p],
+        [D1, D],
+        [
+            vec![abc("A", Some(80.0), Some(80.0), Some(80.0))],
+            vec![abc("A", Some(20.0), Some(20.0), Some(20.0))],
+        ],
+    );
+    let first = run.table("changes", D1);
+    let second = run.table("changes", D);
+    assert_eq!(first.height(), 0);
+    assert_eq!(second.height(), 1);
+    assert_eq!(first.schema(), second.schema());
+    assert_eq!(second.column("seats").unwrap().dtype(), &DataType::Int64);
+    // pyarrow reads the Hive-partitioned folder as one table.
+    run_python(
+        "import sys, pyarrow.dataset as ds\n\
+         t = ds.dataset(sys.argv[1] + '/changes', partitioning='hive').to_table()\n\
+         assert t.num_rows == 1, t.num_rows\n\
+         assert str(t.schema.field('seats').type) == 'int64', t.schema\n",
+        &run.out(),
+    );
 }
