@@ -36,7 +36,7 @@ $(TOOLS)/.azurite-$(AZURITE_VERSION):
 # `chromium`, installed when /usr/bin/chromium is missing, as root or with
 # `sudo -n`; the target fails naming the package when it cannot.
 CHROMIUM := /usr/bin/chromium
-CHROMIUM_INSTALL := apt-get install -y --no-install-recommends chromium
+CHROMIUM_INSTALL := env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
 $(CHROMIUM):
 	@if [ "$$(id -u)" = 0 ]; then sudo=; \
 	elif sudo -n true 2>/dev/null; then sudo="sudo -n"; \
