@@ -8,7 +8,10 @@ use healthscore_kernel as hk;
 use polars::prelude::*;
 use polars_arrow::bitmap::Bitmap;
 
-use crate::error::{Error, Result};
+use crate::error::{pl, Result};
+
+/// The context of this module's polars errors.
+const INPUTS: &str = "aggregating inputs";
 
 /// The Arrow array behind a polars String column (`Utf8ViewArray`).
 pub type StrArray = <StringType as PolarsDataType>::Array;
@@ -31,7 +34,7 @@ pub fn strictly_ascending(s: &Series) -> Result<Option<bool>> {
 
 /// Calls `f` with the kernel's view of a String series' chunks.
 pub fn with_strings<T>(s: &Series, f: impl FnOnce(&[hk::Strings<'_>]) -> T) -> Result<T> {
-    let ca = s.str().map_err(pl)?;
+    let ca = s.str().map_err(pl(INPUTS))?;
     let buffers: Vec<Vec<&[u8]>> = ca.downcast_iter().map(data_buffers).collect();
     let chunks: Vec<hk::Strings<'_>> = ca
         .downcast_iter()
@@ -65,8 +68,4 @@ pub fn only_chunk<T: PolarsDataType>(ca: &ChunkedArray<T>) -> PolarsResult<&T::A
     ca.downcast_iter()
         .next()
         .ok_or_else(|| polars_err!(ComputeError: "a rechunked column has no chunk"))
-}
-
-fn pl(e: PolarsError) -> Error {
-    Error::polars("aggregating inputs", e)
 }

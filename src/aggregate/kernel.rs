@@ -30,7 +30,10 @@ use polars_arrow::bitmap::Bitmap;
 
 use crate::aggregate::expr::{self as metrics, agg_column};
 use crate::contract::Kind;
-use crate::error::{Error, Result};
+use crate::error::{pl, Result};
+
+/// The context of this module's polars errors.
+const INPUTS: &str = "aggregating inputs";
 use crate::input::accounting::TableCounts;
 use crate::input::rules;
 use crate::input::{OpenTable, DAY};
@@ -76,7 +79,7 @@ impl AccountIndex {
         let ids = |df: &DataFrame| -> Result<Series> {
             Ok(df
                 .column("customer_id")
-                .map_err(pl)?
+                .map_err(pl(INPUTS))?
                 .as_materialized_series()
                 .rechunk())
         };
@@ -89,10 +92,6 @@ impl AccountIndex {
             positions,
         })
     }
-}
-
-fn pl(e: PolarsError) -> Error {
-    Error::polars("aggregating inputs", e)
 }
 
 /// What the kernel computes for one table: each aggregation's output
@@ -423,7 +422,7 @@ impl KernelTable {
                 false,
                 None,
             )
-            .map_err(pl)?
+            .map_err(pl(INPUTS))?
             .logical_plan;
         Ok(Some(KernelTable {
             plan,
@@ -440,7 +439,7 @@ impl KernelTable {
     /// accepted accounts' order), once the plan has run; None when the data did not fit the kernel (more than 64
     /// distinct values of a string), for the group-by path to redo.
     pub fn finish(self, index: &AccountIndex) -> Result<Option<(TableCounts, DataFrame)>> {
-        let kernel = self.worker.finish().map_err(pl)?;
+        let kernel = self.worker.finish().map_err(pl(INPUTS))?;
         let Some((totals, results)) = kernel.and_then(hk::TableKernel::finish) else {
             return Ok(None);
         };
@@ -452,10 +451,10 @@ impl KernelTable {
                 // days_since: the latest day's distance from D.
                 values.iter_mut().for_each(|v| *v = f64::from(*as_of) - *v);
             }
-            let valid = Bitmap::try_new(valid, values.len()).map_err(pl)?;
+            let valid = Bitmap::try_new(valid, values.len()).map_err(pl(INPUTS))?;
             columns.push(float_column(output.as_str().into(), values, Some(valid)));
         }
-        let frame = DataFrame::new_infer_height(columns).map_err(pl)?;
+        let frame = DataFrame::new_infer_height(columns).map_err(pl(INPUTS))?;
         Ok(Some((self.counts(&totals), frame)))
     }
 

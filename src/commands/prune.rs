@@ -39,6 +39,10 @@ pub struct PrunedDate {
     pub committed: bool,
     /// Objects under the date's folders (deleted, or to delete on a dry run).
     pub objects: Vec<String>,
+    /// Those of `objects` a local store's listing hides: temporary files
+    /// of an interrupted write, removed as files.
+    #[serde(skip)]
+    pub unlisted: Vec<String>,
 }
 
 /// What a prune did (or, on a dry run, would do).
@@ -131,19 +135,21 @@ fn plan(out: &Store, opts: &PruneOptions) -> Result<PruneReport> {
             kept_month_ends.push(d);
         } else {
             let mut objects = Vec::new();
+            let mut unlisted = Vec::new();
             for table in TABLES {
                 let folder = snapshot::date_folder(table, d);
-                for o in out.list(&folder)? {
-                    objects.push(o.rel);
-                }
+                let listed = out.list(&folder)?;
                 // Temporary files of an interrupted write, which a local
                 // store's listing hides.
-                objects.extend(out.unlisted_local_files(&folder)?);
+                unlisted.extend(out.unlisted_local_files(&folder, &listed)?);
+                objects.extend(listed.into_iter().map(|o| o.rel));
             }
+            objects.extend(unlisted.iter().cloned());
             deleted.push(PrunedDate {
                 date: d,
                 committed: committed.binary_search(&d).is_ok(),
                 objects,
+                unlisted,
             });
         }
     }
@@ -160,7 +166,12 @@ fn plan(out: &Store, opts: &PruneOptions) -> Result<PruneReport> {
 /// Deletes one date: every table's `_SUCCESS` marker first (scores, whose
 /// marker says the date is committed, then summary and metrics), then every
 /// other object.
-fn delete_date(out: &Store, date: NaiveDate, objects: &[String]) -> Result<()> {
+fn delete_date(
+    out: &Store,
+    date: NaiveDate,
+    objects: &[String],
+    unlisted: &[String],
+) -> Result<()> {
     let markers: Vec<String> = TABLES
         .iter()
         .map(|t| format!("{}/{SUCCESS}", snapshot::date_folder(t, date)))
@@ -168,11 +179,6 @@ fn delete_date(out: &Store, date: NaiveDate, objects: &[String]) -> Result<()> {
     for m in &markers {
         out.delete(m)?;
     }
-    let unlisted: Vec<String> = TABLES
-        .iter()
-        .map(|t| out.unlisted_local_files(&snapshot::date_folder(t, date)))
-        .collect::<Result<Vec<_>>>()?
-        .concat();
     for rel in objects {
         if unlisted.contains(rel) {
             out.remove_unlisted_local_file(rel)?;
@@ -222,7 +228,7 @@ fn prune_leased(out: &Store, opts: &PruneOptions) -> Result<PruneReport> {
             )));
         }
         tracing::info!(date = %d.date, objects = d.objects.len(), committed = d.committed, "deleting snapshot date");
-        delete_date(out, d.date, &d.objects)?;
+        delete_date(out, d.date, &d.objects, &d.unlisted)?;
     }
     Ok(report)
 }

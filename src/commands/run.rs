@@ -53,51 +53,6 @@ fn held_count(with_losses: &DataFrame) -> i64 {
         .unwrap_or(0)
 }
 
-/// Whether a scores table carries the override columns.
-fn p_has_overrides(scores: &DataFrame) -> bool {
-    scores.column("override_reason").is_ok()
-}
-
-/// Accounts with an override applied, per band it set (None when the
-/// pipeline declares no overrides).
-fn overrides_by_band(declared: bool, scores: &DataFrame) -> Option<BTreeMap<String, i64>> {
-    if !declared {
-        return None;
-    }
-    let bands = scores
-        .clone()
-        .lazy()
-        .filter(col("override_reason").is_not_null())
-        .select([col("band")])
-        .collect()
-        .ok()?;
-    let mut by_band = BTreeMap::new();
-    if let Ok(c) = bands.column("band").and_then(|c| c.str().cloned()) {
-        for b in c.iter().flatten() {
-            *by_band.entry(b.to_string()).or_insert(0) += 1;
-        }
-    }
-    Some(by_band)
-}
-
-/// Rows of the changes table per kind, every kind listed (0 when none).
-fn changes_by_kind(changes: &DataFrame) -> BTreeMap<String, i64> {
-    let kinds = changes
-        .column("kind")
-        .ok()
-        .and_then(|c| c.str().ok().cloned());
-    changes::KINDS
-        .iter()
-        .map(|k| {
-            let n = kinds
-                .as_ref()
-                .map(|c| c.iter().filter(|v| *v == Some(*k)).count())
-                .unwrap_or(0);
-            (k.to_string(), n as i64)
-        })
-        .collect()
-}
-
 /// Compares the scores schema with the previous snapshot's (from its
 /// manifest): added columns are reported; removed or retyped ones stop the
 /// run (exit 2, nothing written) unless `allow` — a BI reader of the folder
@@ -254,32 +209,6 @@ pub struct RunResult {
     pub summary: DataFrame,
 }
 
-/// Accounts per value of `column` ("null" for none) of the summary table.
-fn count_by(summary: &DataFrame, column: &str) -> BTreeMap<String, i64> {
-    let df = summary
-        .clone()
-        .lazy()
-        .group_by([col(column)])
-        .agg([col("accounts").sum().cast(DataType::Int64).alias("n")])
-        .sort([column], SortMultipleOptions::default())
-        .collect();
-    let mut map = BTreeMap::new();
-    if let Ok(df) = df {
-        if let (Ok(k), Ok(n)) = (df.column(column), df.column("n")) {
-            for i in 0..df.height() {
-                let key = k
-                    .get(i)
-                    .ok()
-                    .and_then(|v| v.get_str().map(str::to_string))
-                    .unwrap_or_else(|| "null".into());
-                let value = n.get(i).ok().and_then(|v| v.extract::<i64>()).unwrap_or(0);
-                map.insert(key, value);
-            }
-        }
-    }
-    map
-}
-
 /// `healthscore run`: score date D and commit the snapshot.
 pub fn run(p: &Pipeline, input: &Store, output: &Store, opts: &RunOptions) -> Result<RunResult> {
     let started = Utc::now();
@@ -403,24 +332,55 @@ impl FinishScoring<'_> {
     }
 }
 
-/// Reads the previous snapshot of `as_of` at `output` (the latest
-/// committed date before it), if any, and its manifest.
-fn previous_snapshot(
-    output: &Store,
-    as_of: NaiveDate,
-) -> Result<(Option<snapshot::Previous>, Option<Manifest>)> {
-    let prev = snapshot::previous_for_trend(output, as_of)?;
-    let manifest = match &prev {
-        Some(prev) => snapshot::read_manifest(output, snapshot::SCORES, prev.date)?,
-        None => None,
-    };
-    Ok((prev, manifest))
+/// `weight` summed per value of `key` in `lf` (a null key counts as
+/// "null"): accounts per band of the summary, rows per kind of the
+/// changes, overrides per band of the scores.
+fn tally(lf: LazyFrame, key: &str, weight: Expr) -> BTreeMap<String, i64> {
+    let df = lf
+        .group_by([col(key).cast(DataType::String).fill_null(lit("null"))])
+        .agg([weight.cast(DataType::Int64).alias("n")])
+        .collect();
+    let mut map = BTreeMap::new();
+    if let Ok(df) = df {
+        if let (Ok(k), Ok(n)) = (df.column(key), df.column("n")) {
+            if let (Ok(k), Ok(n)) = (k.str(), n.i64()) {
+                map.extend(
+                    k.iter()
+                        .zip(n.iter())
+                        .filter_map(|(k, n)| Some((k?.to_string(), n.unwrap_or(0)))),
+                );
+            }
+        }
+    }
+    map
+}
+
+/// Rows of the changes table per kind, every kind listed (0 when none).
+fn changes_by_kind(changes: &DataFrame) -> BTreeMap<String, i64> {
+    let found = tally(changes.clone().lazy(), "kind", len());
+    changes::KINDS
+        .iter()
+        .map(|k| (k.to_string(), found.get(*k).copied().unwrap_or(0)))
+        .collect()
+}
+
+/// Accounts with an override applied, per band it set (None when the
+/// pipeline declares no overrides).
+fn overrides_by_band(p: &Pipeline, scores: &DataFrame) -> Option<BTreeMap<String, i64>> {
+    p.has_overrides().then(|| {
+        let applied = scores
+            .clone()
+            .lazy()
+            .filter(col("override_reason").is_not_null());
+        tally(applied, "band", len())
+    })
 }
 
 /// The manifest once every data object is written: `base` with the
 /// accounts and warnings of the scoring, the objects written, their scores
 /// digest, the end time and the stage times.
 fn finished_manifest(
+    p: &Pipeline,
     mut m: Manifest,
     done: Option<&ScoredTables>,
     written: &[Written],
@@ -429,13 +389,17 @@ fn finished_manifest(
     if let Some(done) = done {
         m.accounts = Some(AccountCounts {
             scored: done.scores.height() as i64,
-            by_scorecard: count_by(&done.summary, "scorecard"),
-            by_band: count_by(&done.summary, "band"),
+            by_scorecard: tally(
+                done.summary.clone().lazy(),
+                "scorecard",
+                col("accounts").sum(),
+            ),
+            by_band: tally(done.summary.clone().lazy(), "band", col("accounts").sum()),
         });
         m.warnings = Some(done.warnings.clone());
         m.changes = Some(changes_by_kind(&done.changes));
         m.bands_held = Some(done.held);
-        m.overrides_applied = overrides_by_band(p_has_overrides(&done.scores), &done.scores);
+        m.overrides_applied = overrides_by_band(p, &done.scores);
     }
     m.outputs = written.to_vec();
     m.scores_sha256 = snapshot::table_digest(written, snapshot::SCORES);
@@ -499,7 +463,8 @@ pub fn score_and_commit(
 ) -> Result<RunResult> {
     let t = Instant::now();
     stage_begins("previous", None, None);
-    let (prev, prev_manifest) = previous_snapshot(output, opts.as_of)?;
+    let prev = snapshot::previous_for_trend(output, opts.as_of)?;
+    let prev_manifest = prev.as_ref().map(|prev| prev.manifest.clone());
     let prev_date = prev.as_ref().map(|prev| prev.date.to_string());
     // The rows guard against the previous snapshot of the same model (not
     // on a first or rebased one), before anything is written.
@@ -572,6 +537,7 @@ pub fn score_and_commit(
         |written: &[Written]| {
             locked(&finish.stages).record("write", write_started, None);
             finished_manifest(
+                p,
                 manifest_base,
                 finish.scored.get(),
                 written,

@@ -409,7 +409,9 @@ pub fn check_rows_drop(
     Ok(())
 }
 
-fn scalar_i64(df: &DataFrame, column: &str) -> i64 {
+/// The first value of a one-row frame's `column` as an integer (0 when
+/// it is missing or null).
+pub(crate) fn scalar_i64(df: &DataFrame, column: &str) -> i64 {
     df.column(column)
         .ok()
         .and_then(|c| c.get(0).ok())

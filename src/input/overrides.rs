@@ -8,12 +8,10 @@
 //! Precedence among the rows in force on D: the latest set_on, then the
 //! latest expires_on, then band ascending.
 
-use std::collections::BTreeMap;
-
 use polars::prelude::*;
 
 use crate::error::{pl, Result};
-use crate::input::accounting::TableCounts;
+use crate::input::accounting::{scalar_i64, TableCounts};
 use crate::input::{OpenTable, DAY};
 use crate::pipeline::Pipeline;
 use crate::time::date_of;
@@ -130,26 +128,37 @@ pub fn read_overrides(
         .sort(["customer_id"], SortMultipleOptions::default())
         .collect()
         .map_err(pl("overrides"))?;
-    let count = |e: Expr| -> Result<i64> {
-        let n = rows
-            .clone()
-            .lazy()
-            .select([e.cast(DataType::Int64).sum().alias("n")])
-            .collect()
-            .map_err(pl("overrides"))?;
-        Ok(n.column("n")
-            .ok()
-            .and_then(|c| c.get(0).ok()?.extract::<i64>())
-            .unwrap_or(0))
-    };
-    let status_count = |s: i32| count(in_scope.clone().and(col("__status").eq(lit(s))));
-    let mut rejected = BTreeMap::new();
-    for (i, r) in RULES.iter().enumerate() {
-        rejected.insert(r.to_string(), status_count(3 + i as i32)?);
-    }
-    let mut orphaned = BTreeMap::new();
-    orphaned.insert("null_customer_id".to_string(), status_count(1)?);
-    orphaned.insert("unknown_customer_id".to_string(), status_count(2)?);
+    // Every count in one pass over the rows.
+    let status = |s: i32| in_scope.clone().and(col("__status").eq(lit(s)));
+    let mut sums = vec![
+        col("__after").alias("after_as_of"),
+        expired.alias("expired"),
+        in_force.alias("in_force"),
+        status(1).alias("null_customer_id"),
+        status(2).alias("unknown_customer_id"),
+    ];
+    sums.extend(
+        RULES
+            .iter()
+            .enumerate()
+            .map(|(i, r)| status(3 + i as i32).alias(*r)),
+    );
+    let totals = rows
+        .clone()
+        .lazy()
+        .select(
+            sums.into_iter()
+                .map(|e| e.cast(DataType::Int64).sum())
+                .collect::<Vec<_>>(),
+        )
+        .collect()
+        .map_err(pl("overrides"))?;
+    let count = |name: &str| scalar_i64(&totals, name);
+    let rejected = RULES.iter().map(|r| (r.to_string(), count(r))).collect();
+    let orphaned = ["null_customer_id", "unknown_customer_id"]
+        .iter()
+        .map(|o| (o.to_string(), count(o)))
+        .collect();
     let used = applied.height() as i64;
     let latest = applied
         .column("__set_on")
@@ -158,12 +167,12 @@ pub fn read_overrides(
         .map(|d| date_of(d).to_string());
     let counts = TableCounts {
         rows_read: rows.height() as i64,
-        after_as_of: count(col("__after"))?,
+        after_as_of: count("after_as_of"),
         rejected,
         orphaned,
         rows_used: used,
-        expired: Some(count(expired)?),
-        superseded: Some(count(in_force)? - used),
+        expired: Some(count("expired")),
+        superseded: Some(count("in_force") - used),
         latest_event_date: latest,
         ..Default::default()
     };

@@ -21,7 +21,7 @@ use polars::prelude::*;
 
 use crate::error::{Error, Result};
 
-use crate::storage::Store;
+use crate::storage::{sha256_hex, Store};
 
 /// Folder of the scores table under the output root.
 pub const SCORES: &str = "scores";
@@ -156,6 +156,8 @@ pub struct Previous {
     /// customer_id, then its scorecard and every `_points` column, named
     /// by [`crate::score::changes::prev_column`], for the changes' causes.
     pub points: DataFrame,
+    /// Its manifest (the row counts of the rows guard, the scores digest).
+    pub manifest: Manifest,
 }
 
 /// The previous snapshot of `as_of`: the latest committed date before it,
@@ -165,7 +167,7 @@ pub fn previous_for_trend(out: &Store, as_of: NaiveDate) -> Result<Option<Previo
     let Some(date) = latest_committed(out, Some(as_of))? else {
         return Ok(None);
     };
-    let df = read_verified_scores(out, date)?;
+    let (manifest, df) = read_verified_scores(out, date)?;
     // The band the model gave (before an override), for hysteresis.
     let model_band = if df.column("band_model").is_ok() {
         col("band_model")
@@ -217,6 +219,7 @@ pub fn previous_for_trend(out: &Store, as_of: NaiveDate) -> Result<Option<Previo
         date,
         trend: prev,
         points,
+        manifest,
     }))
 }
 
@@ -225,7 +228,7 @@ pub fn previous_for_trend(out: &Store, as_of: NaiveDate) -> Result<Option<Previo
 /// manifest that cannot be read, a part missing, changed (truncated,
 /// swapped for another date's) or undecodable is [`Error::Damaged`],
 /// naming the date and the remedy. Storage failures stay retryable.
-pub fn read_verified_scores(out: &Store, date: NaiveDate) -> Result<DataFrame> {
+pub fn read_verified_scores(out: &Store, date: NaiveDate) -> Result<(Manifest, DataFrame)> {
     let marker = format!("{}/{SUCCESS}", date_folder(SCORES, date));
     let damaged = |url: String, message: String| Error::Damaged {
         date: date.to_string(),
@@ -261,10 +264,7 @@ pub fn read_verified_scores(out: &Store, date: NaiveDate) -> Result<DataFrame> {
                 "a part its manifest lists is missing".into(),
             ));
         };
-        let digest = {
-            use sha2::{Digest, Sha256};
-            format!("{:x}", Sha256::digest(&bytes))
-        };
+        let digest = sha256_hex(&bytes);
         if digest != w.sha256 {
             return Err(damaged(
                 w.path.clone(),
@@ -281,9 +281,10 @@ pub fn read_verified_scores(out: &Store, date: NaiveDate) -> Result<DataFrame> {
             .map_err(|e| damaged(w.path.clone(), format!("a part cannot be decoded: {e}")))?;
         frames.push(df.lazy());
     }
-    concat(frames, UnionArgs::default())
+    let scores = concat(frames, UnionArgs::default())
         .and_then(|lf| lf.collect())
-        .map_err(|e| damaged(out.url_of(&date_folder(SCORES, date)), e.to_string()))
+        .map_err(|e| damaged(out.url_of(&date_folder(SCORES, date)), e.to_string()))?;
+    Ok((manifest, scores))
 }
 
 // ---------------------------------------------------------------------------
@@ -549,10 +550,7 @@ fn write_parts(
                 let (table, rel, part) = encoded?;
                 check_interrupted()?;
                 let size = part.bytes.len();
-                let sha256 = {
-                    use sha2::{Digest, Sha256};
-                    format!("{:x}", Sha256::digest(&part.bytes))
-                };
+                let sha256 = sha256_hex(&part.bytes);
                 // One atomic put, or a multipart upload for large parts
                 // (aborted on failure or on a signal).
                 out.put_cancellable(&rel, part.bytes, &|| INTERRUPTED.load(Ordering::SeqCst))?;
@@ -583,13 +581,14 @@ fn write_parts(
 fn sweep_stale(out: &Store, date: NaiveDate, names: &[&str], written_rel: &[String]) -> Result<()> {
     for table in names {
         let folder = date_folder(table, date);
-        for o in out.list(&folder)? {
+        let listed = out.list(&folder)?;
+        for o in &listed {
             if !written_rel.contains(&o.rel) {
                 check_interrupted()?;
                 out.delete(&o.rel)?;
             }
         }
-        for rel in out.unlisted_local_files(&folder)? {
+        for rel in out.unlisted_local_files(&folder, &listed)? {
             check_interrupted()?;
             tracing::warn!(object = %out.url_of(&rel), "removing a temporary file left by an interrupted write");
             out.remove_unlisted_local_file(&rel)?;

@@ -359,6 +359,24 @@ impl Pipeline {
         self.source(OVERRIDES).is_some()
     }
 
+    /// The playbook of scored metric `m` (scoring `s`) under scorecard
+    /// `scorecard` (None: no scorecard matched): the scorecard's own for
+    /// the metric, then for its group, then the metric's, then the
+    /// group's (SPEC §4).
+    pub fn playbook(&self, m: &Metric, s: &Scoring, scorecard: Option<usize>) -> Option<String> {
+        let group = &self.groups[s.group];
+        let default = s.playbook.clone().or_else(|| group.playbook.clone());
+        match scorecard.map(|si| &self.scorecards[si]) {
+            Some(sc) => sc
+                .playbooks
+                .get(&m.name)
+                .or_else(|| sc.playbooks.get(&group.name))
+                .cloned()
+                .or(default),
+            None => default,
+        }
+    }
+
     /// `<name>@<version>`, the model_version column.
     pub fn model_version(&self) -> String {
         format!("{}@{}", self.name, self.version)

@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use super::checks::{account_dtype, is_reserved_column, weighable, Validator};
@@ -63,7 +62,7 @@ impl<'a> Validator<'a> {
         Pipeline {
             file: file.to_string(),
             source_text: text.to_string(),
-            sha256: format!("{:x}", Sha256::digest(text.as_bytes())),
+            sha256: crate::storage::sha256_hex(text.as_bytes()),
             name,
             version,
             settings,

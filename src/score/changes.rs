@@ -113,13 +113,10 @@ fn contributions(p: &Pipeline, scorecard: &str, points: &dyn Fn(&str) -> String)
 /// A band's position in the declared order; `Unscored` (any other name)
 /// is -1, below every band.
 fn band_rank(p: &Pipeline, band: Expr) -> Expr {
-    let mut e = lit(-1i32);
-    for (i, b) in p.bands.iter().enumerate().rev() {
-        e = when(band.clone().eq(lit(b.name.as_str())))
-            .then(lit(i as i32))
-            .otherwise(e);
-    }
-    e
+    let position = crate::score::band_position(p, band).cast(DataType::Int32);
+    when(position.clone().lt(lit(p.bands.len() as i32)))
+        .then(position)
+        .otherwise(lit(-1i32))
 }
 
 /// The changes table of a snapshot: `scored` holds every account's output

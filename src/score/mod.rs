@@ -268,14 +268,7 @@ pub fn row_scores(p: &Pipeline, global: LazyFrame) -> LazyFrame {
 /// its colour and the summary follow it); `band_model` keeps the model's
 /// band, after hysteresis.
 fn with_override(p: &Pipeline, lf: LazyFrame) -> LazyFrame {
-    let band = col(crate::input::overrides::OVERRIDE_BAND);
-    let mut index = lit(NULL).cast(DataType::UInt32);
-    let names = p.bands.iter().chain(std::iter::once(&p.unscored));
-    for (i, b) in names.enumerate().collect::<Vec<_>>().into_iter().rev() {
-        index = when(band.clone().eq(lit(b.name.as_str())))
-            .then(lit(i as u32))
-            .otherwise(index);
-    }
+    let index = band_position(p, col(crate::input::overrides::OVERRIDE_BAND));
     lf.with_column(
         band_expr(&p.bands, &p.unscored, |b| b.name.clone(), col(BAND_INDEX)).alias("band_model"),
     )
@@ -285,6 +278,20 @@ fn with_override(p: &Pipeline, lf: LazyFrame) -> LazyFrame {
             .otherwise(col(BAND_INDEX))
             .alias(BAND_INDEX),
     )
+}
+
+/// The position of the band named `name` among the pipeline's bands, the
+/// unscored band last (the kernel's band positions); null for any other
+/// name.
+pub(crate) fn band_position(p: &Pipeline, name: Expr) -> Expr {
+    let names = p.bands.iter().chain(std::iter::once(&p.unscored));
+    let mut index = lit(NULL).cast(DataType::UInt32);
+    for (i, b) in names.enumerate().collect::<Vec<_>>().into_iter().rev() {
+        index = when(name.clone().eq(lit(b.name.as_str())))
+            .then(lit(i as u32))
+            .otherwise(index);
+    }
+    index
 }
 
 /// The kernel's view of a rechunked Float64 column.
@@ -556,25 +563,6 @@ impl RowScoring {
     }
 }
 
-/// The playbook of a metric under scorecard `si` (None: no scorecard
-/// matched): the scorecard's own for the metric, then for its group, then
-/// the metric's or its group's.
-fn playbook_for(p: &Pipeline, m: &Metric, s: &Scoring, si: Option<usize>) -> Option<String> {
-    let group = &p.groups[s.group];
-    let default = m.playbook_or(&group.playbook);
-    match si {
-        Some(si) => {
-            let sc = &p.scorecards[si];
-            sc.playbooks
-                .get(&m.name)
-                .or_else(|| sc.playbooks.get(&group.name))
-                .cloned()
-                .or(default)
-        }
-        None => default,
-    }
-}
-
 /// The playbook of the metric of rank `rank` (in `metrics`) under each
 /// row's scorecard, from a table of (metric, scorecard or none).
 fn playbook_of(p: &Pipeline, metrics: &[(&Metric, &Scoring)], rank: Expr) -> Expr {
@@ -585,22 +573,13 @@ fn playbook_of(p: &Pipeline, metrics: &[(&Metric, &Scoring)], rank: Expr) -> Exp
             (0..p.scorecards.len())
                 .map(Some)
                 .chain(std::iter::once(None))
-                .map(move |si| playbook_for(p, m, s, si))
+                .map(move |si| p.playbook(m, s, si))
         })
         .collect();
     let sc = col(SCORECARD_INDEX)
         .cast(DataType::Int64)
         .fill_null(lit(width - 1));
     pick_str(table, rank * lit(width) + sc)
-}
-
-impl Metric {
-    fn playbook_or(&self, group: &Option<String>) -> Option<String> {
-        self.scoring
-            .as_ref()
-            .and_then(|s| s.playbook.clone())
-            .or_else(|| group.clone())
-    }
 }
 
 /// top_drivers and playbook: the three largest losses, ties by name.

@@ -7,6 +7,7 @@
 use super::expr;
 use super::inputs::{event_sources, rows_view, DAY_COL, VALID};
 use super::{Ctx, Script};
+use crate::contract::TENURE_DAYS;
 use crate::error::Result;
 use crate::pipeline::{AccountValue, AggFunc, Aggregation, Metric, MetricDef, Operand};
 
@@ -169,7 +170,7 @@ fn wide(ctx: &Ctx, script: &mut Script) {
 /// An account value as a DOUBLE.
 fn account_value(ctx: &Ctx, v: &AccountValue) -> String {
     match v {
-        AccountValue::TenureDays => format!("CAST({} AS DOUBLE)", ctx.q("tenure_days")),
+        AccountValue::TenureDays => format!("CAST({} AS DOUBLE)", ctx.q(TENURE_DAYS)),
         AccountValue::Column(c) => format!("CAST({} AS DOUBLE)", ctx.q(c)),
     }
 }

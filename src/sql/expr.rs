@@ -89,6 +89,12 @@ pub fn float_lit(x: f64) -> Result<String> {
     })
 }
 
+/// A float rounded to 9 decimals, half away from zero (as `run`'s
+/// `round(9, HalfAwayFromZero)`: x · 10⁹ rounded, then / 10⁹).
+pub(super) fn round9(x: &str) -> String {
+    format!("round(({x}) * 1e9) / 1e9")
+}
+
 /// Text that may go into a `--` comment: one line, control characters
 /// and `;` replaced (a comment never ends a statement for a splitter).
 pub fn comment_text(s: &str) -> String {

@@ -169,10 +169,7 @@ fn accounts(ctx: &Ctx, script: &mut Script) -> Result<()> {
         "SELECT DISTINCT customer_id FROM hs_accounts_rows WHERE customer_id IS NOT NULL",
     );
     let signup = ctx.q("signup_date");
-    let mut conditions = vec![
-        "customer_id IS NOT NULL".to_string(),
-        format!("NOT coalesce({signup} > {}, FALSE)", ctx.day),
-    ];
+    let mut conditions = vec!["customer_id IS NOT NULL".to_string(), signed_up(ctx)];
     let mut comment = vec![
         "Accepted accounts (SPEC §3, §7): a customer_id, signed up by D (null signup_date kept)"
             .into(),
@@ -194,6 +191,15 @@ fn accounts(ctx: &Ctx, script: &mut Script) -> Result<()> {
         ),
     );
     Ok(())
+}
+
+/// An account row signed up by D (a null signup_date counts as signed up).
+fn signed_up(ctx: &Ctx) -> String {
+    format!(
+        "NOT coalesce({} > {}, FALSE)",
+        ctx.q("signup_date"),
+        ctx.day
+    )
 }
 
 /// The rules of the overrides table (`input::overrides::RULES`, in that
@@ -375,11 +381,7 @@ fn override_counts(ctx: &Ctx, s: &Source) -> Result<Vec<Count>> {
 
 /// The counts of the accounts table.
 fn account_counts(ctx: &Ctx) -> Result<Vec<Count>> {
-    let signed_up = format!(
-        "NOT coalesce({} > {}, FALSE)",
-        ctx.q("signup_date"),
-        ctx.day
-    );
+    let signed_up = signed_up(ctx);
     let keep = match &ctx.p.accounts.filter {
         Some(f) => expr::predicate(ctx.d, ctx.p, f, "accounts.filter")?,
         None => "TRUE".into(),

@@ -281,11 +281,10 @@ pub fn compile(p: &Pipeline, as_of: NaiveDate, dialect: Dialect) -> Result<Strin
             )));
         }
     }
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
     let ctx = Ctx {
         p,
         d: dialect,
-        day: (as_of - epoch).num_days(),
+        day: i64::from(crate::time::day_of(as_of)),
     };
     let mut script = Script {
         d: dialect,

@@ -6,10 +6,23 @@
 //! with the metric whose contribution moved the most), mirroring
 //! `score::changes`. Also `hs_previous`, written before the scoring views
 //! (band hysteresis reads it).
-use super::expr::{self, float_lit};
-use super::score::{scored, SCORED_VIEW};
+use super::expr::{self, float_lit, round9};
+use super::score::{greatest, scored, SCORED_VIEW};
 use super::{Ctx, Script};
 use crate::error::Result;
+use crate::pipeline::FIXED_OUTPUT_COLUMNS;
+use crate::score::changes::{CHANGES_COLUMNS, KINDS};
+use crate::score::{group_column, points_column, METRICS_COLUMNS, OVERRIDE_COLUMNS};
+
+/// `exprs` each named after the column of `names` at its position.
+fn named(exprs: Vec<String>, names: &[&str]) -> Vec<String> {
+    debug_assert_eq!(exprs.len(), names.len());
+    exprs
+        .into_iter()
+        .zip(names)
+        .map(|(e, n)| format!("{e} AS {n}"))
+        .collect()
+}
 
 /// Writes the output views.
 pub(super) fn write(ctx: &Ctx, script: &mut Script) -> Result<()> {
@@ -54,43 +67,46 @@ fn scores(ctx: &Ctx, script: &mut Script) {
     let thr = p.settings.trend_threshold;
     let rebased = format!("coalesce(p.hs_prev_model <> {mv}, FALSE)");
     let change = "s.score - p.prev_score";
-    let mut list = vec![
-        "s.customer_id".to_string(),
-        format!("CAST(s.{} AS {st}) AS customer_name", ctx.q("name")),
-        format!("CAST(s.{} AS {st}) AS segment", ctx.q("segment")),
-        "s.hs_scorecard_name AS scorecard".into(),
-        "s.score".into(),
-        "s.score_raw".into(),
-        "s.hs_band_name AS band".into(),
-        "s.hs_color AS color".into(),
-        "s.completeness".into(),
-        "s.hs_top_drivers AS top_drivers".into(),
-        "s.hs_playbook AS playbook".into(),
-        "p.prev_score".into(),
-        "p.prev_band".into(),
-        format!("CASE WHEN p.customer_id IS NULL OR {rebased} THEN CAST(NULL AS {it})\n         ELSE CAST({change} AS {it}) END AS score_change"),
-        format!("CASE WHEN p.customer_id IS NULL THEN 'new'\n         WHEN {rebased} THEN 'rebased'\n         WHEN {change} >= {thr} THEN 'up'\n         WHEN {change} <= {} THEN 'down'\n         ELSE 'flat' END AS trend", -thr),
-    ];
+    let mut list = named(
+        vec![
+            "s.customer_id".to_string(),
+            format!("CAST(s.{} AS {st})", ctx.q("name")),
+            format!("CAST(s.{} AS {st})", ctx.q("segment")),
+            "s.hs_scorecard_name".into(),
+            "s.score".into(),
+            "s.score_raw".into(),
+            "s.hs_band_name".into(),
+            "s.hs_color".into(),
+            "s.completeness".into(),
+            "s.hs_top_drivers".into(),
+            "s.hs_playbook".into(),
+            "p.prev_score".into(),
+            "p.prev_band".into(),
+            format!("CASE WHEN p.customer_id IS NULL OR {rebased} THEN CAST(NULL AS {it})\n         ELSE CAST({change} AS {it}) END"),
+            format!("CASE WHEN p.customer_id IS NULL THEN 'new'\n         WHEN {rebased} THEN 'rebased'\n         WHEN {change} >= {thr} THEN 'up'\n         WHEN {change} <= {} THEN 'down'\n         ELSE 'flat' END", -thr),
+        ],
+        FIXED_OUTPUT_COLUMNS,
+    );
     for g in &p.groups {
-        list.push(format!("s.{}", ctx.q(&format!("{}_score", g.name))));
+        list.push(format!("s.{}", ctx.q(&group_column(&g.name))));
     }
     for m in &p.metrics {
         list.push(format!("s.{}", ctx.q(&m.name)));
         if m.scoring.is_some() {
-            list.push(format!("s.{}", ctx.q(&format!("{}_points", m.name))));
+            list.push(format!("s.{}", ctx.q(&points_column(&m.name))));
         }
     }
     list.push(format!("{mv} AS model_version"));
     if p.has_overrides() {
-        list.extend([
-            "s.hs_band_model_name AS band_model".to_string(),
-            "s.hs_ovr_reason AS override_reason".into(),
-            "s.hs_ovr_set_by AS override_set_by".into(),
-            format!(
-                "{} AS override_expires_on",
-                ctx.d.date_of_day("s.hs_ovr_expires")
-            ),
-        ]);
+        list.extend(named(
+            vec![
+                "s.hs_band_model_name".to_string(),
+                "s.hs_ovr_reason".into(),
+                "s.hs_ovr_set_by".into(),
+                ctx.d.date_of_day("s.hs_ovr_expires"),
+            ],
+            &OVERRIDE_COLUMNS,
+        ));
     }
     for c in &p.accounts.pass_through {
         list.push(format!("s.{}", ctx.q(c)));
@@ -145,7 +161,7 @@ fn metrics(ctx: &Ctx, script: &mut Script) {
             "SELECT {j} AS hs_j, customer_id, hs_scorecard_name AS scorecard, {},\n           {} AS raw, {} AS points, hs_loss_{j} AS loss\n    FROM {SCORED_VIEW}",
             names(&ctx.s(&p.groups[s.group].name), &ctx.s(&m.name)),
             ctx.q(&m.name),
-            ctx.q(&format!("{}_points", m.name)),
+            ctx.q(&points_column(&m.name)),
         ));
     }
     if parts.is_empty() {
@@ -155,22 +171,23 @@ fn metrics(ctx: &Ctx, script: &mut Script) {
             names(&null, &null)
         ));
     }
+    // The inner selects name every column but model_version, a constant.
+    let outer: Vec<String> = METRICS_COLUMNS
+        .iter()
+        .map(|&c| match c {
+            "model_version" => format!("{mv} AS {}", ctx.q(c)),
+            _ => ctx.q(c),
+        })
+        .collect();
     script.view(
         "metrics",
         &["OUTPUT metrics: the long metrics table (customer_id, scorecard, group, metric, raw, points, loss, model_version).".into()],
         &format!(
-            "SELECT customer_id, scorecard, {g}, {m}, raw, points, loss, {mv} AS model_version\nFROM (\n    {}\n) AS long\nORDER BY hs_j, customer_id",
+            "SELECT {}\nFROM (\n    {}\n) AS long\nORDER BY hs_j, customer_id",
+            outer.join(", "),
             parts.join("\n    UNION ALL\n    "),
-            g = ctx.q("group"),
-            m = ctx.q("metric"),
         ),
     );
-}
-
-/// A float rounded to 9 decimals, half away from zero (as `run`'s
-/// `round(9, HalfAwayFromZero)`: x · 10⁹ rounded, then / 10⁹).
-fn round9(x: &str) -> String {
-    format!("round(({x}) * 1e9) / 1e9")
 }
 
 /// One snapshot's columns for the contributions: the scorecard's name
@@ -299,7 +316,7 @@ fn changes(ctx: &Ctx, script: &mut Script) -> Result<()> {
 
 /// The `<metric>_points` column of the j-th scored metric.
 fn points_name(ctx: &Ctx, j: usize) -> String {
-    format!("{}_points", scored(ctx)[j].0.name)
+    points_column(&scored(ctx)[j].0.name)
 }
 
 /// hs_change_rows: the candidate rows beside the previous snapshot's
@@ -422,11 +439,7 @@ fn change_cause(ctx: &Ctx, script: &mut Script) {
         &format!("SELECT\n    {}\nFROM hs_change_delta", list.join(",\n    ")),
     );
     let toward: Vec<String> = (0..n).map(|j| format!("hs_ct_{j}")).collect();
-    let best = match n {
-        0 => "CAST(NULL AS DOUBLE)".to_string(),
-        1 => toward[0].clone(),
-        _ => format!("greatest({})", toward.join(", ")),
-    };
+    let best = greatest(&toward, "DOUBLE");
     script.view(
         "hs_change_best",
         &["The largest move in the direction of the change.".into()],
@@ -465,35 +478,40 @@ fn change_output(ctx: &Ctx, script: &mut Script) {
         c
     };
     let points = |j: usize| ctx.q(&points_name(ctx, j));
-    let mut list = vec![
-        "customer_id".to_string(),
-        "customer_name".into(),
-        "scorecard".into(),
-        format!("CAST(hs_prev_row.scorecard AS {st}) AS prev_scorecard"),
-        "hs_kind AS kind".into(),
-        "prev_band".into(),
-        "band".into(),
-        format!("CAST(prev_score AS {it}) AS prev_score"),
-        format!("CAST(score AS {it}) AS score"),
-        format!("CAST(score_change AS {it}) AS score_change"),
-        format!("{} AS cause", pick(&|j| ctx.s(&scored[j].0.name), st)),
-        format!(
-            "CAST({} AS DOUBLE) AS cause_prev_points",
-            pick(&|j| format!("hs_prev_row.{}", points(j)), "DOUBLE")
-        ),
-        format!(
-            "CAST({} AS DOUBLE) AS cause_points",
-            pick(&points, "DOUBLE")
-        ),
-        format!(
-            "CAST({} AS DOUBLE) AS cause_delta",
-            pick(&|j| format!("hs_cd_{j}"), "DOUBLE")
-        ),
-        "playbook".into(),
-    ];
+    let mut list = named(
+        vec![
+            "customer_id".to_string(),
+            "customer_name".into(),
+            "scorecard".into(),
+            format!("CAST(hs_prev_row.scorecard AS {st})"),
+            "hs_kind".into(),
+            "prev_band".into(),
+            "band".into(),
+            format!("CAST(prev_score AS {it})"),
+            format!("CAST(score AS {it})"),
+            format!("CAST(score_change AS {it})"),
+            pick(&|j| ctx.s(&scored[j].0.name), st),
+            format!(
+                "CAST({} AS DOUBLE)",
+                pick(&|j| format!("hs_prev_row.{}", points(j)), "DOUBLE")
+            ),
+            format!("CAST({} AS DOUBLE)", pick(&points, "DOUBLE")),
+            format!(
+                "CAST({} AS DOUBLE)",
+                pick(&|j| format!("hs_cd_{j}"), "DOUBLE")
+            ),
+            "playbook".into(),
+        ],
+        &CHANGES_COLUMNS,
+    );
     for c in &ctx.p.accounts.pass_through {
         list.push(ctx.q(c));
     }
+    let kind_order: String = KINDS
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!(" WHEN {} THEN {i}", ctx.s(k)))
+        .collect();
     script.view(
         "changes",
         &[
@@ -501,7 +519,7 @@ fn change_output(ctx: &Ctx, script: &mut Script) {
             "band_up, rise), then score_change (nulls last), then customer_id.".into(),
         ],
         &format!(
-            "SELECT\n    {}\nFROM hs_change_cause\nORDER BY CASE hs_kind WHEN 'band_down' THEN 0 WHEN 'drop' THEN 1 WHEN 'band_up' THEN 2 ELSE 3 END,\n    score_change ASC NULLS LAST,\n    customer_id",
+            "SELECT\n    {}\nFROM hs_change_cause\nORDER BY CASE hs_kind{kind_order} END,\n    score_change ASC NULLS LAST,\n    customer_id",
             list.join(",\n    ")
         ),
     );

@@ -8,11 +8,12 @@
 //! decimals, ties by name), and the playbook.
 
 use super::aggregate::RAW_VIEW;
-use super::expr::{self, float_lit};
+use super::expr::{self, float_lit, round9};
 use super::inputs::OVERRIDES_VIEW;
 use super::{Ctx, Script};
 use crate::error::Result;
-use crate::pipeline::{Metric, Normalize, Scoring};
+use crate::pipeline::{Band, Metric, Normalize, Scoring};
+use crate::score::{group_column, points_column};
 
 /// The view the outputs read: every account scored and explained.
 pub(super) const SCORED_VIEW: &str = "hs_explained";
@@ -137,7 +138,7 @@ fn points(ctx: &Ctx, script: &mut Script) -> Result<()> {
             "-- {}: {how}, {missing}\n    {} AS {}",
             expr::comment_text(&m.name),
             points_sql(ctx, m, s)?,
-            ctx.q(&format!("{}_points", m.name))
+            ctx.q(&points_column(&m.name))
         ));
     }
     script.view(
@@ -170,7 +171,7 @@ fn groups(ctx: &Ctx, script: &mut Script) -> Result<()> {
         w.push_str(" ELSE 0.0e0 END");
         let (mut num, mut den, mut obs) = (Vec::new(), Vec::new(), Vec::new());
         for (m, s) in ctx.p.group_metrics(g) {
-            let (x, p) = (ctx.q(&m.name), ctx.q(&format!("{}_points", m.name)));
+            let (x, p) = (ctx.q(&m.name), ctx.q(&points_column(&m.name)));
             let wm = float_lit(s.weight)?;
             num.push(format!("coalesce({wm} * {p}, 0.0e0)"));
             den.push(format!(
@@ -197,7 +198,7 @@ fn groups(ctx: &Ctx, script: &mut Script) -> Result<()> {
     for (g, group) in ctx.p.groups.iter().enumerate() {
         list.push(format!(
             "CASE WHEN hs_w_{g} > 0 AND hs_den_{g} > 0 THEN hs_num_{g} / hs_den_{g} END AS {}",
-            ctx.q(&format!("{}_score", group.name))
+            ctx.q(&group_column(&group.name))
         ));
     }
     script.view(
@@ -216,7 +217,7 @@ fn totals(ctx: &Ctx, script: &mut Script) -> Result<()> {
     let (mut present, mut num, mut cnum, mut cden) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (g, group) in p.groups.iter().enumerate() {
-        let gs = ctx.q(&format!("{}_score", group.name));
+        let gs = ctx.q(&group_column(&group.name));
         present.push(format!(
             "CASE WHEN {gs} IS NOT NULL THEN hs_w_{g} ELSE 0.0e0 END"
         ));
@@ -265,7 +266,8 @@ fn totals(ctx: &Ctx, script: &mut Script) -> Result<()> {
         "hs_score",
         &["score: score_raw rounded to 9 decimals, then to an integer half away from zero.".into()],
         &format!(
-            "SELECT *,\n    CAST(round(round(score_raw * 1e9) / 1e9) AS {}) AS score,\n    CASE WHEN score_raw IS NULL OR hs_cden = 0 THEN 0.0e0 ELSE hs_cnum / hs_cden END AS completeness\nFROM hs_score_raw",
+            "SELECT *,\n    CAST(round({}) AS {}) AS score,\n    CASE WHEN score_raw IS NULL OR hs_cden = 0 THEN 0.0e0 ELSE hs_cnum / hs_cden END AS completeness\nFROM hs_score_raw",
+            round9("score_raw"),
             ctx.d.int_type()
         ),
     );
@@ -419,8 +421,8 @@ fn losses(ctx: &Ctx, script: &mut Script) -> Result<()> {
     let mut list = vec!["*".to_string()];
     for (j, (m, s)) in scored.iter().enumerate() {
         let g = s.group;
-        let gs = ctx.q(&format!("{}_score", ctx.p.groups[g].name));
-        let p = ctx.q(&format!("{}_points", m.name));
+        let gs = ctx.q(&group_column(&ctx.p.groups[g].name));
+        let p = ctx.q(&points_column(&m.name));
         let nines = format!(
             "round(((100.0e0 - {p}) * hs_w_{g} / nullif(hs_present, 0) * {} / nullif(hs_den_{g}, 0)) * 1e9)",
             float_lit(s.weight)?
@@ -446,10 +448,11 @@ fn losses(ctx: &Ctx, script: &mut Script) -> Result<()> {
     Ok(())
 }
 
-/// `greatest` of the terms (Spark's needs two or more).
-fn greatest(terms: &[String]) -> String {
+/// `greatest` of the terms (Spark's needs two or more); a null of type
+/// `null_type` when there are none.
+pub(super) fn greatest(terms: &[String], null_type: &str) -> String {
     match terms.len() {
-        0 => "CAST(NULL AS BIGINT)".into(),
+        0 => format!("CAST(NULL AS {null_type})"),
         1 => terms[0].clone(),
         _ => format!("greatest({})", terms.join(", ")),
     }
@@ -462,7 +465,10 @@ fn drivers(ctx: &Ctx, script: &mut Script) {
     script.view(
         "hs_driver_1",
         &["The largest driver key.".into()],
-        &format!("SELECT *, {} AS hs_t1\nFROM hs_losses", greatest(&keys)),
+        &format!(
+            "SELECT *, {} AS hs_t1\nFROM hs_losses",
+            greatest(&keys, "BIGINT")
+        ),
     );
     let below = |t: &str| -> Vec<String> {
         keys.iter()
@@ -474,7 +480,7 @@ fn drivers(ctx: &Ctx, script: &mut Script) {
         &["The second largest driver key.".into()],
         &format!(
             "SELECT *, {} AS hs_t2\nFROM hs_driver_1",
-            greatest(&below("hs_t1"))
+            greatest(&below("hs_t1"), "BIGINT")
         ),
     );
     script.view(
@@ -482,28 +488,9 @@ fn drivers(ctx: &Ctx, script: &mut Script) {
         &["The third largest driver key.".into()],
         &format!(
             "SELECT *, {} AS hs_t3\nFROM hs_driver_2",
-            greatest(&below("hs_t2"))
+            greatest(&below("hs_t2"), "BIGINT")
         ),
     );
-}
-
-/// The playbook of metric `m` under scorecard `si` (None: no scorecard):
-/// the scorecard's own for the metric, then for its group, then the
-/// metric's or its group's (as `score::playbook_for`).
-fn playbook_for(ctx: &Ctx, m: &Metric, s: &Scoring, si: Option<usize>) -> Option<String> {
-    let group = &ctx.p.groups[s.group];
-    let default = s.playbook.clone().or_else(|| group.playbook.clone());
-    match si {
-        Some(si) => {
-            let sc = &ctx.p.scorecards[si];
-            sc.playbooks
-                .get(&m.name)
-                .or_else(|| sc.playbooks.get(&group.name))
-                .cloned()
-                .or(default)
-        }
-        None => default,
-    }
 }
 
 /// A string literal, or a typed NULL.
@@ -525,7 +512,7 @@ fn explained(ctx: &Ctx, script: &mut Script) -> Result<()> {
         sc.push_str(&format!(" WHEN {i} THEN {}", ctx.s(&s.name)));
     }
     sc.push_str(" END");
-    let band_of = |column: &str, pick: &dyn Fn(&crate::pipeline::Band) -> &str| {
+    let band_of = |column: &str, pick: &dyn Fn(&Band) -> &str| {
         let mut c = format!("CASE {column}");
         for (i, b) in p.bands.iter().enumerate() {
             c.push_str(&format!(" WHEN {i} THEN {}", ctx.s(pick(b))));
@@ -556,9 +543,9 @@ fn explained(ctx: &Ctx, script: &mut Script) -> Result<()> {
     let mut playbook = format!("CASE hs_t1 % {}", k.max(1));
     for (j, (m, s)) in scored.iter().enumerate() {
         let per_sc: Vec<Option<String>> = (0..p.scorecards.len())
-            .map(|si| playbook_for(ctx, m, s, Some(si)))
+            .map(|si| ctx.p.playbook(m, s, Some(si)))
             .collect();
-        let none = playbook_for(ctx, m, s, None);
+        let none = ctx.p.playbook(m, s, None);
         let value = if per_sc.iter().all(|v| *v == none) {
             opt_lit(ctx, &none)
         } else {

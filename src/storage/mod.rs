@@ -456,6 +456,13 @@ async fn upload_parts(
         .map_err(|e| storage_err("completion of the multipart upload", url, e))
 }
 
+/// The SHA-256 of `bytes`, in hex: how manifests record objects and the
+/// pipeline file.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("{:x}", Sha256::digest(bytes))
+}
+
 impl Store {
     /// Opens the folder at `url`. `options` are object_store configuration
     /// keys (`aws_endpoint`, `azure_storage_account_key`, …) that override
@@ -619,14 +626,15 @@ impl Store {
     /// listing does not show: a local store writes an object to a
     /// temporary `<name>#<n>` file and renames it, and its listing hides
     /// such files, so one left by a killed process would stay for good
-    /// (and break readers of the folder). Paths relative to the store,
-    /// sorted; empty for other stores.
-    pub fn unlisted_local_files(&self, rel: &str) -> Result<Vec<String>> {
+    /// (and break readers of the folder). `listed` is the folder's
+    /// listing ([`Store::list`]). Paths relative to the store, sorted;
+    /// empty for other stores.
+    pub fn unlisted_local_files(&self, rel: &str, listed: &[ObjectInfo]) -> Result<Vec<String>> {
         let Some(root) = self.local_root.as_ref() else {
             return Ok(Vec::new());
         };
-        let listed: std::collections::HashSet<String> =
-            self.list(rel)?.into_iter().map(|o| o.rel).collect();
+        let listed: std::collections::HashSet<&str> =
+            listed.iter().map(|o| o.rel.as_str()).collect();
         let mut found = Vec::new();
         let mut folders = vec![root.join(rel)];
         while let Some(folder) = folders.pop() {
@@ -639,7 +647,7 @@ impl Store {
                     folders.push(path);
                 } else if let Ok(r) = path.strip_prefix(root) {
                     let r = r.to_string_lossy().replace('\\', "/");
-                    if !listed.contains(&r) {
+                    if !listed.contains(r.as_str()) {
                         found.push(r);
                     }
                 }

@@ -45,10 +45,6 @@ fn write_overrides(dir: &Path, rows: &[Row]) {
     write_parquet(dir, "overrides/part-0.parquet", df);
 }
 
-fn ok(o: Row) -> Row {
-    o
-}
-
 #[test]
 fn overrides_apply_by_precedence_and_every_row_is_counted_once() {
     let tmp = tempfile::tempdir().unwrap();
@@ -100,102 +96,102 @@ fn overrides_apply_by_precedence_and_every_row_is_counted_once() {
         ],
     );
     let rows: Vec<Row> = vec![
-        ok((
+        (
             Some("A"),
             Some("Healthy"),
             Some("exec sponsor"),
             Some("ana"),
             Some(10),
             Some(-5),
-        )),
+        ),
         // Expires on D: still in force.
-        ok((
+        (
             Some("B"),
             Some("At-Risk"),
             Some("budget cut"),
             Some("ana"),
             Some(9),
             Some(0),
-        )),
+        ),
         // Expired the day before D.
-        ok((
+        (
             Some("C"),
             Some("Thriving"),
             Some("expansion"),
             Some("ana"),
             Some(9),
             Some(1),
-        )),
+        ),
         // E: the latest set_on (day 3) wins, then the latest expiry (D + 2).
-        ok((
+        (
             Some("E"),
             Some("Thriving"),
             Some("old"),
             Some("ana"),
             Some(5),
             Some(-10),
-        )),
-        ok((
+        ),
+        (
             Some("E"),
             Some("Critical"),
             Some("newer"),
             Some("ana"),
             Some(3),
             Some(-1),
-        )),
-        ok((
+        ),
+        (
             Some("E"),
             Some("Healthy"),
             Some("newest"),
             Some("ana"),
             Some(3),
             Some(-2),
-        )),
+        ),
         // F: same set_on and expiry: band ascending, At-Risk before Thriving.
-        ok((
+        (
             Some("F"),
             Some("Thriving"),
             Some("t"),
             Some("bo"),
             Some(2),
             Some(-3),
-        )),
-        ok((
+        ),
+        (
             Some("F"),
             Some("At-Risk"),
             Some("a"),
             Some("bo"),
             Some(2),
             Some(-3),
-        )),
+        ),
         // G: to the band the model already gives.
-        ok((
+        (
             Some("G"),
             Some("At-Risk"),
             Some("confirmed"),
             Some("bo"),
             Some(1),
             Some(-30),
-        )),
+        ),
         // H: an Unscored account.
-        ok((
+        (
             Some("H"),
             Some("Healthy"),
             Some("new logo"),
             Some("bo"),
             Some(1),
             Some(-30),
-        )),
+        ),
         k_override,
         // Set after D: dropped first.
-        ok((
+        (
             Some("A"),
             Some("Critical"),
             Some("future"),
             Some("ana"),
             Some(-1),
             Some(-9),
-        )),
+        ),
         // Rules, each row under the first it breaks.
         (Some("A"), None, Some("r"), Some("ana"), Some(5), Some(-5)),
         (

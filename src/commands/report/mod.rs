@@ -30,14 +30,9 @@ pub const ROWS_PER_KIND: usize = 50;
 /// Most overrides listed (soonest expiry first).
 pub const OVERRIDE_ROWS: usize = 200;
 /// The kinds of change in the changes table's order (SPEC §11).
-pub const KINDS: [&str; 4] = ["band_down", "drop", "band_up", "rise"];
+pub use crate::score::changes::KINDS;
 /// The columns an overrides-declaring pipeline adds to the scores table.
-pub const OVERRIDE_COLUMNS: [&str; 4] = [
-    "band_model",
-    "override_reason",
-    "override_set_by",
-    "override_expires_on",
-];
+pub use crate::score::OVERRIDE_COLUMNS;
 
 /// A band as the page draws it.
 #[derive(Debug, Clone, PartialEq)]
@@ -266,6 +261,11 @@ pub fn gather(out: &Store, date: Option<NaiveDate>) -> Result<ReportData> {
         let summary = snapshot::read_committed(out, SUMMARY, *d)?;
         let by_band = match &summary {
             Some(s) => accounts_by_band(s)?,
+            None if *d == date => manifest
+                .accounts
+                .as_ref()
+                .map(|a| a.by_band.clone())
+                .unwrap_or_default(),
             None => snapshot::read_manifest(out, SCORES, *d)?
                 .and_then(|m| m.accounts)
                 .map(|a| a.by_band)
@@ -286,7 +286,7 @@ pub fn gather(out: &Store, date: Option<NaiveDate>) -> Result<ReportData> {
         Some(df) => Some(changes_of(&df, &pipeline)?),
         None => None,
     };
-    let overrides = overrides_of(&snapshot::read_scores(out, date)?)?;
+    let overrides = read_overrides(out, date)?;
     Ok(ReportData {
         output: out.url().to_string(),
         date,
@@ -516,6 +516,44 @@ fn changes_of(df: &DataFrame, p: &Pipeline) -> Result<Changes> {
         rows,
         causes,
     })
+}
+
+/// The overrides in force on `date`: only the rows with an override and
+/// only the columns the page shows are decoded from the scores table.
+fn read_overrides(out: &Store, date: NaiveDate) -> Result<Overrides> {
+    let folder = snapshot::date_folder(SCORES, date);
+    let parts: Vec<_> = out
+        .list(&folder)?
+        .into_iter()
+        .filter(|o| o.rel.ends_with(".parquet"))
+        .collect();
+    if parts.is_empty() {
+        return Err(Error::NotFound(format!(
+            "snapshot {} has no Parquet parts",
+            out.url_of(&folder)
+        )));
+    }
+    let mut lf = crate::storage::scan_remote(out, &parts)?;
+    let schema = lf.collect_schema().map_err(polars)?;
+    if !OVERRIDE_COLUMNS.iter().all(|c| schema.contains(c)) {
+        return Ok(Overrides::NotDeclared);
+    }
+    let shown: Vec<Expr> = ["customer_id", "customer_name", "band"]
+        .iter()
+        .chain(OVERRIDE_COLUMNS.iter())
+        .filter(|c| schema.contains(c))
+        .map(|c| col(*c))
+        .collect();
+    let in_force = lf
+        .filter(
+            col("override_reason")
+                .is_not_null()
+                .or(col("override_expires_on").is_not_null()),
+        )
+        .select(shown)
+        .collect()
+        .map_err(polars)?;
+    overrides_of(&in_force)
 }
 
 /// The overrides in force, from the scores table's override columns.
