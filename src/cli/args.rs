@@ -106,19 +106,12 @@ pub struct RunArgs {
     #[command(flatten)]
     /// Inputs.
     pub inputs: InputArgs,
-    /// Output root (scores/ and summary/ go under it).
-    #[arg(long, env = "HEALTHSCORE_OUTPUT")]
-    pub output: String,
+    #[command(flatten)]
+    /// Output.
+    pub output: OutputArgs,
     /// Run id recorded in the lease and manifest (default: a fresh UUID).
     #[arg(long, env = "HEALTHSCORE_RUN_ID")]
     pub run_id: Option<String>,
-    /// Object-store option for the output (KEY=VALUE, repeatable).
-    #[arg(
-        long = "output-option",
-        env = "HEALTHSCORE_OUTPUT_OPTION",
-        value_delimiter = ','
-    )]
-    pub output_option: Vec<String>,
     /// Write the run's figures to this local file in the Prometheus text
     /// format (atomically, on failure too), for a textfile collector.
     #[arg(long, value_name = "PATH", env = "HEALTHSCORE_METRICS_FILE")]
@@ -150,9 +143,9 @@ pub struct RunArgs {
 /// `healthscore prune`.
 #[derive(Args, Debug)]
 pub struct PruneArgs {
-    /// Output root holding the snapshots.
-    #[arg(long, env = "HEALTHSCORE_OUTPUT")]
-    pub output: String,
+    #[command(flatten)]
+    /// Output.
+    pub output: OutputArgs,
     /// Keep the dates on or after the newest committed date minus N days.
     #[arg(long, value_name = "N", env = "HEALTHSCORE_KEEP_DAYS")]
     pub keep_days: u32,
@@ -171,13 +164,24 @@ pub struct PruneArgs {
     /// Run id recorded in the lease (default: a fresh UUID).
     #[arg(long, env = "HEALTHSCORE_RUN_ID")]
     pub run_id: Option<String>,
+}
+
+/// `--output` and its `--output-option`s, of the commands that write or
+/// read a snapshot folder.
+#[derive(Args, Debug)]
+pub struct OutputArgs {
+    /// Output root: the snapshot folders (scores/, summary/, metrics/,
+    /// changes/) go under it.
+    #[arg(long = "output", env = "HEALTHSCORE_OUTPUT")]
+    pub url: String,
     /// Object-store option for the output (KEY=VALUE, repeatable).
     #[arg(
         long = "output-option",
+        value_name = "KEY=VALUE",
         env = "HEALTHSCORE_OUTPUT_OPTION",
         value_delimiter = ','
     )]
-    pub output_option: Vec<String>,
+    pub options: Vec<String>,
 }
 
 /// `healthscore check`.
@@ -191,30 +195,23 @@ pub struct CheckArgs {
 /// `healthscore explain`.
 #[derive(Args, Debug)]
 pub struct ExplainArgs {
-    /// Output root holding the snapshots.
-    #[arg(long, env = "HEALTHSCORE_OUTPUT")]
-    pub output: String,
+    #[command(flatten)]
+    /// Output.
+    pub output: OutputArgs,
     /// The customer_id to explain.
     #[arg(long, env = "HEALTHSCORE_CUSTOMER")]
     pub customer: String,
     /// Snapshot date (default: the latest committed).
     #[arg(long, env = "HEALTHSCORE_AS_OF")]
     pub as_of: Option<String>,
-    /// Object-store option for the output (KEY=VALUE, repeatable).
-    #[arg(
-        long = "output-option",
-        env = "HEALTHSCORE_OUTPUT_OPTION",
-        value_delimiter = ','
-    )]
-    pub output_option: Vec<String>,
 }
 
 /// `healthscore report`.
 #[derive(Args, Debug)]
 pub struct ReportArgs {
-    /// Output root holding the snapshots.
-    #[arg(long, env = "HEALTHSCORE_OUTPUT")]
-    pub output: String,
+    #[command(flatten)]
+    /// Output.
+    pub output: OutputArgs,
     /// Snapshot date shown (default: the latest committed); the history
     /// covers up to 12 committed dates up to it.
     #[arg(long, env = "HEALTHSCORE_AS_OF")]
@@ -222,13 +219,6 @@ pub struct ReportArgs {
     /// The HTML file to write (default: print the page on stdout).
     #[arg(long, env = "HEALTHSCORE_OUT")]
     pub out: Option<std::path::PathBuf>,
-    /// Object-store option for the output (KEY=VALUE, repeatable).
-    #[arg(
-        long = "output-option",
-        env = "HEALTHSCORE_OUTPUT_OPTION",
-        value_delimiter = ','
-    )]
-    pub output_option: Vec<String>,
 }
 
 /// `healthscore generate`.

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::pipeline::Pipeline;
 use crate::storage::Store;
 use crate::time::{dates_every, is_per_date, parse_as_of, parse_date, parse_days, with_as_of};
-use args::{CheckArgs, ExplainArgs, GenerateArgs, InputArgs, PruneArgs, RunArgs};
+use args::{CheckArgs, ExplainArgs, GenerateArgs, InputArgs, OutputArgs, PruneArgs, RunArgs};
 pub use args::{Cli, Command, Format, LogFormat};
 use logging::set_up_logging;
 use report::{backfill_outcome, check_report, run_outcome};
@@ -214,10 +214,10 @@ fn dispatch(command: Command, run_id: &str) -> std::result::Result<Outcome, Fail
 }
 
 /// Opens `--output` with its `--output-option`s.
-fn open_output(url: &str, options: &[String]) -> Result<Store> {
+fn open_output(a: &OutputArgs) -> Result<Store> {
     Store::open(
-        url,
-        &crate::storage::parse_options(options, "output-option")?,
+        &a.url,
+        &crate::storage::parse_options(&a.options, "output-option")?,
     )
 }
 
@@ -226,7 +226,7 @@ fn run_command(a: RunArgs, run_id: &str) -> Result<Outcome> {
     let as_of = parse_as_of(a.inputs.as_of.as_deref())?;
     let pipeline = Pipeline::load(&a.inputs.pipeline)?;
     let input = open_input(&a.inputs, as_of)?;
-    let output = open_output(&a.output, &a.output_option)?;
+    let output = open_output(&a.output)?;
     let r = run::run(
         &pipeline,
         &input,
@@ -271,7 +271,7 @@ fn sql_command(a: args::SqlArgs) -> Result<Outcome> {
 
 /// `healthscore explain`.
 fn explain_command(a: ExplainArgs) -> Result<Outcome> {
-    let output = open_output(&a.output, &a.output_option)?;
+    let output = open_output(&a.output)?;
     let date = match &a.as_of {
         Some(s) => Some(parse_as_of(Some(s))?),
         None => None,
@@ -281,7 +281,7 @@ fn explain_command(a: ExplainArgs) -> Result<Outcome> {
 
 /// `healthscore report`.
 fn report_command(a: args::ReportArgs) -> Result<Outcome> {
-    let output = open_output(&a.output, &a.output_option)?;
+    let output = open_output(&a.output)?;
     let date = match &a.as_of {
         Some(s) => Some(parse_as_of(Some(s))?),
         None => None,
@@ -291,7 +291,7 @@ fn report_command(a: args::ReportArgs) -> Result<Outcome> {
 
 /// `healthscore prune`.
 fn prune_command(a: PruneArgs, run_id: &str) -> Result<Outcome> {
-    let output = open_output(&a.output, &a.output_option)?;
+    let output = open_output(&a.output)?;
     let report = crate::commands::prune::prune(
         &output,
         &crate::commands::prune::PruneOptions {
@@ -313,7 +313,10 @@ fn prune_command(a: PruneArgs, run_id: &str) -> Result<Outcome> {
 /// `healthscore generate`.
 fn generate_command(a: GenerateArgs) -> Result<Outcome> {
     let as_of = parse_as_of(a.as_of.as_deref())?;
-    let out = open_output(&a.out, &a.output_option)?;
+    let out = Store::open(
+        &a.out,
+        &crate::storage::parse_options(&a.output_option, "output-option")?,
+    )?;
     let report = generate::generate(
         &GenerateOptions {
             accounts: a.accounts,
@@ -353,7 +356,7 @@ fn backfill_command(a: RunArgs, run_id: &str) -> Result<Outcome> {
         _ => vec![parse_as_of(a.inputs.as_of.as_deref())?],
     };
     let pipeline = Pipeline::load(&a.inputs.pipeline)?;
-    let output = open_output(&a.output, &a.output_option)?;
+    let output = open_output(&a.output)?;
     let open_for = |d: NaiveDate| open_input(&a.inputs, d);
     let inputs = if is_per_date(&a.inputs.input) {
         backfill::Inputs::PerDate(&open_for)
