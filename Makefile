@@ -31,22 +31,28 @@ $(TOOLS)/.azurite-$(AZURITE_VERSION):
 	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error azurite@$(AZURITE_VERSION)
 	touch $@
 
-# Headless Chromium, in which the tests render the HTML reports (`report`,
-# `backtest`) and check that no request leaves the page: Debian's package
-# `chromium`, installed when /usr/bin/chromium is missing, as root or with
-# `sudo -n`; the target fails naming the package when it cannot.
-CHROMIUM := /usr/bin/chromium
-CHROMIUM_INSTALL := env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
-$(CHROMIUM):
-	@if [ "$$(id -u)" = 0 ]; then sudo=; \
+# Debian packages the tests run: Chromium (the report pages are rendered
+# headless and checked for requests), `script` from bsdutils (a real
+# terminal for the progress line) and `kill` from procps (signals to a
+# running job). Each is installed when its program is missing, as root or
+# with `sudo -n`; a target that cannot install its package fails naming it.
+DEBIAN_INSTALL := env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
+define debian_package
+$(1):
+	@if [ "$$$$(id -u)" = 0 ]; then sudo=; \
 	elif sudo -n true 2>/dev/null; then sudo="sudo -n"; \
-	else echo "error: the report tests need Debian's package 'chromium' ($(CHROMIUM)); run as root: $(CHROMIUM_INSTALL)" >&2; exit 1; fi; \
-	echo "installing Debian's package 'chromium' for the report tests"; \
-	$$sudo $(CHROMIUM_INSTALL) >/dev/null || { $$sudo apt-get update -qq && $$sudo $(CHROMIUM_INSTALL) >/dev/null; } \
-	|| { echo "error: could not install Debian's package 'chromium' ($(CHROMIUM_INSTALL)); the report tests need it" >&2; exit 1; }; \
-	test -x $(CHROMIUM) || { echo "error: Debian's package 'chromium' is installed but $(CHROMIUM) is missing" >&2; exit 1; }
+	else echo "error: the tests need Debian's package '$(2)' ($(1)); run as root: $(DEBIAN_INSTALL) $(2)" >&2; exit 1; fi; \
+	echo "installing Debian's package '$(2)' for the tests"; \
+	$$$$sudo $(DEBIAN_INSTALL) $(2) >/dev/null || { $$$$sudo apt-get update -qq && $$$$sudo $(DEBIAN_INSTALL) $(2) >/dev/null; } \
+	|| { echo "error: could not install Debian's package '$(2)'; the tests need $(1)" >&2; exit 1; }; \
+	test -x $(1) || { echo "error: Debian's package '$(2)' is installed but $(1) is missing" >&2; exit 1; }
+endef
+CHROMIUM := /usr/bin/chromium
+$(eval $(call debian_package,$(CHROMIUM),chromium))
+$(eval $(call debian_package,/usr/bin/script,bsdutils))
+$(eval $(call debian_package,/bin/kill,procps))
 
-venv: $(VENV)/.ready $(TOOLS)/.azurite-$(AZURITE_VERSION) $(CHROMIUM)
+venv: $(VENV)/.ready $(TOOLS)/.azurite-$(AZURITE_VERSION) $(CHROMIUM) /usr/bin/script /bin/kill
 
 test: venv
 	HEALTHSCORE_TEST_PYTHON=$(abspath $(PY)) $(CARGO) test --workspace -- --test-threads 2
