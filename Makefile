@@ -6,17 +6,23 @@ CARGO ?= cargo
 VENV  := .venv
 PY    := $(VENV)/bin/python
 AS_OF ?= 2026-11-24
+PROTOC := /usr/bin/protoc
+PROTO_INCLUDES := /usr/include/google/protobuf/any.proto
 
-.PHONY: run test build venv sample-data fmt lint clean-out
+.PHONY: run test build venv java sample-data fmt lint clean-out
 
-build:
+# The Spark Connect client's protocol is compiled from Spark's .proto files
+# at build time: the build needs protoc and protobuf's own .proto files
+# (Debian's protobuf-compiler and libprotobuf-dev, below).
+build: $(PROTOC) $(PROTO_INCLUDES)
 	$(CARGO) build
 
 run: build
 	$(CARGO) run --quiet -- run --pipeline pipelines/default.toml --input sample_data --output out --as-of $(AS_OF)
 
 # A Python venv with the independent readers (pyarrow, DuckDB) the tests use,
-# and moto_server, the S3 server of the object-store tests.
+# moto_server, the S3 server of the object-store tests, and pyspark, whose
+# Spark Connect server the Spark engine's tests start (it needs Java 17).
 $(VENV)/.ready: tests/requirements.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
@@ -45,14 +51,20 @@ $(1):
 	echo "installing Debian's package '$(2)' for the tests"; \
 	$$$$sudo $(DEBIAN_INSTALL) $(2) >/dev/null || { $$$$sudo apt-get update -qq && $$$$sudo $(DEBIAN_INSTALL) $(2) >/dev/null; } \
 	|| { echo "error: could not install Debian's package '$(2)'; the tests need $(1)" >&2; exit 1; }; \
-	test -x $(1) || { echo "error: Debian's package '$(2)' is installed but $(1) is missing" >&2; exit 1; }
+	test -e $(1) || { echo "error: Debian's package '$(2)' is installed but $(1) is missing" >&2; exit 1; }
 endef
+$(eval $(call debian_package,$(PROTOC),protobuf-compiler))
+$(eval $(call debian_package,$(PROTO_INCLUDES),libprotobuf-dev))
 CHROMIUM := /usr/bin/chromium
 $(eval $(call debian_package,$(CHROMIUM),chromium))
 $(eval $(call debian_package,/usr/bin/script,bsdutils))
 $(eval $(call debian_package,/bin/kill,procps))
 
-venv: $(VENV)/.ready $(TOOLS)/.azurite-$(AZURITE_VERSION) $(CHROMIUM) /usr/bin/script /bin/kill
+# Java runs the Spark Connect server of the Spark engine's tests.
+java:
+	@java -version >/dev/null 2>&1 || { echo "error: the Spark engine's tests need Java 17 (java on PATH); install openjdk-17-jre-headless" >&2; exit 1; }
+
+venv: $(VENV)/.ready $(TOOLS)/.azurite-$(AZURITE_VERSION) $(PROTOC) $(PROTO_INCLUDES) $(CHROMIUM) /usr/bin/script /bin/kill java
 
 test: venv
 	HEALTHSCORE_TEST_PYTHON=$(abspath $(PY)) $(CARGO) test --workspace -- --test-threads 2

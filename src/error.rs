@@ -97,6 +97,16 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// The Spark cluster (`run --engine spark`) cannot be reached, was lost,
+    /// or failed the job (exit 1: nothing was committed; a retry may
+    /// succeed once the cluster is back).
+    #[error("Spark Connect endpoint {endpoint}: {message}; nothing was committed")]
+    Engine {
+        /// The endpoint, as given to --spark-remote (without its token).
+        endpoint: String,
+        /// What failed, with Spark's own error.
+        message: String,
+    },
     /// A command-line value is wrong (exit 64).
     #[error("{0}")]
     Usage(String),
@@ -161,6 +171,7 @@ impl Error {
             | Error::Corrupt { .. }
             | Error::Locked { .. }
             | Error::Interrupted
+            | Error::Engine { .. }
             | Error::Internal(_) => 1,
         }
     }
@@ -178,6 +189,7 @@ impl Error {
             Error::Usage(_) => "usage",
             Error::NotFound(_) => "not_found",
             Error::Damaged { .. } => "damaged_snapshot",
+            Error::Engine { .. } => "engine",
             Error::Internal(_) => "internal",
         }
     }

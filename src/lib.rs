@@ -13,7 +13,8 @@
 //! command line on top. [`storage`] is the one seam to object stores;
 //! [`error`], [`time`], [`contract`], [`arrow_views`], [`progress`] and
 //! [`render`] (HTML/SVG for the reports) are the base. [`sql`] compiles a
-//! pipeline to SQL for engines beyond one machine.
+//! pipeline to SQL for engines beyond one machine; [`spark`] is the seam to
+//! a Spark cluster that runs it.
 //!
 //! Where each section of the SPEC lives:
 //!
@@ -34,6 +35,7 @@
 //! | §9 performance | `docs/performance.md`, `bench/` |
 //! | §8 progress on stderr, logs | [`progress`], `cli::logging`, `cli::progress` |
 //! | §10 the pipeline compiled to SQL | [`sql`], [`commands::sql`] |
+//! | §10 `run --engine spark` (Spark Connect, staging, commit) | [`commands::spark`], [`spark`] |
 //! | §11 changes and their cause, hysteresis | [`score::changes`] |
 //! | §11 overrides | [`input::overrides`], [`score`] (`with_override`) |
 //! | §11 the CS team's page | [`commands::report`], [`render`] |
@@ -50,6 +52,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod render;
 pub mod score;
+pub mod spark;
 pub mod sql;
 pub mod storage;
 pub mod time;

@@ -138,6 +138,44 @@ pub struct RunArgs {
     /// snapshot changed (their trend depends on it).
     #[arg(long, env = "HEALTHSCORE_CASCADE")]
     pub cascade: bool,
+    #[command(flatten)]
+    /// Where the tables are computed.
+    pub engine: EngineArgs,
+}
+
+/// Where `run` computes the tables (SPEC §10).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// This machine (polars).
+    Local,
+    /// A Spark cluster, through Spark Connect (--spark-remote).
+    Spark,
+}
+
+/// The engine flags of `run`.
+#[derive(Args, Debug)]
+pub struct EngineArgs {
+    /// Where the tables are computed: `local` (this machine) or `spark`
+    /// (a Spark cluster through Spark Connect; SPEC §10).
+    #[arg(long, value_enum, default_value = "local", env = "HEALTHSCORE_ENGINE")]
+    pub engine: Engine,
+    /// The Spark Connect endpoint of `--engine spark`:
+    /// sc://HOST:PORT[/;token=…;use_ssl=true].
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "HEALTHSCORE_SPARK_REMOTE",
+        required_if_eq("engine", "spark")
+    )]
+    pub spark_remote: Option<String>,
+    /// A Spark setting for the run's session, KEY=VALUE (repeatable),
+    /// e.g. spark.sql.shuffle.partitions=400.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub spark_option: Vec<String>,
+    /// Seconds the Spark endpoint may refuse connections during a call
+    /// before the cluster counts as lost (exit 1).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub spark_lost_after: u64,
 }
 
 /// `healthscore prune`.

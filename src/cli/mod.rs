@@ -201,6 +201,7 @@ fn open_input(a: &InputArgs, as_of: NaiveDate) -> Result<Store> {
 
 fn dispatch(command: Command, run_id: &str) -> std::result::Result<Outcome, Failed> {
     match command {
+        Command::Run(a) if a.engine.engine == args::Engine::Spark => Ok(spark_command(a, run_id)?),
         Command::Run(a) if a.from.is_some() || a.cascade => Ok(backfill_command(a, run_id)?),
         Command::Run(a) => Ok(run_command(a, run_id)?),
         Command::Check(a) => check_command(a),
@@ -238,6 +239,55 @@ fn run_command(a: RunArgs, run_id: &str) -> Result<Outcome> {
         },
     )?;
     Ok(run_outcome(&output, as_of, &r))
+}
+
+/// `healthscore run --engine spark` (SPEC §10): one date, or each date of
+/// `--from/--to` in order (one Spark job each), on one session.
+fn spark_command(a: RunArgs, run_id: &str) -> Result<Outcome> {
+    if a.cascade {
+        return Err(Error::Usage(
+            "--cascade is not available with --engine spark: rescore the later dates with --from/--to".into(),
+        ));
+    }
+    let dates = match (&a.from, &a.to) {
+        (Some(from), Some(to)) => dates_every(
+            parse_date("from", from)?,
+            parse_date("to", to)?,
+            parse_days("every", &a.every)?,
+        )?,
+        _ => vec![parse_as_of(a.inputs.as_of.as_deref())?],
+    };
+    let pipeline = Pipeline::load(&a.inputs.pipeline)?;
+    let output = open_output(&a.output)?;
+    let cluster = crate::spark::LazyCluster::new(crate::spark::SparkOptions {
+        remote: a.engine.spark_remote.clone().unwrap_or_default(),
+        settings: crate::storage::parse_options(&a.engine.spark_option, "spark-option")?,
+        lost_after: std::time::Duration::from_secs(a.engine.spark_lost_after),
+    });
+    let mut outcomes = Vec::new();
+    for as_of in dates {
+        let input = open_input(&a.inputs, as_of)?;
+        let opts = RunOptions {
+            run_id: run_id.to_string(),
+            as_of,
+            allow_schema_change: a.allow_schema_change,
+        };
+        let r = crate::commands::spark::run(&pipeline, &input, &output, &opts, &cluster)?;
+        outcomes.push(run_outcome(&output, as_of, &r));
+    }
+    if outcomes.len() == 1 {
+        return Ok(outcomes.remove(0));
+    }
+    Ok(Outcome {
+        text: outcomes
+            .iter()
+            .map(|o| o.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        json: serde_json::json!({
+            "dates": outcomes.into_iter().map(|o| o.json).collect::<Vec<_>>(),
+        }),
+    })
 }
 
 /// `healthscore check`: the report, also when a data guard refuses.

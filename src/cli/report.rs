@@ -209,7 +209,7 @@ pub fn run_outcome(output: &Store, as_of: NaiveDate, r: &run::RunResult) -> Outc
     let mut text = format!(
         "run {} for {as_of}: {} accounts scored with {} → {}\n",
         m.run_id,
-        r.scores.height(),
+        m.accounts.as_ref().map_or(0, |a| a.scored),
         m.pipeline.model_version,
         output.url_of(&snapshot::date_folder(snapshot::SCORES, as_of)),
     );

@@ -9,6 +9,7 @@ pub mod generate;
 pub mod prune;
 pub mod report;
 pub mod run;
+pub mod spark;
 pub mod sql;
 
 /// What a command reports on stdout.

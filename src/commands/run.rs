@@ -10,7 +10,8 @@ use polars::prelude::*;
 
 use crate::aggregate::read::{read_inputs, Checked};
 use crate::error::{pl, Error, Result};
-use crate::input::accounting::{check_guards, check_rows_drop};
+use crate::input::accounting::{check_guards, check_rows_drop, TableCounts};
+use crate::input::InputObject;
 use crate::output::manifest::{
     AccountCounts, InputEntry, Manifest, PipelineInfo, SchemaColumn, Tool,
 };
@@ -57,7 +58,7 @@ fn held_count(with_losses: &DataFrame) -> i64 {
 /// manifest): added columns are reported; removed or retyped ones stop the
 /// run (exit 2, nothing written) unless `allow` — a BI reader of the folder
 /// breaks on them.
-fn schema_changes(
+pub(crate) fn schema_changes(
     output: &Store,
     prev_date: Option<&str>,
     scores: &DataFrame,
@@ -139,7 +140,7 @@ fn band_share(df: &DataFrame, column: &str, band: &str) -> f64 {
 
 /// Share (0-1) of accounts in the first (lowest) band, from the summary
 /// table.
-fn lowest_band_share(p: &Pipeline, summary: &DataFrame) -> f64 {
+pub(crate) fn lowest_band_share(p: &Pipeline, summary: &DataFrame) -> f64 {
     let lowest = col("band").eq(lit(p.bands[0].name.as_str()));
     let sums = summary
         .clone()
@@ -164,7 +165,7 @@ fn lowest_band_share(p: &Pipeline, summary: &DataFrame) -> f64 {
 /// A warning when the lowest band's share moved by more than the pipeline's
 /// `lowest_band_alert_points` since the previous snapshot: a broken export
 /// or a model change, more often than a real collapse.
-fn lowest_band_warning(
+pub(crate) fn lowest_band_warning(
     p: &Pipeline,
     prev_date: Option<&str>,
     prev: Option<f64>,
@@ -230,9 +231,9 @@ pub fn run(p: &Pipeline, input: &Store, output: &Store, opts: &RunOptions) -> Re
 /// The manifest's fields known before anything is written: the run, the
 /// pipeline, the inputs and their accounting, the previous snapshot (date
 /// and scores digest) and the scores schema. The commit fills in the rest.
-fn manifest_before_writing(
+pub(crate) fn manifest_before_writing(
     p: &Pipeline,
-    checked: &Checked,
+    (inputs, counts): (&[(String, InputObject)], &BTreeMap<String, TableCounts>),
     opts: &RunOptions,
     started: chrono::DateTime<Utc>,
     (previous_snapshot, previous_scores_sha256): (Option<String>, Option<String>),
@@ -252,15 +253,14 @@ fn manifest_before_writing(
         as_of: opts.as_of.to_string(),
         started_at: started.to_rfc3339(),
         finished_at: String::new(),
-        inputs: checked
-            .inputs
+        inputs: inputs
             .iter()
             .map(|(t, o)| InputEntry {
                 table: t.clone(),
                 object: o.clone(),
             })
             .collect(),
-        tables: checked.counts.clone(),
+        tables: counts.clone(),
         previous_snapshot,
         previous_scores_sha256,
         scores_schema: schema
@@ -279,6 +279,8 @@ fn manifest_before_writing(
         outputs: Vec::new(),
         scores_sha256: String::new(),
         stages_ms: Default::default(),
+        engine: "local".into(),
+        spark_application_id: None,
     }
 }
 
@@ -335,7 +337,7 @@ impl FinishScoring<'_> {
 /// `weight` summed per value of `key` in `lf` (a null key counts as
 /// "null"): accounts per band of the summary, rows per kind of the
 /// changes, overrides per band of the scores.
-fn tally(lf: LazyFrame, key: &str, weight: Expr) -> BTreeMap<String, i64> {
+pub(crate) fn tally(lf: LazyFrame, key: &str, weight: Expr) -> BTreeMap<String, i64> {
     let df = lf
         .group_by([col(key).cast(DataType::String).fill_null(lit("null"))])
         .agg([weight.cast(DataType::Int64).alias("n")])
@@ -356,7 +358,7 @@ fn tally(lf: LazyFrame, key: &str, weight: Expr) -> BTreeMap<String, i64> {
 }
 
 /// Rows of the changes table per kind, every kind listed (0 when none).
-fn changes_by_kind(changes: &DataFrame) -> BTreeMap<String, i64> {
+pub(crate) fn changes_by_kind(changes: &DataFrame) -> BTreeMap<String, i64> {
     let found = tally(changes.clone().lazy(), "kind", len());
     changes::KINDS
         .iter()
@@ -366,7 +368,7 @@ fn changes_by_kind(changes: &DataFrame) -> BTreeMap<String, i64> {
 
 /// Accounts with an override applied, per band it set (None when the
 /// pipeline declares no overrides).
-fn overrides_by_band(p: &Pipeline, scores: &DataFrame) -> Option<BTreeMap<String, i64>> {
+pub(crate) fn overrides_by_band(p: &Pipeline, scores: &DataFrame) -> Option<BTreeMap<String, i64>> {
     p.has_overrides().then(|| {
         let applied = scores
             .clone()
@@ -401,6 +403,16 @@ fn finished_manifest(
         m.bands_held = Some(done.held);
         m.overrides_applied = overrides_by_band(p, &done.scores);
     }
+    sealed_manifest(m, written, stages)
+}
+
+/// The manifest's last fields, once every data object is written: the
+/// objects, their scores digest, the end time and the stage times.
+pub(crate) fn sealed_manifest(
+    mut m: Manifest,
+    written: &[Written],
+    stages: &crate::progress::StageTimes,
+) -> Manifest {
     m.outputs = written.to_vec();
     m.scores_sha256 = snapshot::table_digest(written, snapshot::SCORES);
     m.finished_at = Utc::now().to_rfc3339();
@@ -520,7 +532,7 @@ pub fn score_and_commit(
     };
     let manifest_base = manifest_before_writing(
         p,
-        &checked,
+        (&checked.inputs, &checked.counts),
         opts,
         started,
         (prev_date.clone(), prev_digest),

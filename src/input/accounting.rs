@@ -194,19 +194,25 @@ fn refuse_duplicate_ids(with_id: &DataFrame) -> Result<()> {
             .iter()
             .take(5)
             .flatten()
-            .map(escaped)
+            .map(str::to_string)
             .collect();
-        return Err(Error::contract(
-            "accounts",
-            Some("customer_id"),
-            format!(
-                "table accounts: column customer_id must be unique; {} ids appear more than once, e.g. {}. Deduplicate the accounts export",
-                dups.height(),
-                examples.join(", ")
-            ),
-        ));
+        return Err(duplicate_ids(dups.height(), &examples));
     }
     Ok(())
+}
+
+/// The error for an accounts table whose ids appear more than once:
+/// `count` such ids, the first of them (in id order) as `examples`.
+pub fn duplicate_ids(count: usize, examples: &[String]) -> Error {
+    let examples: Vec<String> = examples.iter().take(5).map(|e| escaped(e)).collect();
+    Error::contract(
+        "accounts",
+        Some("customer_id"),
+        format!(
+            "table accounts: column customer_id must be unique; {count} ids appear more than once, e.g. {}. Deduplicate the accounts export",
+            examples.join(", ")
+        ),
+    )
 }
 
 /// Sums a table's group-by into its row accounting.

@@ -48,6 +48,10 @@ pub struct OpenTable {
     /// Each object's URL with its own canonical scan, to name the object
     /// that cannot be decoded when reading the table fails.
     pub parts: Vec<(String, LazyFrame)>,
+    /// Each object's types (from its footer) of the columns of
+    /// [`OpenTable::columns`], in that order: how another engine reads
+    /// them (the Spark input views).
+    pub source_types: Vec<Vec<DataType>>,
 }
 
 /// The columns each table must provide for this pipeline, in contract order
@@ -439,6 +443,7 @@ fn open_table(
             .collect(),
         columns,
         parts: canonical_parts,
+        source_types: types_per_part,
     })
 }
 

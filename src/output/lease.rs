@@ -172,7 +172,7 @@ pub fn install_signal_handler() {
 }
 
 /// `Interrupted` once a signal arrived.
-pub(super) fn check_interrupted() -> Result<()> {
+pub fn check_interrupted() -> Result<()> {
     if INTERRUPTED.load(Ordering::SeqCst) {
         Err(Error::Interrupted)
     } else {

@@ -60,6 +60,18 @@ pub struct Manifest {
     pub scores_sha256: String,
     /// Milliseconds per stage.
     pub stages_ms: BTreeMap<String, u64>,
+    /// What computed the tables (SPEC §10): `local` (this machine) or
+    /// `spark` (a Spark cluster through Spark Connect).
+    #[serde(default = "local_engine")]
+    pub engine: String,
+    /// The Spark application that computed them (engine `spark`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spark_application_id: Option<String>,
+}
+
+/// The engine of a manifest written before the field existed.
+fn local_engine() -> String {
+    "local".into()
 }
 
 /// The program that wrote a manifest.

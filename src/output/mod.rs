@@ -10,8 +10,9 @@ pub mod parquet;
 
 use crate::output::manifest::Manifest;
 use crate::score::changes::prev_column;
-use lease::{check_interrupted, INTERRUPTED, WRITING};
+pub use lease::check_interrupted;
 pub use lease::{install_signal_handler, Lease};
+use lease::{INTERRUPTED, WRITING};
 use std::io::Cursor;
 use std::sync::atomic::Ordering;
 
@@ -374,7 +375,13 @@ pub enum Part<'a> {
         /// The table's rows.
         make: &'a MakeRows<'a>,
     },
+    /// A part already encoded elsewhere (a Spark cluster's, SPEC §10):
+    /// its Parquet bytes and rows, fetched only when the part is written.
+    Encoded(Box<FetchPart<'a>>),
 }
+
+/// Fetches an encoded part: its Parquet bytes and its rows.
+pub type FetchPart<'a> = dyn FnOnce() -> Result<(Bytes, usize)> + Send + 'a;
 
 /// Frames as parts.
 pub fn frames<'a>(frames: Vec<LazyFrame>) -> Vec<Part<'a>> {
@@ -448,6 +455,10 @@ fn encode_part(part: Part<'_>, cache: &parquet::PageCache) -> Result<EncodedPart
         }
         Part::Made { start, len, make } => {
             let (bytes, rows) = encode_made(start, len, make, cache)?;
+            Ok(EncodedPart { bytes, rows })
+        }
+        Part::Encoded(fetch) => {
+            let (bytes, rows) = fetch()?;
             Ok(EncodedPart { bytes, rows })
         }
     }

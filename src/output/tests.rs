@@ -54,7 +54,7 @@ fn made_tables_split_into_parts_of_a_million_rows() {
             .into_iter()
             .map(|part| match part {
                 Part::Made { start, len, .. } => (start, len),
-                Part::Frame(_) => panic!("a made part"),
+                Part::Frame(_) | Part::Encoded(_) => panic!("a made part"),
             })
             .collect()
     };

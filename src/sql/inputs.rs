@@ -356,7 +356,28 @@ fn event_counts(ctx: &Ctx, s: &Source) -> Result<Vec<Count>> {
         ));
     }
     counts.push(("rows_used".into(), count_if(VALID)));
+    counts.extend(null_counts(ctx, s, VALID));
     Ok(counts)
+}
+
+/// `nulls.<column>`: the nulls of each optional (nullable) contract
+/// column the table reads, among its rows used (`used`), as the manifest's
+/// `nulls`.
+fn null_counts(ctx: &Ctx, s: &Source, used: &str) -> Vec<Count> {
+    let read = table_columns(ctx, s);
+    let Some(t) = contract::table(&s.table) else {
+        return Vec::new();
+    };
+    t.columns
+        .iter()
+        .filter(|c| c.nullable && read.iter().any(|(n, _)| n == c.name))
+        .map(|c| {
+            (
+                format!("nulls.{}", c.name),
+                count_if(&format!("{used} AND {} IS NULL", ctx.q(c.name))),
+            )
+        })
+        .collect()
 }
 
 /// The counts of the overrides table: an event table's, with rows_used
@@ -364,6 +385,8 @@ fn event_counts(ctx: &Ctx, s: &Source) -> Result<Vec<Count>> {
 /// `superseded` (in force on D, another applies), as the manifest's.
 fn override_counts(ctx: &Ctx, s: &Source) -> Result<Vec<Count>> {
     let mut counts = event_counts(ctx, s)?;
+    // The manifest counts no nulls for the overrides.
+    counts.retain(|(name, _)| !name.starts_with("nulls."));
     if let Some(used) = counts.iter_mut().find(|(n, _)| n == "rows_used") {
         used.1 = count_if("hs_pick = 1");
     }
@@ -387,17 +410,19 @@ fn account_counts(ctx: &Ctx) -> Result<Vec<Count>> {
         None => "TRUE".into(),
     };
     let id = "customer_id IS NOT NULL";
-    Ok(vec![
+    let used = format!("{id} AND {signed_up} AND {keep}");
+    let nulls = match ctx.p.source("accounts") {
+        Some(s) => null_counts(ctx, s, &used),
+        None => Vec::new(),
+    };
+    let mut counts = vec![
         ("rows_read".into(), "count(*)".into()),
         ("after_as_of".into(), "0".into()),
         (
             "rejected.null_customer_id".into(),
             count_if("customer_id IS NULL"),
         ),
-        (
-            "rows_used".into(),
-            count_if(&format!("{id} AND {signed_up} AND {keep}")),
-        ),
+        ("rows_used".into(), count_if(&used)),
         (
             "not_yet_customers".into(),
             count_if(&format!("{id} AND NOT {signed_up}")),
@@ -406,7 +431,9 @@ fn account_counts(ctx: &Ctx) -> Result<Vec<Count>> {
             "excluded_by_filter".into(),
             count_if(&format!("{id} AND {signed_up} AND NOT {keep}")),
         ),
-    ])
+    ];
+    counts.extend(nulls);
+    Ok(counts)
 }
 
 /// `row_accounting`: (table_name, count_name, rows), tables in the
@@ -472,5 +499,50 @@ fn row_accounting(ctx: &Ctx, script: &mut Script) -> Result<()> {
             rows = ctx.q("rows")
         ),
     );
+    event_dates(ctx, script);
     Ok(())
+}
+
+/// `event_dates`: per dated table (pipeline order, overrides last), the
+/// earliest and latest event date among its rows used (the overrides: the
+/// latest set_on among those applied), as the manifest's
+/// `earliest_event_date` and `latest_event_date` (the staleness guard
+/// reads the latter).
+fn event_dates(ctx: &Ctx, script: &mut Script) {
+    let day = |e: &str| {
+        ctx.d
+            .date_of_day(&format!("CAST({e} AS {})", ctx.d.int_type()))
+    };
+    let mut parts: Vec<String> = event_sources(ctx)
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            format!(
+                "SELECT {i} AS hs_t, {} AS table_name, {} AS earliest_event_date, {} AS latest_event_date FROM {} WHERE {VALID}",
+                ctx.s(&s.table),
+                day(&format!("min({DAY_COL})")),
+                day(&format!("max({DAY_COL})")),
+                rows_view(ctx, &s.table),
+            )
+        })
+        .collect();
+    if let Some(s) = ctx.p.source(OVERRIDES) {
+        parts.push(format!(
+            "SELECT {} AS hs_t, {} AS table_name, CAST(NULL AS DATE) AS earliest_event_date, {} AS latest_event_date FROM {OVERRIDE_ROWS_VIEW} WHERE hs_pick = 1",
+            parts.len(),
+            ctx.s(&s.table),
+            day(&format!("max({DAY_COL})")),
+        ));
+    }
+    if parts.is_empty() {
+        parts.push("SELECT 0 AS hs_t, CAST(NULL AS STRING) AS table_name, CAST(NULL AS DATE) AS earliest_event_date, CAST(NULL AS DATE) AS latest_event_date WHERE FALSE".replace("STRING", ctx.d.string_type()));
+    }
+    script.view(
+        "event_dates",
+        &["OUTPUT event_dates (SPEC §7): per dated table, the earliest and latest event date of its rows used.".into()],
+        &format!(
+            "SELECT table_name, earliest_event_date, latest_event_date\nFROM (\n    {}\n) AS dates\nORDER BY hs_t",
+            parts.join("\n    UNION ALL\n    ")
+        ),
+    );
 }

@@ -43,8 +43,16 @@
 //!   `not_yet_customers`, `excluded_by_filter`; for overrides (SPEC §11)
 //!   an event table's counts (its rules those of
 //!   `input::overrides::RULES`, rows_used the overrides applied), then
-//!   `expired` and `superseded`. The names are the manifest's keys under
-//!   `tables.<table>`.
+//!   `expired` and `superseded`; after them, `nulls.<column>` for each
+//!   optional contract column the table reads (its nulls among the rows
+//!   used). The names are the manifest's keys under `tables.<table>`;
+//! - `event_dates`: per dated table (overrides last), table_name,
+//!   earliest_event_date and latest_event_date (DATE) among its rows used
+//!   (overrides: the latest set_on applied), the manifest's dates that the
+//!   staleness guard reads;
+//! - `bands_held`: one row, `accounts` BIGINT, the accounts whose band
+//!   hysteresis kept a band other than the model's (the manifest's
+//!   `bands_held`; 0 without hysteresis).
 //!
 //! Overrides (SPEC §11, when the pipeline declares `[sources.overrides]`):
 //! the overrides view is read like an event table (dated by set_on), and
@@ -82,6 +90,12 @@ pub mod expr;
 mod inputs;
 mod output;
 mod score;
+
+/// The view every output view reads (each account scored, with its
+/// names, drivers and playbook): an engine that recomputes a view for
+/// each query that reads it (Spark) caches this one once, so the scores,
+/// summary, metrics and changes are not each computed from the inputs.
+pub use score::SCORED_VIEW;
 
 use chrono::NaiveDate;
 
@@ -227,6 +241,9 @@ impl Ctx<'_> {
 pub(crate) struct Script {
     d: Dialect,
     text: String,
+    /// The statements alone, in order, for a caller that runs them one
+    /// at a time.
+    statements: Vec<String>,
 }
 
 impl Script {
@@ -243,10 +260,10 @@ impl Script {
     /// internal name) defined by `body`, after `comment`.
     pub fn view(&mut self, name: &str, comment: &[String], body: &str) {
         self.comment(comment);
-        self.text.push_str(&self.d.create_view(name));
-        self.text.push('\n');
-        self.text.push_str(body.trim_end());
+        let statement = format!("{}\n{}", self.d.create_view(name), body.trim_end());
+        self.text.push_str(&statement);
         self.text.push_str(";\n\n");
+        self.statements.push(statement);
     }
 
     /// A statement as it is.
@@ -254,13 +271,16 @@ impl Script {
         self.comment(comment);
         self.text.push_str(sql);
         self.text.push_str(";\n\n");
+        self.statements.push(sql.to_string());
     }
 }
 
 /// View names the script defines for its caller, and the previous
 /// snapshot's input view: no pipeline table may be named so.
-const RESERVED_VIEWS: [&str; 6] = [
+const RESERVED_VIEWS: [&str; 8] = [
     "scores",
+    "event_dates",
+    "bands_held",
     "summary",
     "metrics",
     "changes",
@@ -273,6 +293,17 @@ const RESERVED_VIEWS: [&str; 6] = [
 /// defines). Deterministic: the same pipeline, date and dialect give the
 /// same text. A predicate outside the SQL subset is a pipeline error.
 pub fn compile(p: &Pipeline, as_of: NaiveDate, dialect: Dialect) -> Result<String> {
+    Ok(script(p, as_of, dialect)?.text)
+}
+
+/// The statements of [`compile`]'s script, without their comments, in
+/// order: what a caller sends to an engine one at a time.
+pub fn statements(p: &Pipeline, as_of: NaiveDate, dialect: Dialect) -> Result<Vec<String>> {
+    Ok(script(p, as_of, dialect)?.statements)
+}
+
+/// The script of [`compile`].
+fn script(p: &Pipeline, as_of: NaiveDate, dialect: Dialect) -> Result<Script> {
     for s in &p.sources {
         if RESERVED_VIEWS.contains(&s.table.as_str()) || s.table.starts_with("hs_") {
             return Err(Error::Usage(format!(
@@ -289,6 +320,7 @@ pub fn compile(p: &Pipeline, as_of: NaiveDate, dialect: Dialect) -> Result<Strin
     let mut script = Script {
         d: dialect,
         text: String::new(),
+        statements: Vec::new(),
     };
     script.comment(&[
         format!(
@@ -303,7 +335,7 @@ pub fn compile(p: &Pipeline, as_of: NaiveDate, dialect: Dialect) -> Result<Strin
         ),
         format!("Pipeline file sha256 {}.", p.sha256),
         "Reads: one view per pipeline table (canonical column names) and previous_scores.".into(),
-        "Defines: scores, summary, metrics (when written), changes, row_accounting.".into(),
+        "Defines: scores, summary, metrics (when written), changes, row_accounting, event_dates, bands_held.".into(),
     ]);
     script.text.push('\n');
     if dialect == Dialect::Spark {
@@ -317,5 +349,5 @@ pub fn compile(p: &Pipeline, as_of: NaiveDate, dialect: Dialect) -> Result<Strin
     output::previous(&ctx, &mut script);
     score::write(&ctx, &mut script)?;
     output::write(&ctx, &mut script)?;
-    Ok(script.text)
+    Ok(script)
 }

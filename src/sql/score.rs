@@ -16,7 +16,7 @@ use crate::pipeline::{Band, Metric, Normalize, Scoring};
 use crate::score::{group_column, points_column};
 
 /// The view the outputs read: every account scored and explained.
-pub(super) const SCORED_VIEW: &str = "hs_explained";
+pub const SCORED_VIEW: &str = "hs_explained";
 
 /// The scored metrics in declared order.
 pub(super) fn scored<'a>(ctx: &Ctx<'a>) -> Vec<(&'a Metric, &'a Scoring)> {
@@ -284,6 +284,7 @@ fn totals(ctx: &Ctx, script: &mut Script) -> Result<()> {
                 model_band_column(ctx)
             ),
         );
+        bands_held(script, "SELECT CAST(0 AS BIGINT) AS accounts");
         return overridden(ctx, script);
     }
     script.view(
@@ -371,7 +372,24 @@ fn held(ctx: &Ctx, script: &mut Script) -> Result<()> {
             model_band_column(ctx)
         ),
     );
+    bands_held(
+        script,
+        &format!(
+            "SELECT CAST(count(CASE WHEN {} <> hs_band_model THEN 1 END) AS BIGINT) AS accounts\nFROM {BANDED_VIEW_HELD}",
+            model_band_column(ctx)
+        ),
+    );
     Ok(())
+}
+
+/// `bands_held` (SPEC §11, the manifest's `bands_held`): one row, the
+/// accounts whose band hysteresis kept a band other than the model's.
+fn bands_held(script: &mut Script, body: &str) {
+    script.view(
+        "bands_held",
+        &["OUTPUT bands_held: accounts whose band hysteresis kept their previous band.".into()],
+        body,
+    );
 }
 
 /// The view of the model's band after hysteresis.

@@ -32,6 +32,7 @@ mod report;
 mod sample_pipelines;
 mod scoring_additions;
 mod scoring_rules;
+mod spark;
 mod sql;
 mod storage_failures;
 mod terminal;

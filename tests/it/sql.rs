@@ -113,15 +113,23 @@ for table, name, rows in con.execute("SELECT * FROM row_accounting").fetchall():
     seen.add((table, name))
     if expected != rows:
         problems.append(f"row_accounting {table} {name}: sql {rows} vs manifest {expected}")
+for table, first, last in con.execute("SELECT table_name, CAST(earliest_event_date AS VARCHAR), CAST(latest_event_date AS VARCHAR) FROM event_dates").fetchall():
+    m = tables.get(table, {})
+    for key, got in (("earliest_event_date", first), ("latest_event_date", last)):
+        if m.get(key) != got:
+            problems.append(f"event_dates {table} {key}: sql {got} vs manifest {m.get(key)}")
 for table, m in tables.items():
     for key in ["rows_read", "after_as_of", "rows_used", "not_yet_customers", "excluded_by_filter",
                 "expired", "superseded"]:
         if m.get(key) is not None and (table, key) not in seen:
             problems.append(f"row_accounting: missing {table} {key}")
-    for kind in ["rejected", "orphaned"]:
+    for kind in ["rejected", "orphaned", "nulls"]:
         for k, v in (m.get(kind) or {}).items():
             if v and (table, f"{kind}.{k}") not in seen:
                 problems.append(f"row_accounting: missing {table} {kind}.{k} ({v})")
+held = con.execute("SELECT accounts FROM bands_held").fetchone()[0]
+if held != manifest.get("bands_held"):
+    problems.append(f"bands_held: sql {held} vs manifest {manifest.get('bands_held')}")
 changes = con.execute("SELECT count(*) FROM changes").fetchone()[0]
 if cfg.get("expect_changes") and not changes:
     problems.append("the changes view has no rows")
@@ -142,7 +150,7 @@ print("equal")
 /// Makes the hand-made pipeline's inputs from sample_data: accounts with a
 /// renamed column (segment → seg), a status and a CSM owner, and a null
 /// id; usage with rows breaking rules, orphans and a row after D.
-const PREPARE_PY: &str = r#"
+pub(crate) const PREPARE_PY: &str = r#"
 import json, os, sys
 import duckdb
 cfg = json.load(open(sys.argv[1]))
@@ -174,7 +182,7 @@ for t in ["support_tickets", "revenue", "csm_pulse", "survey_responses"]:
 /// metrics, offset windows, days_since, first/last, a scorecard on a raw
 /// metric with its own playbook, a fixed missing value, the long metrics
 /// table, and a filter whose text holds a quote and a `;`.
-const HANDMADE: &str = r#"
+pub(crate) const HANDMADE: &str = r#"
 [pipeline]
 name = "handmade"
 version = "3"

@@ -755,3 +755,4 @@ pub fn round_trip(r: &Remote) {
     assert_eq!(j["snapshot_date"], D0);
     assert_eq!(j["customer_id"], customer.as_str());
 }
+pub mod spark;
