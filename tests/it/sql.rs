@@ -9,7 +9,7 @@
 
 use crate::common;
 use common::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use healthscore::pipeline::Pipeline;
 
@@ -714,14 +714,14 @@ fn overrides_of_d(k: OverrideRow) -> Vec<OverrideRow> {
     ]
 }
 
-/// SPEC §11 overrides (with band hysteresis): the bands, the override
-/// columns, the summary, the changes (none under an override in force)
-/// and the overrides table's row accounting (expired and superseded
-/// included) agree with `run` on two dates.
-#[test]
-fn sql_with_overrides_matches_run_on_two_dates() {
-    let dir = tempfile::tempdir().unwrap();
-    let pipeline = dir.path().join("p.toml");
+/// The overrides case of SPEC §11 (the SQL and the Spark tests): a
+/// pipeline with the overrides table and band hysteresis of 5 points, and
+/// two dates' inputs, (date, input folder). D − 1: K (62, Healthy)
+/// overridden to Critical until D − 1, and an override on A already in
+/// force. D: C rises to 70, K falls to 58 (held Healthy by its model
+/// band), the overrides of [`overrides_of_d`].
+pub(crate) fn overrides_case(dir: &Path) -> (PathBuf, [(&'static str, PathBuf); 2]) {
+    let pipeline = dir.join("p.toml");
     let text = pct_pipeline("1").replacen(
         "[sources.accounts]\npath = \"accounts\"",
         "[settings]\nmax_rejected_share = 0.5\nmax_orphaned_share = 0.5\nband_hysteresis_points = 5\nlag_table = \"\"\n\n[sources.accounts]\npath = \"accounts\"\n[sources.overrides]\npath = \"overrides\"",
@@ -729,7 +729,6 @@ fn sql_with_overrides_matches_run_on_two_dates() {
     );
     assert!(text.contains("[sources.overrides]"));
     std::fs::write(&pipeline, text).unwrap();
-    let out = dir.path().join("out");
     let k: OverrideRow = (
         Some("K"),
         Some("Critical"),
@@ -750,17 +749,24 @@ fn sql_with_overrides_matches_run_on_two_dates() {
             ("K", Some(k)),
         ]
     };
-    // D − 1: K (62, Healthy) overridden to Critical until D − 1, and an
-    // override on A already in force.
-    let day1 = dir.path().join("in1");
+    let (day1, day2) = (dir.join("in1"), dir.join("in2"));
     write_pct_accounts(&day1, &accounts(40.0, 62.0));
     write_overrides(&day1, &[k, overrides_of_d(k)[0]]);
-    let d1 = "2026-11-23";
-    run_and_check(dir.path(), &day1, &pipeline, &out, d1, None, no_extra());
-    // D: C rises to 70, K falls to 58 (held Healthy by its model band).
-    let day2 = dir.path().join("in2");
     write_pct_accounts(&day2, &accounts(70.0, 58.0));
     write_overrides(&day2, &overrides_of_d(k));
+    (pipeline, [("2026-11-23", day1), (D, day2)])
+}
+
+/// SPEC §11 overrides (with band hysteresis): the bands, the override
+/// columns, the summary, the changes (none under an override in force)
+/// and the overrides table's row accounting (expired and superseded
+/// included) agree with `run` on two dates.
+#[test]
+fn sql_with_overrides_matches_run_on_two_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let (pipeline, [(d1, day1), (_, day2)]) = overrides_case(dir.path());
+    run_and_check(dir.path(), &day1, &pipeline, &out, d1, None, no_extra());
     run_and_check(
         dir.path(),
         &day2,
