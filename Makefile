@@ -9,7 +9,7 @@ AS_OF ?= 2026-11-24
 PROTOC := /usr/bin/protoc
 PROTO_INCLUDES := /usr/include/google/protobuf/any.proto
 
-.PHONY: run test build venv java sample-data fmt lint clean-out
+.PHONY: run test build venv java bench-range sample-data fmt lint clean-out
 
 # The Spark Connect client's protocol is compiled from Spark's .proto files
 # at build time: the build needs protoc and protobuf's own .proto files
@@ -97,6 +97,11 @@ BENCH_RUNS ?= 3
 
 bench: build venv
 	$(PY) bench/run_bench.py --workload 1m --runs $(BENCH_RUNS) --as-of $(AS_OF)
+
+# A range of dates against one date (100k accounts; 90 dates of 1M too
+# when BENCH_1M=1): bench/run_range.py.
+bench-range: build venv
+	$(PY) bench/run_range.py --as-of $(AS_OF) $(if $(BENCH_1M),--with-1m)
 
 bench-10m: build venv
 	$(PY) bench/run_bench.py --workload 10m --as-of $(AS_OF)
