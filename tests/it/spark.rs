@@ -159,6 +159,11 @@ fn both_engines_on(server: &SparkServer, dir: &Path, runs: &[(&Path, &str, &Path
         );
     }
     let dates: Vec<&str> = runs.iter().map(|(_, d, _)| *d).collect();
+    compare(dir, &local, &spark, &dates);
+}
+
+/// The comparison of two outputs on `dates` ([`COMPARE_PY`]).
+fn compare(dir: &Path, local: &Path, spark: &Path, dates: &[&str]) {
     let cfg = dir.join("compare.json");
     std::fs::write(
         &cfg,
@@ -214,6 +219,31 @@ fn spark_engine_equals_local_engine_on_every_data_set() {
         &sample,
         &[(&default, D_PREV), (&default, D), (&b2c, "2026-11-25")],
     );
+    // The same two dates as one range on the cluster (one job per date)
+    // equal the local runs of each date.
+    let range = dir.path().join("range");
+    let remote = server.remote();
+    let r = healthscore(&[
+        "run",
+        "--pipeline",
+        default.to_str().unwrap(),
+        "--input",
+        sample.to_str().unwrap(),
+        "--output",
+        range.to_str().unwrap(),
+        "--from",
+        D_PREV,
+        "--to",
+        D,
+        "--every",
+        "7d",
+        "--engine",
+        "spark",
+        "--spark-remote",
+        &remote,
+    ]);
+    assert_eq!(r.code, 0, "a range on the cluster: {}", r.stderr);
+    compare(dir.path(), &dir.path().join("local"), &range, &[D_PREV, D]);
     let dir = tempfile::tempdir().unwrap();
     both_engines(&server, dir.path(), &sample, &[(&b2c, D)]);
 
