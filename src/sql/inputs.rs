@@ -168,6 +168,11 @@ fn accounts(ctx: &Ctx, script: &mut Script) -> Result<()> {
         &["Account ids known to the accounts table: other tables' rows with another id are orphans.".into()],
         "SELECT DISTINCT customer_id FROM hs_accounts_rows WHERE customer_id IS NOT NULL",
     );
+    script.view(
+        "duplicate_ids",
+        &["OUTPUT duplicate_ids (SPEC §7): ids that more than one accounts row holds, with their copies; a caller refuses the run when it has rows.".into()],
+        "SELECT customer_id, CAST(count(*) AS BIGINT) AS copies\nFROM hs_accounts_rows\nWHERE customer_id IS NOT NULL\nGROUP BY customer_id\nHAVING count(*) > 1\nORDER BY customer_id",
+    );
     let signup = ctx.q("signup_date");
     let mut conditions = vec!["customer_id IS NOT NULL".to_string(), signed_up(ctx)];
     let mut comment = vec![

@@ -50,6 +50,10 @@
 //!   earliest_event_date and latest_event_date (DATE) among its rows used
 //!   (overrides: the latest set_on applied), the manifest's dates that the
 //!   staleness guard reads;
+//! - `duplicate_ids`: customer_id and copies (BIGINT) of every accounts
+//!   id that more than one row holds, by id; `run` refuses such an
+//!   accounts table (SPEC §7, exit 2), and so must the caller when this
+//!   view has rows (the other views are then meaningless);
 //! - `bands_held`: one row, `accounts` BIGINT, the accounts whose band
 //!   hysteresis kept a band other than the model's (the manifest's
 //!   `bands_held`; 0 without hysteresis).
@@ -277,8 +281,9 @@ impl Script {
 
 /// View names the script defines for its caller, and the previous
 /// snapshot's input view: no pipeline table may be named so.
-const RESERVED_VIEWS: [&str; 8] = [
+const RESERVED_VIEWS: [&str; 9] = [
     "scores",
+    "duplicate_ids",
     "event_dates",
     "bands_held",
     "summary",
@@ -335,7 +340,7 @@ fn script(p: &Pipeline, as_of: NaiveDate, dialect: Dialect) -> Result<Script> {
         ),
         format!("Pipeline file sha256 {}.", p.sha256),
         "Reads: one view per pipeline table (canonical column names) and previous_scores.".into(),
-        "Defines: scores, summary, metrics (when written), changes, row_accounting, event_dates, bands_held.".into(),
+        "Defines: scores, summary, metrics (when written), changes, row_accounting, event_dates, bands_held, duplicate_ids.".into(),
     ]);
     script.text.push('\n');
     if dialect == Dialect::Spark {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 use crate::servers::spark::{spark_connect, SparkServer};
-use crate::sql::{overrides_case, HANDMADE, PREPARE_PY};
+use crate::sql::{overrides_case, DUPLICATES_PY, HANDMADE, PREPARE_PY};
 
 const D: &str = "2026-11-24";
 const D_PREV: &str = "2026-11-17";
@@ -286,6 +286,32 @@ fn spark_engine_equals_local_engine_on_every_data_set() {
 
     overrides_and_hysteresis(&server);
     refused_guard_writes_nothing(&server, &sample, &default);
+    duplicate_ids_are_refused(&server, &sample, &default);
+}
+
+/// Accounts ids held by several rows on the cluster: exit 2 with `run`'s
+/// message, nothing written.
+fn duplicate_ids_are_refused(server: &SparkServer, sample: &Path, default: &Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input");
+    let cfg = dir.path().join("dups.json");
+    std::fs::write(
+        &cfg,
+        serde_json::json!({ "src": sample, "dst": input }).to_string(),
+    )
+    .unwrap();
+    run_python(DUPLICATES_PY, &cfg);
+    let out = dir.path().join("out");
+    let r = run_on(Some(server), default, &input, &out, D);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "column customer_id must be unique; 2 ids appear more than once, e.g. C0000001, C0000002"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(!out.join("scores").exists() && !out.join("_staging").exists());
 }
 
 /// SPEC §11 on the cluster: overrides (expired, superseded, in force)

@@ -127,6 +127,9 @@ for table, m in tables.items():
         for k, v in (m.get(kind) or {}).items():
             if v and (table, f"{kind}.{k}") not in seen:
                 problems.append(f"row_accounting: missing {table} {kind}.{k} ({v})")
+dups = con.execute("SELECT count(*) FROM duplicate_ids").fetchone()[0]
+if dups:
+    problems.append(f"duplicate_ids has {dups} rows for accounts run accepted")
 held = con.execute("SELECT accounts FROM bands_held").fetchone()[0]
 if held != manifest.get("bands_held"):
     problems.append(f"bands_held: sql {held} vs manifest {manifest.get('bands_held')}")
@@ -784,6 +787,78 @@ fn sql_with_overrides_matches_run_on_two_dates() {
     );
     assert_eq!(t["rows_used"], 6);
     assert_eq!(m["bands_held"], 1, "K's model band held");
+}
+
+/// Sample data whose accounts hold C0000001 three times and C0000002
+/// twice: `run` refuses it (exit 2) naming both, and the DuckDB script's
+/// `duplicate_ids` lists exactly those ids with their copies.
+pub(crate) const DUPLICATES_PY: &str = r#"import json, os, sys
+import duckdb
+cfg = json.load(open(sys.argv[1]))
+src, dst = cfg["src"], cfg["dst"]
+con = duckdb.connect()
+for t in ["accounts", "usage", "support_tickets", "survey_responses", "revenue"]:
+    os.makedirs(f"{dst}/{t}", exist_ok=True)
+    extra = ""
+    if t == "accounts":
+        extra = (f" UNION ALL SELECT * FROM read_parquet('{src}/accounts/*.parquet') WHERE customer_id IN ('C0000001', 'C0000002')"
+                 f" UNION ALL SELECT * FROM read_parquet('{src}/accounts/*.parquet') WHERE customer_id = 'C0000001'")
+    con.execute(f"COPY (SELECT * FROM read_parquet('{src}/{t}/*.parquet'){extra}) TO '{dst}/{t}/part-00000.parquet' (FORMAT parquet)")
+if cfg.get("sql"):
+    con = duckdb.connect()
+    for t in ["accounts", "usage", "support_tickets", "survey_responses", "revenue"]:
+        con.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet('{dst}/{t}/*.parquet')")
+    con.execute("CREATE VIEW previous_scores AS SELECT NULL::VARCHAR AS customer_id, NULL::INTEGER AS score, "
+                "NULL::VARCHAR AS band, NULL::VARCHAR AS model_version WHERE false")
+    for s in open(cfg["sql"]).read().split(";\n"):
+        if s.strip():
+            con.execute(s)
+    got = con.execute("SELECT customer_id, copies FROM duplicate_ids").fetchall()
+    if got != [("C0000001", 3), ("C0000002", 2)]:
+        print("duplicate_ids:", got)
+        sys.exit(1)
+"#;
+
+#[test]
+fn duplicate_account_ids_are_refused_by_run_and_listed_by_the_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input");
+    let cfg = dir.path().join("dups.json");
+    let src = repo().join("sample_data");
+    std::fs::write(
+        &cfg,
+        serde_json::json!({ "src": src, "dst": input }).to_string(),
+    )
+    .unwrap();
+    run_python(DUPLICATES_PY, &cfg);
+    let default = repo().join("pipelines/default.toml");
+    let out = dir.path().join("out");
+    let r = run_pipeline(&default, &input, &out, D, &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("column customer_id must be unique; 2 ids appear more than once, e.g. C0000001, C0000002"),
+        "{}",
+        r.stderr
+    );
+    let sql = healthscore(&[
+        "sql",
+        "--pipeline",
+        default.to_str().unwrap(),
+        "--dialect",
+        "duckdb",
+        "--as-of",
+        D,
+    ]);
+    assert_eq!(sql.code, 0, "{}", sql.stderr);
+    let script = dir.path().join("script.sql");
+    std::fs::write(&script, &sql.stdout).unwrap();
+    std::fs::write(
+        &cfg,
+        serde_json::json!({ "src": src, "dst": input, "sql": script }).to_string(),
+    )
+    .unwrap();
+    run_python(DUPLICATES_PY, &cfg);
 }
 
 #[test]
