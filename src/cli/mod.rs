@@ -249,14 +249,7 @@ fn spark_command(a: RunArgs, run_id: &str) -> Result<Outcome> {
             "--cascade is not available with --engine spark: rescore the later dates with --from/--to".into(),
         ));
     }
-    let dates = match (&a.from, &a.to) {
-        (Some(from), Some(to)) => dates_every(
-            parse_date("from", from)?,
-            parse_date("to", to)?,
-            parse_days("every", &a.every)?,
-        )?,
-        _ => vec![parse_as_of(a.inputs.as_of.as_deref())?],
-    };
+    let dates = run_dates(&a)?;
     let pipeline = Pipeline::load(&a.inputs.pipeline)?;
     let output = open_output(&a.output)?;
     let cluster = crate::spark::LazyCluster::new(crate::spark::SparkOptions {
@@ -395,16 +388,22 @@ fn generate_command(a: GenerateArgs) -> Result<Outcome> {
     })
 }
 
+/// The dates a `run` scores: every `--every` from `--from` to `--to`, or
+/// the one `--as-of`.
+fn run_dates(a: &RunArgs) -> Result<Vec<NaiveDate>> {
+    match (&a.from, &a.to) {
+        (Some(from), Some(to)) => dates_every(
+            parse_date("from", from)?,
+            parse_date("to", to)?,
+            parse_days("every", &a.every)?,
+        ),
+        _ => Ok(vec![parse_as_of(a.inputs.as_of.as_deref())?]),
+    }
+}
+
 /// `run --from D1 --to D2` (a backfill) or `run --cascade`.
 fn backfill_command(a: RunArgs, run_id: &str) -> Result<Outcome> {
-    let dates = match (&a.from, &a.to) {
-        (Some(from), Some(to)) => {
-            let from = parse_date("from", from)?;
-            let to = parse_date("to", to)?;
-            dates_every(from, to, parse_days("every", &a.every)?)?
-        }
-        _ => vec![parse_as_of(a.inputs.as_of.as_deref())?],
-    };
+    let dates = run_dates(&a)?;
     let pipeline = Pipeline::load(&a.inputs.pipeline)?;
     let output = open_output(&a.output)?;
     let open_for = |d: NaiveDate| open_input(&a.inputs, d);

@@ -359,7 +359,12 @@ pub(crate) fn tally(lf: LazyFrame, key: &str, weight: Expr) -> BTreeMap<String, 
 
 /// Rows of the changes table per kind, every kind listed (0 when none).
 pub(crate) fn changes_by_kind(changes: &DataFrame) -> BTreeMap<String, i64> {
-    let found = tally(changes.clone().lazy(), "kind", len());
+    every_kind(&tally(changes.clone().lazy(), "kind", len()))
+}
+
+/// Rows per kind as the manifest records them: every kind of the changes
+/// table listed, 0 when `found` has none of it.
+pub(crate) fn every_kind(found: &BTreeMap<String, i64>) -> BTreeMap<String, i64> {
     changes::KINDS
         .iter()
         .map(|k| (k.to_string(), found.get(*k).copied().unwrap_or(0)))

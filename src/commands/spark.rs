@@ -15,7 +15,7 @@ use chrono::{NaiveDate, Utc};
 use polars::prelude::*;
 
 use super::run::{
-    lowest_band_share, lowest_band_warning, manifest_before_writing, schema_changes,
+    every_kind, lowest_band_share, lowest_band_warning, manifest_before_writing, schema_changes,
     sealed_manifest, tally, RunOptions, RunResult,
 };
 use crate::error::{Error, Result};
@@ -25,7 +25,6 @@ use crate::output::manifest::{AccountCounts, Manifest};
 use crate::output::{self as snapshot, Lease, Part, Table};
 use crate::pipeline::{Pipeline, OVERRIDES};
 use crate::progress::{stage_begins, StageTimes};
-use crate::score::changes::KINDS;
 use crate::spark::cluster::{int, text};
 use crate::spark::{staging, views, Cluster, LazyCluster};
 use crate::sql::{self, Dialect};
@@ -297,7 +296,7 @@ impl Job<'_> {
             query.push_str(" UNION ALL SELECT 'overrides', coalesce(band, 'null'), count(*) FROM scores WHERE override_reason IS NOT NULL GROUP BY 1, 2");
         }
         let mut facts = Facts {
-            changes: KINDS.iter().map(|k| (k.to_string(), 0)).collect(),
+            changes: BTreeMap::new(),
             overrides: BTreeMap::new(),
             held: 0,
         };
@@ -316,6 +315,7 @@ impl Job<'_> {
                 _ => facts.held = int(&row, 2),
             }
         }
+        facts.changes = every_kind(&facts.changes);
         Ok(facts)
     }
 }

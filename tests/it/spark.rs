@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 use crate::servers::spark::{spark_connect, SparkServer};
-use crate::sql::{overrides_case, DUPLICATES_PY, HANDMADE, PREPARE_PY};
+use crate::sql::{overrides_case, prepared_input, DUPLICATES_PY, HANDMADE, PREPARE_PY};
 
 const D: &str = "2026-11-24";
 const D_PREV: &str = "2026-11-17";
@@ -250,14 +250,7 @@ fn spark_engine_equals_local_engine_on_every_data_set() {
     // A pipeline with an extra event table, an account filter, renamed
     // and pass-through columns over rows that break rules and orphans.
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("input");
-    let prep = dir.path().join("prepare.json");
-    std::fs::write(
-        &prep,
-        serde_json::json!({ "src": sample, "dst": input, "date": D }).to_string(),
-    )
-    .unwrap();
-    run_python(PREPARE_PY, &prep);
+    let input = prepared_input(dir.path(), PREPARE_PY, serde_json::json!({}));
     let handmade = dir.path().join("handmade.toml");
     std::fs::write(&handmade, HANDMADE).unwrap();
     both_engines(
@@ -269,14 +262,7 @@ fn spark_engine_equals_local_engine_on_every_data_set() {
 
     // Nanosecond and zoned timestamps, dictionary strings, unsigned ints.
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("input");
-    let prep = dir.path().join("types.json");
-    std::fs::write(
-        &prep,
-        serde_json::json!({ "src": sample, "dst": input }).to_string(),
-    )
-    .unwrap();
-    run_python(TYPES_PY, &prep);
+    let input = prepared_input(dir.path(), TYPES_PY, serde_json::json!({}));
     both_engines(&server, dir.path(), &input, &[(&default, D)]);
 
     // 20,000 generated accounts.
@@ -286,21 +272,14 @@ fn spark_engine_equals_local_engine_on_every_data_set() {
 
     overrides_and_hysteresis(&server);
     refused_guard_writes_nothing(&server, &sample, &default);
-    duplicate_ids_are_refused(&server, &sample, &default);
+    duplicate_ids_are_refused(&server, &default);
 }
 
 /// Accounts ids held by several rows on the cluster: exit 2 with `run`'s
 /// message, nothing written.
-fn duplicate_ids_are_refused(server: &SparkServer, sample: &Path, default: &Path) {
+fn duplicate_ids_are_refused(server: &SparkServer, default: &Path) {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("input");
-    let cfg = dir.path().join("dups.json");
-    std::fs::write(
-        &cfg,
-        serde_json::json!({ "src": sample, "dst": input }).to_string(),
-    )
-    .unwrap();
-    run_python(DUPLICATES_PY, &cfg);
+    let input = prepared_input(dir.path(), DUPLICATES_PY, serde_json::json!({}));
     let out = dir.path().join("out");
     let r = run_on(Some(server), default, &input, &out, D);
     assert_eq!(r.code, 2, "{}", r.stderr);

@@ -355,6 +355,21 @@ max = 100
 color = "green"
 "#;
 
+/// The sample data rewritten by the Python `script` (PREPARE_PY,
+/// DUPLICATES_PY, …) into `dir/input`: its config is `src` (sample_data),
+/// `dst` (that folder), the date D and `extra`'s keys.
+pub(crate) fn prepared_input(dir: &Path, script: &str, extra: serde_json::Value) -> PathBuf {
+    let input = dir.join("input");
+    let mut cfg = serde_json::json!({ "src": repo().join("sample_data"), "dst": input, "date": D });
+    for (k, v) in extra.as_object().expect("an object") {
+        cfg[k] = v.clone();
+    }
+    let path = dir.join("prepare.json");
+    std::fs::write(&path, cfg.to_string()).unwrap();
+    run_python(script, &path);
+    input
+}
+
 /// `healthscore run` then `healthscore sql --dialect duckdb` for `date`,
 /// and the DuckDB check of the script against the run's output
 /// (`previous`: the scores folder registered as previous_scores).
@@ -493,15 +508,7 @@ fn sql_of_the_b2c_pipeline_matches_run_and_rebases_after_another_model() {
 #[test]
 fn sql_of_a_hand_made_pipeline_matches_run_whatever_the_session_time_zone() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("input");
-    let prep = dir.path().join("prepare.json");
-    let sample = repo().join("sample_data");
-    std::fs::write(
-        &prep,
-        serde_json::json!({ "src": sample, "dst": input, "date": D }).to_string(),
-    )
-    .unwrap();
-    run_python(PREPARE_PY, &prep);
+    let input = prepared_input(dir.path(), PREPARE_PY, serde_json::json!({}));
     let pipeline = dir.path().join("handmade.toml");
     std::fs::write(&pipeline, HANDMADE).unwrap();
     let out = dir.path().join("out");
@@ -530,15 +537,7 @@ fn sql_of_a_hand_made_pipeline_matches_run_whatever_the_session_time_zone() {
 #[test]
 fn sql_with_band_hysteresis_matches_run_on_two_dates() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("input");
-    let prep = dir.path().join("prepare.json");
-    std::fs::write(
-        &prep,
-        serde_json::json!({ "src": repo().join("sample_data"), "dst": input, "date": D })
-            .to_string(),
-    )
-    .unwrap();
-    run_python(PREPARE_PY, &prep);
+    let input = prepared_input(dir.path(), PREPARE_PY, serde_json::json!({}));
     let pipeline = dir.path().join("handmade.toml");
     let text = HANDMADE.replace(
         "metrics_table = true\n",
@@ -822,15 +821,7 @@ if cfg.get("sql"):
 #[test]
 fn duplicate_account_ids_are_refused_by_run_and_listed_by_the_script() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("input");
-    let cfg = dir.path().join("dups.json");
-    let src = repo().join("sample_data");
-    std::fs::write(
-        &cfg,
-        serde_json::json!({ "src": src, "dst": input }).to_string(),
-    )
-    .unwrap();
-    run_python(DUPLICATES_PY, &cfg);
+    let input = prepared_input(dir.path(), DUPLICATES_PY, serde_json::json!({}));
     let default = repo().join("pipelines/default.toml");
     let out = dir.path().join("out");
     let r = run_pipeline(&default, &input, &out, D, &[]);
@@ -853,12 +844,11 @@ fn duplicate_account_ids_are_refused_by_run_and_listed_by_the_script() {
     assert_eq!(sql.code, 0, "{}", sql.stderr);
     let script = dir.path().join("script.sql");
     std::fs::write(&script, &sql.stdout).unwrap();
-    std::fs::write(
-        &cfg,
-        serde_json::json!({ "src": src, "dst": input, "sql": script }).to_string(),
-    )
-    .unwrap();
-    run_python(DUPLICATES_PY, &cfg);
+    prepared_input(
+        dir.path(),
+        DUPLICATES_PY,
+        serde_json::json!({ "sql": script }),
+    );
 }
 
 #[test]
