@@ -41,6 +41,30 @@ impl Totals {
             .copied()
             .unwrap_or(0)
     }
+
+    /// Adds the accounting of other rows of the same table (counted with
+    /// the same rules and optional columns): a range of dates counts the
+    /// rows before its windows once and adds them to each date's.
+    pub fn add(&mut self, other: &Totals) {
+        self.rows += other.rows;
+        self.after += other.after;
+        self.orphan_null += other.orphan_null;
+        self.orphan_unknown += other.orphan_unknown;
+        if self.rejected.len() < other.rejected.len() {
+            self.rejected.resize(other.rejected.len(), 0);
+        }
+        for (mine, theirs) in self.rejected.iter_mut().zip(&other.rejected) {
+            *mine += theirs;
+        }
+        for (mine, theirs) in self.nulls.iter_mut().zip(&other.nulls) {
+            *mine += theirs;
+        }
+        self.max_day = self.max_day.max(other.max_day);
+        self.min_day = match (self.min_day, other.min_day) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
 }
 
 /// Adds the rows of batch `b` to `t` (SPEC §7's order: after the as-of

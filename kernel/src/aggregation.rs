@@ -313,7 +313,29 @@ impl TableKernel {
         if self.failed {
             return;
         }
-        let acct = self.accounts(b);
+        let none = self.index.len() as u32;
+        let acct = self.id_accounts(&b.ids, none);
+        self.fold(b, acct);
+    }
+
+    /// [`TableKernel::add`] with each row's account slot given: `slots[i]`
+    /// is the position of row `i`'s id in the index, or the index's length
+    /// when the id is unknown or null ([`AccountIndex::slots`]). A table
+    /// read on many dates looks its ids up once.
+    pub fn add_placed(&mut self, b: &Batch<'_>, slots: &[u32]) {
+        if self.failed {
+            return;
+        }
+        let none = self.index.len() as u32;
+        let acct = slots.iter().map(|&s| s.min(none)).collect();
+        self.fold(b, acct);
+    }
+
+    /// Folds a batch in given each row's account slot (the row accounting
+    /// first, which moves the rows that do not count to the extra slot).
+    fn fold(&mut self, b: &Batch<'_>, mut acct: Vec<u32>) {
+        let none = self.index.len() as u32;
+        count_rows(&mut self.totals, b, &mut acct, none);
         // Aggregations often share a window: each distinct one is computed
         // once per batch.
         let mut windows: Vec<(Window, Vec<u64>)> = Vec::new();
@@ -343,17 +365,6 @@ impl TableKernel {
                 return;
             }
         }
-    }
-
-    /// Row accounting of a batch, and each row's account slot (the extra
-    /// last slot unless the row is valid and its account known). Rows are
-    /// classified 64 at a time with word operations (SPEC §7's order:
-    /// after the as-of date, null id, unknown id, first broken rule).
-    fn accounts(&mut self, b: &Batch<'_>) -> Vec<u32> {
-        let none = self.index.len() as u32;
-        let mut acct = self.id_accounts(&b.ids, none);
-        count_rows(&mut self.totals, b, &mut acct, none);
-        acct
     }
 
     /// The account of each row's id (`none` when unknown; whatever for a

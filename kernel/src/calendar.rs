@@ -21,3 +21,69 @@ fn month_start(d: i32) -> i32 {
     let day_of_month = doy - (153 * mp + 2) / 5;
     (d as i64 - day_of_month) as i32
 }
+
+/// Rows ordered by day: the rows with no day (`valid` unset) first, then
+/// by ascending day, file order kept within a day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayOrder {
+    /// The row at each position of the order.
+    pub rows: Vec<u32>,
+    /// Rows with no day (positions `0 .. nulls`).
+    pub nulls: usize,
+    /// Each day present, ascending, with its first position.
+    pub starts: Vec<(i32, usize)>,
+}
+
+/// The [`DayOrder`] of a day column: a counting sort (a table spans a few
+/// hundred or thousand days; a span over 2^24 days is refused as None).
+/// `days` under an unset `valid` bit are ignored.
+pub fn day_order(days: &[i32], valid: Option<crate::Bits<'_>>) -> Option<DayOrder> {
+    let has = |i: usize| valid.is_none_or(|v| v.get(i));
+    let (mut lo, mut hi) = (i32::MAX, i32::MIN);
+    for (i, &d) in days.iter().enumerate() {
+        if has(i) {
+            lo = lo.min(d);
+            hi = hi.max(d);
+        }
+    }
+    let span = if lo <= hi {
+        (hi as i64 - lo as i64) as usize + 1
+    } else {
+        0
+    };
+    if span > 1 << 24 {
+        return None;
+    }
+    // Slot 0 holds the rows with no day, slot 1 + (d − lo) day d.
+    let slot = |i: usize| {
+        if has(i) {
+            1 + (days[i] - lo) as usize
+        } else {
+            0
+        }
+    };
+    let mut next = vec![0usize; span + 1];
+    for i in 0..days.len() {
+        next[slot(i)] += 1;
+    }
+    let mut starts = Vec::new();
+    let mut start = 0;
+    for (s, n) in next.iter_mut().enumerate() {
+        if s > 0 && *n > 0 {
+            starts.push((lo + (s - 1) as i32, start));
+        }
+        (*n, start) = (start, start + *n);
+    }
+    let nulls = starts.first().map_or(days.len(), |(_, s)| *s);
+    let mut rows = vec![0u32; days.len()];
+    for i in 0..days.len() {
+        let s = &mut next[slot(i)];
+        rows[*s] = i as u32;
+        *s += 1;
+    }
+    Some(DayOrder {
+        rows,
+        nulls,
+        starts,
+    })
+}

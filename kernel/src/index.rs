@@ -103,6 +103,17 @@ impl AccountIndex {
         out
     }
 
+    /// The slot of each id of `chunks` for [`crate::TableKernel::add_placed`]:
+    /// its position, or the index's length for an unknown id (and for a
+    /// null one, whose view `valid` unsets).
+    pub fn slots(&self, chunks: &[Strings<'_>]) -> Vec<u32> {
+        let none = self.len() as u32;
+        self.positions(chunks)
+            .into_iter()
+            .map(|p| p.unwrap_or(none))
+            .collect()
+    }
+
     /// The account of `id`, tried first at the [`NEAR`] accounts from
     /// `next` (ids sorted, the usual export layout, make that the common
     /// case: tables skip the accounts without rows), then in the hash

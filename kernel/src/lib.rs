@@ -39,7 +39,7 @@ mod strings;
 pub use accounting::{Totals, MAX_NULL_FLAGS, MAX_RULES};
 pub use aggregation::{AggColumns, Batch, Func, TableKernel, Values, Window, MAX_DISTINCT};
 pub use bits::Bits;
-pub use calendar::first_of_month;
+pub use calendar::{day_order, first_of_month, DayOrder};
 pub use conditions::{eval_cond, eval_conds, Cmp, Cond, Operand};
 pub use encoding::{
     few_valued_floats, few_valued_strings, first_seen_keys, min_max, FirstSeen, Keys,

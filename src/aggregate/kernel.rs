@@ -41,6 +41,10 @@ use crate::pipeline::{AggFunc, Aggregation, Pipeline};
 use crate::time::date_of;
 
 const AFTER: &str = "__k_after";
+/// A column of each row's account slot, looked up once for a table read
+/// on many dates ([`AccountIndex::slots`]); the kernel reads it instead of
+/// looking the ids up when a table has it.
+pub const SLOT: &str = "__k_slot";
 const DAY_COL: &str = "__k_day";
 
 fn mask_column(i: usize) -> String {
@@ -73,6 +77,17 @@ pub struct AccountIndex {
 }
 
 impl AccountIndex {
+    /// Each id of `ids`' account slot: its position among the known
+    /// accounts, or their count when it is unknown or null (see [`SLOT`]).
+    pub fn slots(&self, ids: &Series) -> Result<Vec<u32>> {
+        with_strings(ids, |c| self.index.slots(c))
+    }
+
+    /// How many known accounts the index holds.
+    pub fn known(&self) -> usize {
+        self.index.len()
+    }
+
     /// Indexes `known`'s customer_id column (unique, non-null) and finds
     /// `accepted`'s ids (a subset) in it.
     pub fn new(known: &DataFrame, accepted: &DataFrame) -> Result<Self> {
@@ -347,6 +362,21 @@ enum Value {
     DaysBefore(i32),
 }
 
+/// Whether the kernel covers every aggregation of table `t` (and its
+/// rules, optional columns and dating): such a table's aggregates and
+/// counts do not depend on the order of its rows (integer sums, counts,
+/// extrema, first/last with ties broken by value, distinct sets).
+pub fn covers(p: &Pipeline, t: &OpenTable) -> bool {
+    let Some(date_column) = p.source(&t.table).and_then(|s| s.date_column.clone()) else {
+        return false;
+    };
+    let rules = rules::row_rules(&t.table, &t.columns, Some(&date_column));
+    let optional = rules::optional_columns(&t.table, &t.columns);
+    rules.len() <= hk::MAX_RULES
+        && optional.len() <= hk::MAX_NULL_FLAGS
+        && table_aggs(p, t, &date_column, 0, &mut Vec::new()).is_some()
+}
+
 impl KernelTable {
     /// The kernel plan of table `t`, or None when one of its aggregations
     /// (or its rules, optional columns or dating) is not covered.
@@ -390,6 +420,14 @@ impl KernelTable {
         else {
             return Ok(None);
         };
+        let placed = t
+            .frame
+            .clone()
+            .collect_schema()
+            .is_ok_and(|s| s.contains(SLOT));
+        if placed {
+            exprs.push(col(SLOT));
+        }
         for (j, (c, kind)) in operands.read.iter().enumerate() {
             let column = match kind {
                 Kind::Int => col(c.as_str()).cast(DataType::Int64),
@@ -404,6 +442,7 @@ impl KernelTable {
             optional: optional.len(),
             operands: operands.read.iter().map(|(_, k)| *k).collect(),
             conds,
+            placed,
         };
         let worker = Arc::new(Worker::start(
             hk::TableKernel::new(index.index.clone(), &funcs),
@@ -439,10 +478,22 @@ impl KernelTable {
     /// accepted accounts' order), once the plan has run; None when the data did not fit the kernel (more than 64
     /// distinct values of a string), for the group-by path to redo.
     pub fn finish(self, index: &AccountIndex) -> Result<Option<(TableCounts, DataFrame)>> {
+        self.finish_adding(index, &hk::Totals::default())
+    }
+
+    /// [`KernelTable::finish`], with the accounting of the table's rows the
+    /// plan did not read added (a range's rows before the windows of the
+    /// date and after it).
+    pub fn finish_adding(
+        self,
+        index: &AccountIndex,
+        unread: &hk::Totals,
+    ) -> Result<Option<(TableCounts, DataFrame)>> {
         let kernel = self.worker.finish().map_err(pl(INPUTS))?;
-        let Some((totals, results)) = kernel.and_then(hk::TableKernel::finish) else {
+        let Some((mut totals, results)) = kernel.and_then(hk::TableKernel::finish) else {
             return Ok(None);
         };
+        totals.add(unread);
         let mut columns = vec![index.accepted.clone()];
         for ((output, values), since) in self.outputs.iter().zip(results).zip(&self.days_since) {
             // In the accepted accounts' order, NaN (no rows) as null.
@@ -456,6 +507,13 @@ impl KernelTable {
         }
         let frame = DataFrame::new_infer_height(columns).map_err(pl(INPUTS))?;
         Ok(Some((self.counts(&totals), frame)))
+    }
+
+    /// The row accounting of the rows the plan read, once it has run (None
+    /// when they did not fit the kernel).
+    pub fn totals(self) -> Result<Option<hk::Totals>> {
+        let kernel = self.worker.finish().map_err(pl(INPUTS))?;
+        Ok(kernel.and_then(hk::TableKernel::finish).map(|(t, _)| t))
     }
 
     fn counts(&self, t: &hk::Totals) -> TableCounts {
@@ -524,6 +582,8 @@ struct BatchShape {
     operands: Vec<Kind>,
     /// The distinct conditions the kernel evaluates.
     conds: Vec<hk::Cond>,
+    /// Whether the batches carry each row's account slot ([`SLOT`]).
+    placed: bool,
 }
 
 /// An aggregation of a kernel plan: its function, window, whether the
@@ -608,7 +668,7 @@ fn feed(k: &mut hk::TableKernel, shape: &BatchShape, mut df: DataFrame) -> Polar
             },
         });
     }
-    k.add(&hk::Batch {
+    let batch = hk::Batch {
         len: df.height(),
         after: bits(&after),
         day: df
@@ -621,7 +681,13 @@ fn feed(k: &mut hk::TableKernel, shape: &BatchShape, mut df: DataFrame) -> Polar
         rules: rules.iter().map(bits).collect(),
         nulls: nulls.iter().map(bits).collect(),
         aggs,
-    });
+    };
+    if shape.placed {
+        let slots = df.column(SLOT)?.as_materialized_series().u32()?;
+        k.add_placed(&batch, slots.cont_slice()?);
+    } else {
+        k.add(&batch);
+    }
     Ok(())
 }
 

@@ -1,7 +1,10 @@
 //! SPEC §4 metric aggregations over each input table: [`expr`] builds them
 //! as polars expressions (the reference semantics), [`kernel`] runs the
-//! forms it covers through the columnar `healthscore-kernel` crate.
+//! forms it covers through the columnar `healthscore-kernel` crate;
+//! [`read`] runs a date's aggregate stage and [`range`] holds the tables
+//! of a range of dates so that each date reads only its windows' rows.
 
 pub mod expr;
 pub mod kernel;
+pub mod range;
 pub mod read;

@@ -11,6 +11,7 @@ use polars::prelude::*;
 
 use crate::aggregate::expr as metrics;
 use crate::aggregate::kernel;
+use crate::aggregate::range::{DateRows, DayOrdered};
 use crate::error::{pl, Error, Result};
 use crate::input::accounting::{accept_accounts, table_counts, TableCounts};
 use crate::input::overrides::read_overrides;
@@ -19,6 +20,7 @@ use crate::pipeline::{Pipeline, OVERRIDES};
 use crate::progress::{stage_begins, StageTimes};
 use crate::storage::Store;
 use crate::time::day_of;
+use healthscore_kernel as hk;
 
 /// Everything known after reading and checking the inputs.
 pub struct Checked {
@@ -47,7 +49,7 @@ pub fn read_inputs(p: &Pipeline, input: &Store, as_of: NaiveDate) -> Result<Chec
     stage_begins("open", None, None);
     let tables = source::open_tables(p, input)?;
     stages.record("open", t, None);
-    aggregate_inputs(p, input, &tables, as_of, stages)
+    aggregate_inputs(p, input, &tables, &mut [], as_of, stages)
 }
 
 /// Rows in a table's objects, when every footer gave them.
@@ -57,11 +59,14 @@ fn rows_of(t: &OpenTable) -> Option<u64> {
 
 /// Validates and aggregates already opened input tables for date `as_of`
 /// (row accounting, accepted accounts, every metric's aggregations); a
-/// backfill opens the tables once and calls this for each date.
+/// range of dates opens the tables once and calls this for each date, with
+/// the tables [`range::order_by_day`] ordered (`ordered`, indexed like
+/// `tables`; empty when none is).
 pub fn aggregate_inputs(
     p: &Pipeline,
     input: &Store,
     tables: &[OpenTable],
+    ordered: &mut [Option<DayOrdered>],
     as_of: NaiveDate,
     mut stages: StageTimes,
 ) -> Result<Checked> {
@@ -76,45 +81,46 @@ pub fn aggregate_inputs(
     stages.record("accounts", t, Some(accounts.height()));
 
     let t = Instant::now();
-    let event_tables: Vec<&OpenTable> = tables
+    let event_tables: Vec<(usize, &OpenTable)> = tables
         .iter()
-        .filter(|t| t.table != "accounts" && t.table != OVERRIDES)
+        .enumerate()
+        .filter(|(_, t)| t.table != "accounts" && t.table != OVERRIDES)
         .collect();
-    let rows: Option<u64> = event_tables.iter().map(|t| rows_of(t)).sum();
+    let rows: Option<u64> = event_tables.iter().map(|(_, t)| rows_of(t)).sum();
     stage_begins("aggregate", None, rows);
     let index = kernel::AccountIndex::new(&known, &accounts)?;
     let mut plans = Vec::new();
-    let mut kernels = Vec::new();
-    for et in &event_tables {
-        let k = kernel::KernelTable::plan(p, et, d, &index)?;
-        plans.push(match &k {
+    let mut readings = Vec::new();
+    for &(i, et) in &event_tables {
+        let held = ordered.get_mut(i).and_then(Option::as_mut);
+        let reading = Reading::plan(p, et, held, d, &index)?;
+        plans.push(match &reading.kernel {
             Some(k) => k.plan.clone(),
             None => metrics::aggregate_table(p, et, d)?.logical_plan,
         });
-        kernels.push(k);
+        readings.push(reading);
     }
+    // The rows newly before the windows of a range's date are counted
+    // alongside.
+    plans.extend(
+        readings
+            .iter()
+            .filter_map(|r| r.range.as_ref()?.earlier.as_ref())
+            .map(|k| k.plan.clone()),
+    );
     let grouped = if plans.is_empty() {
         Vec::new()
     } else {
+        let tables: Vec<&OpenTable> = event_tables.iter().map(|(_, t)| *t).collect();
         LazyFrame::collect_all_with_engine(plans, Engine::Streaming, OptFlags::default())
-            .map_err(|e| source::unreadable_object(&event_tables, read_error(input, e)))?
+            .map_err(|e| source::unreadable_object(&tables, read_error(input, e)))?
     };
     let mut counts = BTreeMap::new();
     counts.insert("accounts".to_string(), account_counts);
     let mut aggregates = Vec::new();
-    for ((et, g), k) in event_tables.iter().zip(grouped).zip(kernels) {
-        let (c, frame) = match k {
-            None => group_by_table(p, et, g, &known)?,
-            Some(k) => match k.finish(&index)? {
-                Some(done) => done,
-                // Too many distinct values for the kernel: the group-by.
-                None => {
-                    let g = source::collect_streaming(metrics::aggregate_table(p, et, d)?)
-                        .map_err(|e| source::unreadable_object(&[et], read_error(input, e)))?;
-                    group_by_table(p, et, g, &known)?
-                }
-            },
-        };
+    for ((&(i, et), g), reading) in event_tables.iter().zip(grouped).zip(readings) {
+        let held = ordered.get_mut(i).and_then(Option::as_mut);
+        let (c, frame) = reading.finish(p, input, et, g, held, d, (&index, &known))?;
         tracing::info!(
             stage = "aggregate",
             table = et.table.as_str(),
@@ -150,6 +156,100 @@ pub fn aggregate_inputs(
         overrides,
         stages,
     })
+}
+
+/// How one event table is read on a date: through the kernel (its plan)
+/// or a polars group-by (None), and for a day-ordered table of a range the
+/// rows the date reads and the kernel counting the rows newly before its
+/// windows.
+struct Reading {
+    kernel: Option<kernel::KernelTable>,
+    range: Option<RangeReading>,
+}
+
+/// A day-ordered table's reading on one date of a range.
+struct RangeReading {
+    rows: DateRows,
+    earlier: Option<kernel::KernelTable>,
+}
+
+impl Reading {
+    /// The reading of `et` on day `d` (`held`: its day order in a range).
+    fn plan(
+        p: &Pipeline,
+        et: &OpenTable,
+        held: Option<&mut DayOrdered>,
+        d: i32,
+        index: &kernel::AccountIndex,
+    ) -> Result<Reading> {
+        let Some(held) = held else {
+            let kernel = kernel::KernelTable::plan(p, et, d, index)?;
+            return Ok(Reading {
+                kernel,
+                range: None,
+            });
+        };
+        held.place(index)?;
+        let rows = held.rows_of(et, d)?;
+        let kernel = kernel::KernelTable::plan(p, &rows.window, d, index)?;
+        let earlier = match &rows.newly_earlier {
+            Some(t) => kernel::KernelTable::plan(p, t, d, index)?,
+            None => None,
+        };
+        Ok(Reading {
+            kernel,
+            range: Some(RangeReading { rows, earlier }),
+        })
+    }
+
+    /// The table's row accounting and aggregates once the plans have run
+    /// (`g`: the group-by's result when there is no kernel).
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        self,
+        p: &Pipeline,
+        input: &Store,
+        et: &OpenTable,
+        g: DataFrame,
+        held: Option<&mut DayOrdered>,
+        d: i32,
+        (index, known): (&kernel::AccountIndex, &DataFrame),
+    ) -> Result<(TableCounts, DataFrame)> {
+        // The rows a range's date did not read, accounted for.
+        let unread = match (self.range, held) {
+            (Some(r), Some(held)) => {
+                let newly = match r.earlier {
+                    Some(e) => e.totals()?,
+                    None => Some(hk::Totals::default()),
+                };
+                match newly {
+                    Some(n) => Some(held.unread(Some(&n), &r.rows)),
+                    None => {
+                        held.forget_earlier();
+                        None
+                    }
+                }
+            }
+            _ => Some(hk::Totals::default()),
+        };
+        let Some(k) = self.kernel else {
+            return group_by_table(p, et, g, known);
+        };
+        let done = match unread {
+            Some(unread) => k.finish_adding(index, &unread)?,
+            None => None,
+        };
+        match done {
+            Some(done) => Ok(done),
+            // Too many distinct values for the kernel: the group-by over
+            // every row of the table.
+            None => {
+                let g = source::collect_streaming(metrics::aggregate_table(p, et, d)?)
+                    .map_err(|e| source::unreadable_object(&[et], read_error(input, e)))?;
+                group_by_table(p, et, g, known)
+            }
+        }
+    }
 }
 
 /// A table's row accounting and its aggregates of known accounts, from its

@@ -11,6 +11,8 @@ use std::time::Instant;
 
 use chrono::{NaiveDate, Utc};
 
+use crate::aggregate::range::{self, DayOrdered};
+use crate::aggregate::read::{aggregate_inputs, Checked};
 use crate::commands::run::{self, RunOptions, RunResult};
 use crate::error::Result;
 use crate::input::{self as source, InputObject, OpenTable};
@@ -155,6 +157,8 @@ fn reason_to_score(
 struct TableCache {
     store: Option<Store>,
     tables: Vec<OpenTable>,
+    /// How each shared table is held in memory (see [`range::order_by_day`]).
+    ordered: Vec<Option<DayOrdered>>,
     opened_for: Option<NaiveDate>,
     in_memory: bool,
 }
@@ -164,6 +168,7 @@ impl TableCache {
         TableCache {
             store: None,
             tables: Vec::new(),
+            ordered: Vec::new(),
             opened_for: None,
             in_memory: false,
         }
@@ -178,6 +183,7 @@ impl TableCache {
             Inputs::PerDate(open) => open(date)?,
         };
         self.tables = source::open_tables(p, &store)?;
+        self.ordered = Vec::new();
         self.store = Some(store);
         self.opened_for = Some(date);
         self.in_memory = false;
@@ -192,17 +198,26 @@ impl TableCache {
             .collect()
     }
 
-    /// The open tables, ready to aggregate: shared ones read into memory on
-    /// first use, so every date after the first reads no input object.
-    fn ready(&mut self, inputs: &Inputs, stages: &mut StageTimes) -> Result<(Store, &[OpenTable])> {
+    /// Aggregates the open tables for `date`: shared ones are read into
+    /// memory on first use (and ordered by day where that lets a date read
+    /// only its windows' rows), so every date after the first reads no
+    /// input object.
+    fn aggregate(
+        &mut self,
+        p: &Pipeline,
+        inputs: &Inputs,
+        date: NaiveDate,
+        mut stages: StageTimes,
+    ) -> Result<Checked> {
         if matches!(inputs, Inputs::Shared(_)) && !self.in_memory {
             let t = Instant::now();
             source::load_into_memory(&mut self.tables)?;
+            self.ordered = range::order_by_day(p, &mut self.tables)?;
             stages.record("open", t, None);
             self.in_memory = true;
         }
         let store = self.store.clone().expect("tables opened before use");
-        Ok((store, &self.tables))
+        aggregate_inputs(p, &store, &self.tables, &mut self.ordered, date, stages)
     }
 }
 
@@ -217,10 +232,8 @@ fn score_date(
 ) -> Result<RunResult> {
     let started = Utc::now();
     let _date = tracing::info_span!("date", as_of = %date).entered();
-    let mut stages = StageTimes::default();
     cache.open(p, inputs, date)?;
-    let (store, tables) = cache.ready(inputs, &mut stages)?;
-    let checked = crate::aggregate::read::aggregate_inputs(p, &store, tables, date, stages)?;
+    let checked = cache.aggregate(p, inputs, date, StageTimes::default())?;
     crate::input::accounting::check_guards(p, &checked.counts, date)?;
     run::score_and_commit(
         p,

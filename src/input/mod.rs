@@ -36,6 +36,7 @@ pub struct InputObject {
 }
 
 /// One opened table: a lazy scan with canonical columns.
+#[derive(Clone)]
 pub struct OpenTable {
     /// Table name.
     pub table: String,

@@ -213,3 +213,42 @@ fn rejected_by_rule_reads_the_rule_codes() {
     assert_eq!(Totals::default().rejected_by_rule(0), 0);
     assert_eq!(out[0], vec![2.0]);
 }
+
+#[test]
+fn totals_add_sums_counts_and_widens_the_day_span() {
+    let mut a = Totals {
+        rows: 10,
+        after: 2,
+        orphan_null: 1,
+        orphan_unknown: 0,
+        rejected: vec![0, 3, 0],
+        nulls: [1, 0, 0, 0, 0, 0, 0, 0],
+        max_day: Some(40),
+        min_day: Some(20),
+    };
+    let b = Totals {
+        rows: 5,
+        after: 0,
+        orphan_null: 0,
+        orphan_unknown: 4,
+        rejected: vec![0, 1, 2],
+        nulls: [0, 2, 0, 0, 0, 0, 0, 0],
+        max_day: Some(19),
+        min_day: Some(3),
+    };
+    a.add(&b);
+    assert_eq!(
+        (a.rows, a.after, a.orphan_null, a.orphan_unknown),
+        (15, 2, 1, 4)
+    );
+    assert_eq!(a.rejected, vec![0, 4, 2]);
+    assert_eq!(a.nulls[..2], [1, 2]);
+    // Days 3..19 and 20..40: the earliest of both, the latest of both.
+    assert_eq!((a.min_day, a.max_day), (Some(3), Some(40)));
+    // Rows with no valid day add none.
+    a.add(&Totals::default());
+    assert_eq!((a.min_day, a.max_day, a.rows), (Some(3), Some(40), 15));
+    let mut empty = Totals::default();
+    empty.add(&b);
+    assert_eq!((empty.min_day, empty.max_day), (Some(3), Some(19)));
+}

@@ -257,3 +257,39 @@ fn integer_values_feed_mean_min_max_first_last() {
         vec![vec![4.75], vec![-2.0], vec![10.0], vec![-2.0], vec![10.0]]
     );
 }
+
+/// Rows of A, Z (unknown), B, A, null id: with slots looked up once
+/// (A 0, Z and the null id 2 = unknown, B 1) the kernel counts and sums
+/// as with the ids (A: 1 + 4, B: 3; Z unknown, the null id orphaned).
+#[test]
+fn rows_placed_by_slot_aggregate_as_rows_looked_up_by_id() {
+    let idx = index(&["A", "B"]);
+    let (v, d) = views(&["A", "Z", "B", "A", ""]);
+    let buffers = [d.as_slice()];
+    let ids = Strings::new(&v, &buffers);
+    let slots = idx.slots(&[ids]);
+    assert_eq!(slots[..4], [0, 2, 1, 0]);
+    let ints = [1i64, 2, 3, 4, 5];
+    let day = [1, 1, 1, 1, 1];
+    let valid = bitmap(&[true, true, true, true, false], 0);
+    let batch = || Batch {
+        ids_valid: Some(Bits::new(&valid, 0)),
+        ..plain_batch(
+            ids,
+            &day,
+            vec![AggColumns {
+                window: Window::ALL,
+                mask: None,
+                values: Values::Int(&ints),
+            }],
+        )
+    };
+    let mut by_id = TableKernel::new(idx.clone(), &[Func::Sum]);
+    by_id.add(&batch());
+    let mut placed = TableKernel::new(idx.clone(), &[Func::Sum]);
+    placed.add_placed(&batch(), &slots);
+    let (t, out) = placed.finish().expect("fits");
+    assert_eq!(out[0], vec![5.0, 3.0]);
+    assert_eq!((t.orphan_unknown, t.orphan_null), (1, 1));
+    assert_eq!(by_id.finish().expect("fits"), (t, out));
+}
