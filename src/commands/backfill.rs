@@ -221,10 +221,12 @@ impl TableCache {
     }
 }
 
-/// Aggregates, scores and commits one date (lease held).
+/// Aggregates, scores and commits one date (lease held); `last` is the
+/// date this backfill scored before, taken as the previous snapshot from
+/// memory when it is that.
 fn score_date(
     p: &Pipeline,
-    cache: &mut TableCache,
+    (cache, last): (&mut TableCache, Option<&(NaiveDate, RunResult)>),
     inputs: &Inputs,
     output: &Store,
     opts: &BackfillOptions,
@@ -235,7 +237,7 @@ fn score_date(
     cache.open(p, inputs, date)?;
     let checked = cache.aggregate(p, inputs, date, StageTimes::default())?;
     crate::input::accounting::check_guards(p, &checked.counts, date)?;
-    run::score_and_commit(
+    run::score_and_commit_after(
         p,
         checked,
         output,
@@ -245,6 +247,7 @@ fn score_date(
             allow_schema_change: opts.allow_schema_change,
         },
         started,
+        last.map(|(d, r)| (*d, &r.manifest, &r.scores)),
     )
 }
 
@@ -309,7 +312,7 @@ fn backfill_leased(
                 accounts: None,
             },
             Some(reason) => {
-                let r = score_date(p, cache, inputs, output, opts, date)
+                let r = score_date(p, (cache, last.as_ref()), inputs, output, opts, date)
                     .map_err(|e| e.at(&format!("backfill date {date}")))?;
                 let outcome = DateOutcome {
                     date,
@@ -340,7 +343,7 @@ fn backfill_leased(
             if unchanged {
                 continue;
             }
-            let r = score_date(p, cache, inputs, output, opts, date)
+            let r = score_date(p, (cache, last.as_ref()), inputs, output, opts, date)
                 .map_err(|e| e.at(&format!("cascade date {date}")))?;
             let outcome = DateOutcome {
                 date,

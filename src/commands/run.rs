@@ -473,14 +473,28 @@ fn output_tables<'a>(
 /// holds the output's lease.
 pub fn score_and_commit(
     p: &Pipeline,
-    mut checked: Checked,
+    checked: Checked,
     output: &Store,
     opts: &RunOptions,
     started: chrono::DateTime<Utc>,
 ) -> Result<RunResult> {
+    score_and_commit_after(p, checked, output, opts, started, None)
+}
+
+/// [`score_and_commit`] by a process that has just committed `held` (a
+/// range's date before this one): when it is the previous snapshot, it is
+/// taken from memory instead of read back.
+pub fn score_and_commit_after(
+    p: &Pipeline,
+    mut checked: Checked,
+    output: &Store,
+    opts: &RunOptions,
+    started: chrono::DateTime<Utc>,
+    held: Option<snapshot::Held<'_>>,
+) -> Result<RunResult> {
     let t = Instant::now();
     stage_begins("previous", None, None);
-    let prev = snapshot::previous_for_trend(output, opts.as_of)?;
+    let prev = snapshot::previous_for_trend_held(output, opts.as_of, held)?;
     let prev_manifest = prev.as_ref().map(|prev| prev.manifest.clone());
     let prev_date = prev.as_ref().map(|prev| prev.date.to_string());
     // The rows guard against the previous snapshot of the same model (not

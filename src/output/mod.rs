@@ -165,10 +165,28 @@ pub struct Previous {
 /// its parts checked against the SHA-256 its manifest records
 /// ([`read_verified_scores`]).
 pub fn previous_for_trend(out: &Store, as_of: NaiveDate) -> Result<Option<Previous>> {
+    previous_for_trend_held(out, as_of, None)
+}
+
+/// A snapshot this process has just committed: its date, manifest and
+/// scores table.
+pub type Held<'a> = (NaiveDate, &'a Manifest, &'a DataFrame);
+
+/// [`previous_for_trend`], taking `held` instead of reading it back when it
+/// is the previous snapshot (a range of dates commits each date's
+/// previous one itself: its parts need no second read, check and decode).
+pub fn previous_for_trend_held(
+    out: &Store,
+    as_of: NaiveDate,
+    held: Option<Held<'_>>,
+) -> Result<Option<Previous>> {
     let Some(date) = latest_committed(out, Some(as_of))? else {
         return Ok(None);
     };
-    let (manifest, df) = read_verified_scores(out, date)?;
+    let (manifest, df) = match held {
+        Some((d, m, scores)) if d == date => (m.clone(), scores.clone()),
+        _ => read_verified_scores(out, date)?,
+    };
     // The band the model gave (before an override), for hysteresis.
     let model_band = if df.column("band_model").is_ok() {
         col("band_model")
