@@ -10,13 +10,19 @@
 //! The others keep their file order and are read whole each date, as a
 //! single run reads them.
 
+use std::time::Instant;
+
+use chrono::NaiveDate;
 use polars::prelude::*;
 
 use crate::aggregate::kernel;
+use crate::aggregate::read::{aggregate_inputs, Checked};
 use crate::arrow_views::{bits, only_chunk};
-use crate::error::{pl, Result};
-use crate::input::{OpenTable, DAY};
+use crate::error::{pl, Error, Result};
+use crate::input::{self as source, InputObject, OpenTable, DAY};
 use crate::pipeline::Pipeline;
+use crate::progress::StageTimes;
+use crate::storage::Store;
 use healthscore_kernel as hk;
 
 /// The context of this module's polars errors.
@@ -214,6 +220,80 @@ impl DayOrdered {
     pub fn forget_earlier(&mut self) {
         self.counted = self.nulls;
         self.earlier = hk::Totals::default();
+    }
+}
+
+/// The inputs of a range of dates: one store for every date (opened and
+/// read once), or a store per date when the input URL holds `{as_of}`.
+pub enum Inputs<'a> {
+    /// The same input objects for every date.
+    Shared(Store),
+    /// A different input folder per date.
+    PerDate(&'a dyn Fn(NaiveDate) -> Result<Store>),
+}
+
+/// The input tables of a range of dates (`run --from/--to`, `backtest`):
+/// shared inputs opened once and, when a date must be aggregated, read
+/// into memory once and ordered by day ([`order_by_day`]); per-date inputs
+/// opened for the date at hand.
+#[derive(Default)]
+pub struct RangeReader {
+    store: Option<Store>,
+    tables: Vec<OpenTable>,
+    /// How each shared table is held in memory.
+    ordered: Vec<Option<DayOrdered>>,
+    opened_for: Option<NaiveDate>,
+    in_memory: bool,
+}
+
+impl RangeReader {
+    /// Opens the tables `date` reads (schema checks, footers), unless open.
+    pub fn open(&mut self, p: &Pipeline, inputs: &Inputs, date: NaiveDate) -> Result<()> {
+        let store = match inputs {
+            Inputs::Shared(_) if self.store.is_some() => return Ok(()),
+            Inputs::PerDate(_) if self.opened_for == Some(date) => return Ok(()),
+            Inputs::Shared(store) => store.clone(),
+            Inputs::PerDate(open) => open(date)?,
+        };
+        self.tables = source::open_tables(p, &store)?;
+        self.ordered = Vec::new();
+        self.store = Some(store);
+        self.opened_for = Some(date);
+        self.in_memory = false;
+        Ok(())
+    }
+
+    /// The input objects of the open tables.
+    pub fn objects(&self) -> Vec<(String, InputObject)> {
+        self.tables
+            .iter()
+            .flat_map(|t| t.objects.iter().map(move |o| (t.table.clone(), o.clone())))
+            .collect()
+    }
+
+    /// Opens (see [`RangeReader::open`]) and aggregates the tables for
+    /// `date`: shared ones are read into memory on first use, so every
+    /// date after the first reads no input object.
+    pub fn aggregate(
+        &mut self,
+        p: &Pipeline,
+        inputs: &Inputs,
+        date: NaiveDate,
+        mut stages: StageTimes,
+    ) -> Result<Checked> {
+        self.open(p, inputs, date)?;
+        if matches!(inputs, Inputs::Shared(_)) && !self.in_memory {
+            let t = Instant::now();
+            source::load_into_memory(&mut self.tables)?;
+            self.ordered = order_by_day(p, &mut self.tables)?;
+            stages.record("open", t, None);
+            self.in_memory = true;
+        }
+        let store = self
+            .store
+            .clone()
+            .ok_or_else(|| Error::Internal("input tables not opened".into()))?;
+        aggregate_inputs(p, &store, &self.tables, &mut self.ordered, date, stages)
     }
 }
 

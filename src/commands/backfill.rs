@@ -7,15 +7,13 @@
 //! is skipped unless forced; `--cascade` then rewrites the later committed
 //! dates whose previous snapshot changed.
 
-use std::time::Instant;
-
 use chrono::{NaiveDate, Utc};
 
-use crate::aggregate::range::{self, DayOrdered};
-use crate::aggregate::read::{aggregate_inputs, Checked};
+pub use crate::aggregate::range::Inputs;
+use crate::aggregate::range::RangeReader;
 use crate::commands::run::{self, RunOptions, RunResult};
 use crate::error::Result;
-use crate::input::{self as source, InputObject, OpenTable};
+use crate::input::InputObject;
 use crate::output::manifest::Manifest;
 use crate::output::{self as snapshot, Lease, SCORES};
 use crate::pipeline::Pipeline;
@@ -70,15 +68,6 @@ pub struct BackfillResult {
     pub dates: Vec<DateOutcome>,
     /// The last date actually scored, with its manifest.
     pub last: Option<(NaiveDate, RunResult)>,
-}
-
-/// The inputs of a backfill: one store for every date (opened and read
-/// once), or a store per date when the input URL holds `{as_of}`.
-pub enum Inputs<'a> {
-    /// The same input objects for every date.
-    Shared(Store),
-    /// A different input folder per date.
-    PerDate(&'a dyn Fn(NaiveDate) -> Result<Store>),
 }
 
 /// What identifies an input object: table, path, size, ETag and last
@@ -151,82 +140,12 @@ fn reason_to_score(
     Ok(None)
 }
 
-/// The opened input tables: for shared inputs opened once and, when a date
-/// must be scored, read into memory once; for per-date inputs opened for
-/// the date at hand.
-struct TableCache {
-    store: Option<Store>,
-    tables: Vec<OpenTable>,
-    /// How each shared table is held in memory (see [`range::order_by_day`]).
-    ordered: Vec<Option<DayOrdered>>,
-    opened_for: Option<NaiveDate>,
-    in_memory: bool,
-}
-
-impl TableCache {
-    fn new() -> TableCache {
-        TableCache {
-            store: None,
-            tables: Vec::new(),
-            ordered: Vec::new(),
-            opened_for: None,
-            in_memory: false,
-        }
-    }
-
-    /// Opens the tables `date` reads (schema checks, footers), unless open.
-    fn open(&mut self, p: &Pipeline, inputs: &Inputs, date: NaiveDate) -> Result<()> {
-        let store = match inputs {
-            Inputs::Shared(_) if self.store.is_some() => return Ok(()),
-            Inputs::PerDate(_) if self.opened_for == Some(date) => return Ok(()),
-            Inputs::Shared(store) => store.clone(),
-            Inputs::PerDate(open) => open(date)?,
-        };
-        self.tables = source::open_tables(p, &store)?;
-        self.ordered = Vec::new();
-        self.store = Some(store);
-        self.opened_for = Some(date);
-        self.in_memory = false;
-        Ok(())
-    }
-
-    /// The input objects of the open tables.
-    fn objects(&self) -> Vec<(String, InputObject)> {
-        self.tables
-            .iter()
-            .flat_map(|t| t.objects.iter().map(move |o| (t.table.clone(), o.clone())))
-            .collect()
-    }
-
-    /// Aggregates the open tables for `date`: shared ones are read into
-    /// memory on first use (and ordered by day where that lets a date read
-    /// only its windows' rows), so every date after the first reads no
-    /// input object.
-    fn aggregate(
-        &mut self,
-        p: &Pipeline,
-        inputs: &Inputs,
-        date: NaiveDate,
-        mut stages: StageTimes,
-    ) -> Result<Checked> {
-        if matches!(inputs, Inputs::Shared(_)) && !self.in_memory {
-            let t = Instant::now();
-            source::load_into_memory(&mut self.tables)?;
-            self.ordered = range::order_by_day(p, &mut self.tables)?;
-            stages.record("open", t, None);
-            self.in_memory = true;
-        }
-        let store = self.store.clone().expect("tables opened before use");
-        aggregate_inputs(p, &store, &self.tables, &mut self.ordered, date, stages)
-    }
-}
-
 /// Aggregates, scores and commits one date (lease held); `last` is the
 /// date this backfill scored before, taken as the previous snapshot from
 /// memory when it is that.
 fn score_date(
     p: &Pipeline,
-    (cache, last): (&mut TableCache, Option<&(NaiveDate, RunResult)>),
+    (cache, last): (&mut RangeReader, Option<&(NaiveDate, RunResult)>),
     inputs: &Inputs,
     output: &Store,
     opts: &BackfillOptions,
@@ -234,7 +153,6 @@ fn score_date(
 ) -> Result<RunResult> {
     let started = Utc::now();
     let _date = tracing::info_span!("date", as_of = %date).entered();
-    cache.open(p, inputs, date)?;
     let checked = cache.aggregate(p, inputs, date, StageTimes::default())?;
     crate::input::accounting::check_guards(p, &checked.counts, date)?;
     run::score_and_commit_after(
@@ -263,7 +181,7 @@ pub fn backfill(
     opts: &BackfillOptions,
     progress: &dyn Fn(usize, usize, &DateOutcome),
 ) -> Result<BackfillResult> {
-    let mut cache = TableCache::new();
+    let mut cache = RangeReader::default();
     // Input problems that every date shares (a missing table or column)
     // surface before the lease is taken and before anything is written.
     if let Some(first) = opts.dates.first() {
@@ -288,7 +206,7 @@ fn backfill_leased(
     opts: &BackfillOptions,
     progress: &dyn Fn(usize, usize, &DateOutcome),
     lease: &Lease,
-    cache: &mut TableCache,
+    cache: &mut RangeReader,
 ) -> Result<BackfillResult> {
     let mut outcomes = Vec::new();
     let mut last = None;

@@ -799,3 +799,53 @@ fn a_range_with_overrides_and_hysteresis_equals_single_runs() {
     assert_eq!(m["bands_held"], 1);
     assert_eq!(m["previous_snapshot"], first);
 }
+
+/// `backtest` over shared inputs reads each input object once for all
+/// its dates (the range's tables held in memory, ordered by day), and
+/// measures every date as reading the inputs afresh for each date does
+/// (the per-date path): the same report, figure for figure.
+#[test]
+fn a_backtest_reads_shared_inputs_once_and_measures_each_date_as_a_fresh_read() {
+    use healthscore::commands::backtest::{backtest_model, read_labels, Options};
+    let tmp = tempfile::tempdir().unwrap();
+    let local = tmp.path().join("in");
+    exports(&local, 300, 5);
+    let counting = Arc::new(Reads::default());
+    let shared = Store::from_object_store(
+        Arc::new(HookedStore::new(counting.clone())),
+        "memory://counted/exports",
+    )
+    .unwrap();
+    let disk = Store::open(local.to_str().unwrap(), &[]).unwrap();
+    let mut objects = Vec::new();
+    for o in disk.list("").unwrap() {
+        shared.put(&o.rel, disk.get(&o.rel).unwrap()).unwrap();
+        if !o.rel.starts_with("churn_labels/") {
+            objects.push(format!("exports/{}", o.rel));
+        }
+    }
+    let p = default_pipeline();
+    let dates: Vec<_> = [28, 21, 14, 7, 0].into_iter().map(day).collect();
+    let (labels, _) =
+        read_labels(&p, local.to_str().unwrap(), "churn_labels", dates[4], &[]).unwrap();
+    let opts = Options {
+        dates: dates.clone(),
+        every_days: 7,
+        horizon_days: 30,
+        l2: 1.0,
+    };
+    let alert = vec!["Critical".to_string()];
+    counting.reset();
+    let once = backtest_model(&p, &Inputs::Shared(shared), &labels, &alert, &opts).unwrap();
+    let reads = counting.counts();
+    for o in &objects {
+        assert_eq!(reads.get(o), Some(&1), "reads of {o}: {reads:?}");
+    }
+    let fresh = |_| Store::open(local.to_str().unwrap(), &[]);
+    let per_date = backtest_model(&p, &Inputs::PerDate(&fresh), &labels, &alert, &opts).unwrap();
+    assert_eq!(
+        serde_json::to_value(&once).unwrap(),
+        serde_json::to_value(&per_date).unwrap()
+    );
+    assert_eq!(once.per_date.len(), 5);
+}

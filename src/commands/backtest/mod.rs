@@ -39,11 +39,12 @@
 use chrono::NaiveDate;
 use polars::prelude::*;
 
+use crate::aggregate::range::Inputs;
 use crate::commands::Outcome;
 use crate::error::{Error, Result};
 use crate::pipeline::Pipeline;
 use crate::storage::Store;
-use crate::time::{dates_every, parse_date, parse_days, with_as_of};
+use crate::time::{dates_every, is_per_date, parse_date, parse_days, with_as_of};
 
 mod compare;
 mod fit;
@@ -222,9 +223,14 @@ pub fn command(a: Request) -> Result<Outcome> {
         read_labels(&pipelines[0], &a.input, &a.labels, last, &input_options)?;
     let open_input =
         |d: NaiveDate| -> Result<Store> { Store::open(&with_as_of(&a.input, d), &input_options) };
+    let inputs = if is_per_date(&a.input) {
+        Inputs::PerDate(&open_input)
+    } else {
+        Inputs::Shared(open_input(last)?)
+    };
     let mut models = Vec::new();
     for (p, alert) in pipelines.iter().zip(&alerts) {
-        models.push(backtest_model(p, &open_input, &labels, alert, &opts)?);
+        models.push(backtest_model(p, &inputs, &labels, alert, &opts)?);
     }
     let compare = (models.len() == 2).then(|| compare_models(&models[0], &models[1]));
     let notes = report_notes(&opts, &labels_info, to);

@@ -10,10 +10,11 @@ use super::measures::{evaluate, Ctx, Eval};
 use super::weights::toml_fragment;
 use super::weights::{suggest_weights, WeightSuggestion};
 use super::{pl, Options, SCORECARD};
-use crate::commands::run;
+use crate::aggregate::range::{Inputs, RangeReader};
 use crate::error::{Error, Result};
+use crate::input::accounting::check_guards;
 use crate::pipeline::Pipeline;
-use crate::storage::Store;
+use crate::progress::StageTimes;
 
 /// Counts of one date.
 #[derive(Debug, Clone, Serialize)]
@@ -97,7 +98,7 @@ fn at_date(d: NaiveDate) -> impl Fn(Error) -> Error {
 /// Scores every date with `p` and measures it against the labels.
 pub fn backtest_model(
     p: &Pipeline,
-    open_input: &dyn Fn(NaiveDate) -> Result<Store>,
+    inputs: &Inputs,
     labels: &DataFrame,
     alert: &[String],
     opts: &Options,
@@ -105,10 +106,15 @@ pub fn backtest_model(
     let ctx = Ctx { p, alert };
     let mut frames = Vec::new();
     let mut per_date = Vec::new();
+    // Shared inputs are read once for every date; each date aggregates
+    // its windows' rows from memory, as `run --from/--to` does.
+    let mut reader = RangeReader::default();
     for &d in &opts.dates {
         let t = std::time::Instant::now();
-        let input = open_input(d)?;
-        let checked = run::check_inputs(p, &input, d).map_err(at_date(d))?;
+        let checked = reader
+            .aggregate(p, inputs, d, StageTimes::default())
+            .and_then(|c| check_guards(p, &c.counts, d).map(|()| c))
+            .map_err(at_date(d))?;
         let scores = crate::score::plan::score_accounts(p, &checked, None).map_err(at_date(d))?;
         let df = join_labels(p, &scores, labels, d, opts.horizon_days)?;
         tracing::info!(
