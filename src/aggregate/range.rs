@@ -91,20 +91,24 @@ pub fn order_by_day(p: &Pipeline, tables: &mut [OpenTable]) -> Result<Vec<Option
             continue;
         };
         let rows = t.frame.clone().collect().map_err(pl(ORDERING))?;
-        let held = DayOrdered::of(rows, reach)?;
-        if let Some(h) = &held {
-            t.frame = h.rows.clone().lazy();
-        }
-        ordered.push(held);
+        let Some(order) = day_order(&rows)? else {
+            ordered.push(None);
+            continue;
+        };
+        // The table's own reference goes first, so that each column's old
+        // order is freed as soon as it is gathered.
+        t.frame = DataFrame::empty().lazy();
+        let held = DayOrdered::of(gather(rows, order.rows.clone())?, order, reach);
+        t.frame = held.rows.clone().lazy();
+        ordered.push(Some(held));
     }
     Ok(ordered)
 }
 
-/// `rows` reordered by day ([`hk::day_order`]: the rows with a null day
-/// first, file order kept within a day), gathered once into one chunk per
-/// column; None when the days span too long for a counting sort.
-fn by_day(mut rows: DataFrame) -> Result<Option<(DataFrame, hk::DayOrder)>> {
-    rows.rechunk_mut_par();
+/// The day order of `rows` ([`hk::day_order`]: the rows with a null day
+/// first, file order kept within a day); None when the days span too long
+/// for a counting sort.
+fn day_order(rows: &DataFrame) -> Result<Option<hk::DayOrder>> {
     let days = rows
         .column(DAY)
         .map_err(pl(ORDERING))?
@@ -113,19 +117,24 @@ fn by_day(mut rows: DataFrame) -> Result<Option<(DataFrame, hk::DayOrder)>> {
         .map_err(pl(ORDERING))?
         .rechunk();
     let days = only_chunk(days.i32().map_err(pl(ORDERING))?).map_err(pl(ORDERING))?;
-    let Some(order) = hk::day_order(days.values(), days.validity().map(bits)) else {
-        return Ok(None);
-    };
-    let positions = IdxCa::from_vec("order".into(), order.rows.clone());
-    let rows = rows.take(&positions).map_err(pl(ORDERING))?;
-    Ok(Some((rows, order)))
+    Ok(hk::day_order(days.values(), days.validity().map(bits)))
+}
+
+/// `rows` in the order of `positions`, one column at a time (each made
+/// one chunk, then gathered), so at most one column exists in both orders.
+fn gather(rows: DataFrame, positions: Vec<IdxSize>) -> Result<DataFrame> {
+    let positions = IdxCa::from_vec("order".into(), positions);
+    let mut out = Vec::with_capacity(rows.width());
+    for c in rows.into_columns() {
+        out.push(c.rechunk().take(&positions).map_err(pl(ORDERING))?);
+    }
+    DataFrame::new_infer_height(out).map_err(pl(ORDERING))
 }
 
 impl DayOrdered {
-    /// `rows` ordered by day, for windows reaching `reach` days back; None
-    /// when the days span too long for a counting sort.
-    fn of(rows: DataFrame, reach: i64) -> Result<Option<DayOrdered>> {
-        Ok(by_day(rows)?.map(|(rows, order)| DayOrdered {
+    /// `rows`, already in `order`, for windows reaching `reach` days back.
+    fn of(rows: DataFrame, order: hk::DayOrder, reach: i64) -> DayOrdered {
+        DayOrdered {
             rows,
             nulls: order.nulls,
             starts: order.starts,
@@ -133,7 +142,7 @@ impl DayOrdered {
             counted: order.nulls,
             earlier: hk::Totals::default(),
             placed_for: None,
-        }))
+        }
     }
 
     /// Gives the rows their account slots in `index` ([`kernel::SLOT`]),
@@ -334,7 +343,8 @@ mod tests {
     #[test]
     fn a_date_reads_its_windows_rows_and_counts_the_rest_once() {
         let (t, rows) = table();
-        let mut held = DayOrdered::of(rows, 2).unwrap().expect("short span");
+        let order = day_order(&rows).unwrap().expect("short span");
+        let mut held = DayOrdered::of(gather(rows, order.rows.clone()).unwrap(), order, 2);
         let d5 = held.rows_of(&t, 5).unwrap();
         assert_eq!(ids(&d5.window), ["r1", "r0", "r3"]);
         assert_eq!(ids(d5.newly_earlier.as_ref().unwrap()), ["r2", "r4"]);
