@@ -19,6 +19,9 @@
 //! one pass ([`score_rows`]: points, groups, score, band, completeness,
 //! losses and the three top drivers, where a chain of row-wise
 //! expressions per metric and group, and a per-row top three, are slow).
+//! For SPEC §11's changes it finds each changed account's previous row by
+//! a merge of sorted ids ([`sorted_positions`]) and the metric that caused
+//! the change ([`change_causes`]).
 //! It also decodes the codes it writes: each row's drivers
 //! ([`driver_positions`]), its band ([`band_positions`]) and the rows
 //! rejected per rule ([`Totals::rejected_by_rule`]).
@@ -30,6 +33,7 @@ mod accounting;
 mod aggregation;
 mod bits;
 mod calendar;
+mod changes;
 mod conditions;
 mod encoding;
 mod index;
@@ -40,6 +44,7 @@ pub use accounting::{Totals, MAX_NULL_FLAGS, MAX_RULES};
 pub use aggregation::{AggColumns, Batch, Func, TableKernel, Values, Window, MAX_DISTINCT};
 pub use bits::Bits;
 pub use calendar::{day_order, first_of_month, DayOrder};
+pub use changes::{change_causes, sorted_positions, Causes, Side};
 pub use conditions::{eval_cond, eval_conds, Cmp, Cond, Operand};
 pub use encoding::{
     few_valued_floats, few_valued_strings, first_seen_keys, min_max, FirstSeen, Keys,

@@ -211,7 +211,7 @@ pub fn round(x: f64) -> f64 {
 /// `x` rounded to 9 decimals, half away from zero, as polars' `round(9)`:
 /// x itself where the rounded value is not finite.
 #[inline(always)]
-fn round9(x: f64) -> f64 {
+pub(crate) fn round9(x: f64) -> f64 {
     from_nines(round(x * 1e9), x)
 }
 

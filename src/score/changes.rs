@@ -9,8 +9,11 @@
 
 use polars::prelude::*;
 
+use healthscore_kernel as hk;
+
+use crate::arrow_views::with_strings;
 use crate::pipeline::Pipeline;
-use crate::score::points_column;
+use crate::score::{float_view, points_column, RowScoring};
 
 /// The changes table's columns before the pass-through columns.
 pub const CHANGES_COLUMNS: [&str; 15] = [
@@ -38,76 +41,6 @@ pub const KINDS: [&str; 4] = ["band_down", "drop", "band_up", "rise"];
 /// its metrics' points), as the previous-points frame names it.
 pub fn prev_column(c: &str) -> String {
     format!("__prev__{c}")
-}
-
-/// Rounds to 9 decimals, half away from zero (contributions are compared
-/// so, as losses are).
-fn round9(e: Expr) -> Expr {
-    e.round(9, RoundMode::HalfAwayFromZero)
-}
-
-/// Each scored metric's contribution to score_raw, in declared order, from
-/// the points columns named by `points` and the scorecard named in column
-/// `scorecard` (0 for a metric not present or a scorecard not matched).
-fn contributions(p: &Pipeline, scorecard: &str, points: &dyn Fn(&str) -> String) -> Vec<Expr> {
-    let scored: Vec<_> = p
-        .metrics
-        .iter()
-        .filter_map(|m| m.scoring.as_ref().map(|s| (m, s)))
-        .collect();
-    let present = |name: &str| col(points(name)).is_not_null();
-    let mut per_metric: Vec<Option<Expr>> = vec![None; scored.len()];
-    for sc in p.scorecards.iter().rev() {
-        // Σ of the weights of the groups present (weighted > 0).
-        let group_present = |g: usize| {
-            scored
-                .iter()
-                .filter(|(_, s)| s.group == g)
-                .map(|(m, _)| present(&m.name))
-                .reduce(Expr::or)
-                .unwrap_or_else(|| lit(false))
-        };
-        let present_w = (0..p.groups.len())
-            .filter(|g| sc.weights[*g] > 0.0)
-            .map(|g| {
-                when(group_present(g))
-                    .then(lit(sc.weights[g]))
-                    .otherwise(lit(0.0))
-            })
-            .reduce(|a, b| a + b)
-            .unwrap_or_else(|| lit(0.0));
-        for (i, (m, s)) in scored.iter().enumerate() {
-            let w_g = sc.weights[s.group];
-            let in_group_w = scored
-                .iter()
-                .filter(|(_, t)| t.group == s.group)
-                .map(|(n, t)| {
-                    when(present(&n.name))
-                        .then(lit(t.weight))
-                        .otherwise(lit(0.0))
-                })
-                .reduce(|a, b| a + b)
-                .unwrap_or_else(|| lit(0.0));
-            let share = lit(w_g) / present_w.clone() * lit(s.weight) / in_group_w;
-            let c = if w_g > 0.0 {
-                when(present(&m.name))
-                    .then(col(points(&m.name)) * share)
-                    .otherwise(lit(0.0))
-            } else {
-                lit(0.0)
-            };
-            let otherwise = per_metric[i].take().unwrap_or_else(|| lit(0.0));
-            per_metric[i] = Some(
-                when(col(scorecard).eq(lit(sc.name.as_str())))
-                    .then(c)
-                    .otherwise(otherwise),
-            );
-        }
-    }
-    per_metric
-        .into_iter()
-        .map(|e| round9(e.unwrap_or_else(|| lit(0.0)).fill_null(lit(0.0))))
-        .collect()
 }
 
 /// A band's position in the declared order; `Unscored` (any other name)
@@ -146,22 +79,22 @@ pub fn changes(
         .filter(|m| m.scoring.is_some())
         .map(|m| m.name.as_str())
         .collect();
-    let now = contributions(p, "scorecard", &|m| points_column(m));
-    let before = contributions(p, &prev_column("scorecard"), &|m| {
-        prev_column(&points_column(m))
-    });
-    let deltas: Vec<Expr> = now
-        .iter()
-        .zip(&before)
-        .enumerate()
-        .map(|(i, (a, b))| round9(a.clone() - b.clone()).alias(format!("__delta_{i}")))
-        .collect();
-    let with_deltas = candidates(p, scored, prev_points)
-        .filter(lit(any))
-        .with_column(kind(p).alias("kind"))
-        .with_columns(deltas);
-    with_cause(with_deltas, names.len())
-        .with_columns(cause_columns(&names))
+    let moved = moved(p, scored).filter(lit(any)).collect()?;
+    let prev_rows = previous_rows(&moved, &with_every_metric(p, prev_points)?)?;
+    let candidates = moved
+        .hstack(prev_rows.columns())?
+        .lazy()
+        .with_columns([
+            kind(p).alias("kind"),
+            scorecard_position(p, col("scorecard")).alias(SCORECARD_AT),
+            scorecard_position(p, col(prev_column("scorecard"))).alias(PREV_SCORECARD_AT),
+        ])
+        .collect()?;
+    let causes = cause_columns(p, &candidates, &names)?;
+    candidates
+        .hstack(&causes)?
+        .lazy()
+        .with_column(col(prev_column("scorecard")).alias("prev_scorecard"))
         .with_column(kind_order().alias("__kind_order"))
         .sort_by_exprs(
             [col("__kind_order"), col("score_change"), col("customer_id")],
@@ -173,10 +106,85 @@ pub fn changes(
         .collect()
 }
 
-/// The accounts present in both snapshots, with no override in force on
-/// D, whose band moved or whose |score_change| reached
-/// alert_change_points, beside their previous scorecard and points.
-fn candidates(p: &Pipeline, scored: &DataFrame, prev_points: &DataFrame) -> LazyFrame {
+/// Columns of each candidate's scorecard position now and before.
+const SCORECARD_AT: &str = "__scorecard_at";
+const PREV_SCORECARD_AT: &str = "__prev_scorecard_at";
+
+/// The position among the pipeline's scorecards of the one named by
+/// `name`; their count when it names none (or is null).
+fn scorecard_position(p: &Pipeline, name: Expr) -> Expr {
+    let n = p.scorecards.len() as u32;
+    let mut e = lit(n);
+    for (i, sc) in p.scorecards.iter().enumerate().rev() {
+        e = when(name.clone().eq(lit(sc.name.as_str())).fill_null(lit(false)))
+            .then(lit(i as u32))
+            .otherwise(e);
+    }
+    e.cast(DataType::UInt32)
+}
+
+/// `prev_points` with a null column for each scored metric the previous
+/// snapshot did not score (added since, same model_version: it had no
+/// points then).
+fn with_every_metric(p: &Pipeline, prev_points: &DataFrame) -> PolarsResult<DataFrame> {
+    let missing: Vec<Expr> = p
+        .metrics
+        .iter()
+        .filter(|m| m.scoring.is_some())
+        .map(|m| prev_column(&points_column(&m.name)))
+        .filter(|c| prev_points.column(c).is_err())
+        .map(|c| lit(NULL).cast(DataType::Float64).alias(c))
+        .collect();
+    prev_points.clone().lazy().with_columns(missing).collect()
+}
+
+/// The previous row (every column but customer_id) of each row of
+/// `moved`, nulls where it has none: found by one merge when both hold
+/// ascending ids (as snapshots are written), else by a join.
+fn previous_rows(moved: &DataFrame, prev: &DataFrame) -> PolarsResult<DataFrame> {
+    let ids = |df: &DataFrame| -> PolarsResult<Series> {
+        Ok(df
+            .column("customer_id")?
+            .as_materialized_series()
+            .cast(&DataType::String)?
+            .rechunk())
+    };
+    let (keys, sorted) = (ids(moved)?, ids(prev)?);
+    let found = with_strings(&keys, |k| {
+        with_strings(&sorted, |s| hk::sorted_positions(k, s))
+    })
+    .and_then(|r| r)
+    .map_err(|e| polars_err!(ComputeError: "{e}"))?;
+    let rest = prev.drop("customer_id")?;
+    match found {
+        Some(positions) => {
+            let positions: IdxCa = positions
+                .into_iter()
+                .map(|p| p.map(|p| p as IdxSize))
+                .collect();
+            rest.take(&positions)
+        }
+        None => moved
+            .select(["customer_id"])?
+            .lazy()
+            .join(
+                prev.clone().lazy(),
+                [col("customer_id")],
+                [col("customer_id")],
+                JoinArgs {
+                    maintain_order: MaintainOrderJoin::Left,
+                    ..JoinArgs::new(JoinType::Left)
+                },
+            )
+            .drop(cols(["customer_id"]))
+            .collect(),
+    }
+}
+
+/// The accounts present in both snapshots with no override in force on
+/// D whose band moved or whose |score_change| reached
+/// alert_change_points.
+fn moved(p: &Pipeline, scored: &DataFrame) -> LazyFrame {
     let threshold = p.settings.alert_change_points;
     // An account with an override in force on D is the CSM's call: no row.
     let no_override = if p.has_overrides() {
@@ -190,25 +198,7 @@ fn candidates(p: &Pipeline, scored: &DataFrame, prev_points: &DataFrame) -> Lazy
             .gt_eq(lit(threshold))
             .fill_null(lit(false))),
     );
-    // A metric the previous snapshot did not score (added since, same
-    // model_version) had no points then.
-    let missing: Vec<Expr> = p
-        .metrics
-        .iter()
-        .filter(|m| m.scoring.is_some())
-        .map(|m| prev_column(&points_column(&m.name)))
-        .filter(|c| prev_points.column(c).is_err())
-        .map(|c| lit(NULL).cast(DataType::Float64).alias(c))
-        .collect();
-    scored.clone().lazy().filter(moved).join(
-        prev_points.clone().lazy().with_columns(missing),
-        [col("customer_id")],
-        [col("customer_id")],
-        JoinArgs {
-            maintain_order: MaintainOrderJoin::Left,
-            ..JoinArgs::new(JoinType::Left)
-        },
-    )
+    scored.clone().lazy().filter(moved)
 }
 
 /// band_down / band_up by the declared band order, else drop / rise by
@@ -236,71 +226,82 @@ fn kind_order() -> Expr {
     e
 }
 
-/// The value of the cause's column (`column_of` its name) on each row,
-/// null when there is no cause.
-fn of_cause(names: &[&str], column_of: &dyn Fn(usize, &str) -> Expr, dtype: DataType) -> Expr {
-    let mut e = lit(NULL).cast(dtype);
-    for (i, m) in names.iter().enumerate().rev() {
-        e = when(col("__cause").eq(lit(i as i32)))
-            .then(column_of(i, m))
-            .otherwise(e);
-    }
-    e
-}
-
-/// cause, cause_prev_points, cause_points, cause_delta and prev_scorecard.
-fn cause_columns(names: &[&str]) -> Vec<Expr> {
-    let f64 = DataType::Float64;
-    vec![
-        of_cause(names, &|_, m| lit(m.to_string()), DataType::String).alias("cause"),
-        of_cause(
-            names,
-            &|_, m| col(prev_column(&points_column(m))).cast(DataType::Float64),
-            f64.clone(),
-        )
-        .alias("cause_prev_points"),
-        of_cause(
-            names,
-            &|_, m| col(points_column(m)).cast(DataType::Float64),
-            f64.clone(),
-        )
-        .alias("cause_points"),
-        of_cause(names, &|i, _| col(format!("__delta_{i}")), f64).alias("cause_delta"),
-        col(prev_column("scorecard")).alias("prev_scorecard"),
-    ]
-}
-
-/// Adds `__cause`: the position of the metric whose contribution moved
-/// the most in the direction of the kind (fell most for band_down and
-/// drop, rose most for band_up and rise); ties go to the metric declared
-/// first; null when none moved that way. One step per metric, each reading
-/// the best so far from the step before (a single nested expression would
-/// repeat the earlier steps at every level).
-fn with_cause(lf: LazyFrame, n: usize) -> LazyFrame {
-    let down = col("kind")
-        .eq(lit("band_down"))
-        .or(col("kind").eq(lit("drop")));
-    let mut lf = lf.with_columns([
-        lit(0.0).alias("__best_move"),
-        lit(NULL).cast(DataType::Int32).alias("__cause"),
-    ]);
-    for i in 0..n {
-        // The move in the direction of the change, as a positive number.
-        let d = col(format!("__delta_{i}"));
-        let toward = when(down.clone()).then(-d.clone()).otherwise(d);
-        let better = toward.clone().gt(col("__best_move"));
-        lf = lf.with_columns([
-            when(better.clone())
-                .then(lit(i as i32))
-                .otherwise(col("__cause"))
-                .alias("__cause"),
-            when(better)
-                .then(toward)
-                .otherwise(col("__best_move"))
-                .alias("__best_move"),
-        ]);
-    }
-    lf
+/// cause, cause_prev_points, cause_points and cause_delta of each
+/// candidate ([`hk::change_causes`]: the metric whose contribution to
+/// score_raw moved the most in the direction of the kind — fell most for
+/// band_down and drop, rose most for band_up and rise; ties to the metric
+/// declared first; null when none moved that way).
+fn cause_columns(
+    p: &Pipeline,
+    candidates: &DataFrame,
+    names: &[&str],
+) -> PolarsResult<Vec<Column>> {
+    let floats = |c: String| -> PolarsResult<Float64Chunked> {
+        Ok(candidates
+            .column(&c)?
+            .as_materialized_series()
+            .cast(&DataType::Float64)?
+            .f64()?
+            .rechunk()
+            .into_owned())
+    };
+    let positions = |c: &str| -> PolarsResult<UInt32Chunked> {
+        Ok(candidates.column(c)?.u32()?.rechunk().into_owned())
+    };
+    let now: Vec<Float64Chunked> = names
+        .iter()
+        .map(|m| floats(points_column(m)))
+        .collect::<PolarsResult<_>>()?;
+    let before: Vec<Float64Chunked> = names
+        .iter()
+        .map(|m| floats(prev_column(&points_column(m))))
+        .collect::<PolarsResult<_>>()?;
+    let (at, prev_at) = (positions(SCORECARD_AT)?, positions(PREV_SCORECARD_AT)?);
+    let down: Vec<bool> = candidates
+        .column("kind")?
+        .str()?
+        .iter()
+        .map(|k| matches!(k, Some("band_down" | "drop")))
+        .collect();
+    let now_points = now
+        .iter()
+        .map(float_view)
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let prev_points = before
+        .iter()
+        .map(float_view)
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let (now_at, before_at) = (at.cont_slice()?, prev_at.cont_slice()?);
+    let causes = hk::change_causes(
+        &RowScoring::model_of(p),
+        &hk::Side {
+            points: now_points,
+            scorecard: now_at,
+        },
+        &hk::Side {
+            points: prev_points,
+            scorecard: before_at,
+        },
+        &down,
+    );
+    let cause: StringChunked = causes
+        .metric
+        .iter()
+        .map(|m| m.map(|m| names[m as usize]))
+        .collect();
+    let number = |name: &str, values: Vec<f64>| -> Column {
+        let ca: Float64Chunked = values
+            .into_iter()
+            .map(|v| (!v.is_nan()).then_some(v))
+            .collect();
+        ca.with_name(name.into()).into_column()
+    };
+    Ok(vec![
+        cause.with_name("cause".into()).into_column(),
+        number("cause_prev_points", causes.prev_points),
+        number("cause_points", causes.points),
+        number("cause_delta", causes.delta),
+    ])
 }
 
 /// The changes table's columns, typed as SPEC §11 gives them, then the
@@ -366,4 +367,35 @@ pub fn held_band(p: &Pipeline, band_index: &str, model_version: &str) -> (Expr, 
             .otherwise(held);
     }
     (index, held)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The previous rows of C, A and X among A, B, C: by a merge when the
+    /// moved ids ascend (A, C, X), by a join otherwise (C, A, X); in the
+    /// moved rows' order either way, X (not in the previous snapshot) null.
+    #[test]
+    fn previous_rows_are_found_by_merge_or_by_join_in_the_moved_order() {
+        let prev = df!(
+            "customer_id" => ["A", "B", "C"],
+            "__prev__x_points" => [Some(10.0), Some(20.0), Some(30.0)],
+        )
+        .unwrap();
+        let points = |moved: &[&str]| -> Vec<Option<f64>> {
+            let moved = df!("customer_id" => moved).unwrap();
+            let rows = previous_rows(&moved, &prev).unwrap();
+            assert_eq!(rows.get_column_names(), ["__prev__x_points"]);
+            rows.column("__prev__x_points")
+                .unwrap()
+                .f64()
+                .unwrap()
+                .iter()
+                .collect()
+        };
+        assert_eq!(points(&["A", "C", "X"]), [Some(10.0), Some(30.0), None]);
+        assert_eq!(points(&["C", "A", "X"]), [Some(30.0), Some(10.0), None]);
+        assert_eq!(points(&["B"]), [Some(20.0)]);
+    }
 }

@@ -295,7 +295,7 @@ pub(crate) fn band_position(p: &Pipeline, name: Expr) -> Expr {
 }
 
 /// The kernel's view of a rechunked Float64 column.
-fn float_view(ca: &Float64Chunked) -> PolarsResult<hk::Floats<'_>> {
+pub(crate) fn float_view(ca: &Float64Chunked) -> PolarsResult<hk::Floats<'_>> {
     let a = crate::arrow_views::only_chunk(ca)?;
     Ok((
         a.values().as_slice(),
@@ -335,7 +335,7 @@ const SCORING_ROWS_PER_TASK: usize = 64 * 1024;
 
 /// The pipeline's row scoring as one step of the plan: the kernel's model
 /// of it ([`hk::score_rows`]), the columns it reads and those it adds.
-struct RowScoring {
+pub(crate) struct RowScoring {
     model: hk::ScoreModel,
     /// Per scored metric (pipeline order): its raw value's column.
     raw: Vec<String>,
@@ -382,6 +382,11 @@ impl RowScoring {
             points: scored.iter().map(|(m, _)| points_column(&m.name)).collect(),
             groups: p.groups.iter().map(|g| group_column(&g.name)).collect(),
         }
+    }
+
+    /// The kernel's model of the pipeline's scoring (see [`RowScoring::new`]).
+    pub(crate) fn model_of(p: &Pipeline) -> hk::ScoreModel {
+        RowScoring::new(p).model
     }
 
     /// Whether scored metric `j`'s points are an input.

@@ -8,6 +8,7 @@ use super::*;
 mod accounting;
 mod aggregation;
 mod calendar;
+mod changes;
 mod conditions;
 mod encoding;
 mod index;

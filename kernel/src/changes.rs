@@ -1,0 +1,147 @@
+//! SPEC §11 changes: each changed account's previous row found by a merge
+//! of two sorted id columns ([`sorted_positions`]), and the metric that
+//! caused the change ([`change_causes`]): a scored metric contributes
+//! points · w_g/Σ_present w · w_m/Σ_present-in-g w_m to score_raw, and
+//! the cause is the metric whose contribution moved the most in the
+//! direction of the change.
+
+use crate::scoring::{round9, ScoreModel};
+use crate::{Floats, Strings};
+
+/// The position in `sorted` of each id of `keys`, None where it has none;
+/// both must hold strictly ascending ids (byte order), chunk after chunk:
+/// one merge, no hashing. None when either is not ascending.
+pub fn sorted_positions(keys: &[Strings<'_>], sorted: &[Strings<'_>]) -> Option<Vec<Option<u32>>> {
+    if !crate::strictly_ascending(keys) || !crate::strictly_ascending(sorted) {
+        return None;
+    }
+    let mut targets = sorted
+        .iter()
+        .flat_map(|c| (0..c.len()).map(move |i| c.get(i)))
+        .enumerate()
+        .peekable();
+    let mut out = Vec::with_capacity(keys.iter().map(Strings::len).sum());
+    for k in keys
+        .iter()
+        .flat_map(|c| (0..c.len()).map(move |i| c.get(i)))
+    {
+        while targets.next_if(|(_, t)| *t < k).is_some() {}
+        out.push(match targets.peek() {
+            Some((at, t)) if *t == k => Some(*at as u32),
+            _ => None,
+        });
+    }
+    Some(out)
+}
+
+/// One snapshot's side of the changes: each scored metric's points (as
+/// [`ScoreModel::metrics`]; null: no points) and each row's scorecard
+/// position (the scorecards' count or more: none matched).
+pub struct Side<'a> {
+    /// Points per scored metric.
+    pub points: Vec<Floats<'a>>,
+    /// Scorecard position per row.
+    pub scorecard: &'a [u32],
+}
+
+/// The cause of each row's change (NaN where null).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Causes {
+    /// The cause's position among the scored metrics; None when no
+    /// contribution moved in the direction of the change.
+    pub metric: Vec<Option<u32>>,
+    /// Its points in the previous snapshot.
+    pub prev_points: Vec<f64>,
+    /// Its points now.
+    pub points: Vec<f64>,
+    /// Its contribution now minus before (both rounded to 9 decimals),
+    /// rounded to 9 decimals.
+    pub delta: Vec<f64>,
+}
+
+/// Point `i` of a float column, NaN where null.
+fn value((values, valid): &Floats<'_>, i: usize) -> f64 {
+    match valid {
+        Some(v) if !v.get(i) => f64::NAN,
+        _ => values[i],
+    }
+}
+
+/// Each scored metric's contribution to row `i`'s score_raw on `side`,
+/// rounded to 9 decimals: points · ((w_g / Σ_present w) · w_m) / Σ_present-
+/// in-g w_m under the row's scorecard, summed in the model's order; 0 for
+/// a metric without points, in a group the scorecard does not weigh, or
+/// when no scorecard matched.
+fn contributions(model: &ScoreModel, side: &Side<'_>, i: usize, out: &mut [f64]) {
+    out.fill(0.0);
+    let Some(weights) = model.weights.get(side.scorecard[i] as usize) else {
+        return;
+    };
+    let points: Vec<f64> = side.points.iter().map(|p| value(p, i)).collect();
+    let present = |m: usize| !points[m].is_nan();
+    let groups = model.group_totals.len();
+    let mut in_group = vec![0.0; groups];
+    let mut group_present = vec![false; groups];
+    for (m, metric) in model.metrics.iter().enumerate() {
+        if present(m) {
+            in_group[metric.group] += metric.weight;
+            group_present[metric.group] = true;
+        }
+    }
+    let present_w: f64 = (0..groups)
+        .filter(|&g| weights[g] > 0.0 && group_present[g])
+        .map(|g| weights[g])
+        .sum();
+    for (m, metric) in model.metrics.iter().enumerate() {
+        let w_g = weights[metric.group];
+        if w_g > 0.0 && present(m) {
+            let share = w_g / present_w * metric.weight / in_group[metric.group];
+            out[m] = round9(points[m] * share);
+        }
+    }
+}
+
+/// The cause of each row's change between `before` and `now` (SPEC §11):
+/// the scored metric whose contribution moved the most in the direction
+/// of the change (`down`: the account's band or score fell) — its delta
+/// (now − before, rounded to 9 decimals) largest and positive in that
+/// direction, ties to the metric first in the model's order — with its
+/// points then and now and its delta.
+pub fn change_causes(
+    model: &ScoreModel,
+    now: &Side<'_>,
+    before: &Side<'_>,
+    down: &[bool],
+) -> Causes {
+    let n = model.metrics.len();
+    let rows = down.len();
+    let mut causes = Causes {
+        metric: Vec::with_capacity(rows),
+        prev_points: Vec::with_capacity(rows),
+        points: Vec::with_capacity(rows),
+        delta: Vec::with_capacity(rows),
+    };
+    let (mut c_now, mut c_before) = (vec![0.0; n], vec![0.0; n]);
+    for (i, &down) in down.iter().enumerate() {
+        contributions(model, now, i, &mut c_now);
+        contributions(model, before, i, &mut c_before);
+        let mut best = (None, 0.0, f64::NAN);
+        for m in 0..n {
+            let delta = round9(c_now[m] - c_before[m]);
+            let toward = if down { -delta } else { delta };
+            if toward > best.1 {
+                best = (Some(m), toward, delta);
+            }
+        }
+        let (metric, _, delta) = best;
+        causes.metric.push(metric.map(|m| m as u32));
+        causes.delta.push(delta);
+        causes
+            .prev_points
+            .push(metric.map_or(f64::NAN, |m| value(&before.points[m], i)));
+        causes
+            .points
+            .push(metric.map_or(f64::NAN, |m| value(&now.points[m], i)));
+    }
+    causes
+}
