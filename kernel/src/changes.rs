@@ -12,26 +12,36 @@ use crate::{Floats, Strings};
 /// both must hold strictly ascending ids (byte order), chunk after chunk:
 /// one merge, no hashing. None when either is not ascending.
 pub fn sorted_positions(keys: &[Strings<'_>], sorted: &[Strings<'_>]) -> Option<Vec<Option<u32>>> {
-    if !crate::strictly_ascending(keys) || !crate::strictly_ascending(sorted) {
-        return None;
-    }
-    let mut targets = sorted
-        .iter()
-        .flat_map(|c| (0..c.len()).map(move |i| c.get(i)))
-        .enumerate()
-        .peekable();
+    let mut targets = ascending(sorted).enumerate().peekable();
     let mut out = Vec::with_capacity(keys.iter().map(Strings::len).sum());
-    for k in keys
-        .iter()
-        .flat_map(|c| (0..c.len()).map(move |i| c.get(i)))
-    {
-        while targets.next_if(|(_, t)| *t < k).is_some() {}
+    for k in ascending(keys) {
+        let k = k?;
+        while let Some((_, t)) = targets.next_if(|(_, t)| t.is_none_or(|t| t < k)) {
+            t?;
+        }
         out.push(match targets.peek() {
-            Some((at, t)) if *t == k => Some(*at as u32),
+            Some((_, None)) => return None,
+            Some((at, Some(t))) if *t == k => Some(*at as u32),
             _ => None,
         });
     }
-    Some(out)
+    // The rest of `sorted` must ascend too.
+    targets.all(|(_, t)| t.is_some()).then_some(out)
+}
+
+/// The ids of `chunks`, chunk after chunk, each None when it does not
+/// come after the id before it.
+fn ascending<'a>(chunks: &'a [Strings<'a>]) -> impl Iterator<Item = Option<&'a [u8]>> + 'a {
+    let mut ids = chunks
+        .iter()
+        .flat_map(|c| (0..c.len()).map(move |i| c.get(i)));
+    let mut last: Option<&[u8]> = None;
+    std::iter::from_fn(move || {
+        let id = ids.next()?;
+        let after = last.is_none_or(|l| l < id);
+        last = Some(id);
+        Some(after.then_some(id))
+    })
 }
 
 /// One snapshot's side of the changes: each scored metric's points (as

@@ -198,7 +198,26 @@ fn moved(p: &Pipeline, scored: &DataFrame) -> LazyFrame {
             .gt_eq(lit(threshold))
             .fill_null(lit(false))),
     );
-    scored.clone().lazy().filter(moved)
+    // Only the columns the changes table reads are gathered.
+    let mut read: Vec<Expr> = [
+        "customer_id",
+        "customer_name",
+        "scorecard",
+        "prev_band",
+        "band",
+    ]
+    .into_iter()
+    .chain(["prev_score", "score", "score_change", "playbook"])
+    .map(col)
+    .collect();
+    read.extend(
+        p.metrics
+            .iter()
+            .filter(|m| m.scoring.is_some())
+            .map(|m| col(points_column(&m.name))),
+    );
+    read.extend(p.accounts.pass_through.iter().map(|c| col(c.as_str())));
+    scored.clone().lazy().filter(moved).select(read)
 }
 
 /// band_down / band_up by the declared band order, else drop / rise by

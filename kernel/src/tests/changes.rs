@@ -19,6 +19,14 @@ fn sorted_positions_merge_two_ascending_id_columns() {
         Some(vec![Some(1), Some(3), None])
     );
     assert_eq!(sorted_positions(&keys, &[]), Some(vec![None, None, None]));
+    // `sorted` out of order after the last key, or holding an id twice:
+    // refused.
+    let (tv, td) = (views(&["a", "b", "d", "c"]), views(&["a", "b", "b"]));
+    let (tb, db) = ([tv.1.as_slice()], [td.1.as_slice()]);
+    let (tail, twice) = ([Strings::new(&tv.0, &tb)], [Strings::new(&td.0, &db)]);
+    let key = [Strings::new(&kv[..1], &kb)];
+    assert_eq!(sorted_positions(&key, &tail), None);
+    assert_eq!(sorted_positions(&key, &twice), None);
 }
 
 /// Float columns with their validity bitmaps.
