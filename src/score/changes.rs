@@ -11,9 +11,8 @@ use polars::prelude::*;
 
 use healthscore_kernel as hk;
 
-use crate::arrow_views::with_strings;
 use crate::pipeline::Pipeline;
-use crate::score::{float_view, points_column, RowScoring};
+use crate::score::{float_view, matching_rows, points_column, RowScoring};
 
 /// The changes table's columns before the pass-through columns.
 pub const CHANGES_COLUMNS: [&str; 15] = [
@@ -80,7 +79,7 @@ pub fn changes(
         .map(|m| m.name.as_str())
         .collect();
     let moved = moved(p, scored).filter(lit(any)).collect()?;
-    let prev_rows = previous_rows(&moved, &with_every_metric(p, prev_points)?)?;
+    let prev_rows = matching_rows(&moved, &with_every_metric(p, prev_points)?)?;
     let candidates = moved
         .hstack(prev_rows.columns())?
         .lazy()
@@ -136,49 +135,6 @@ fn with_every_metric(p: &Pipeline, prev_points: &DataFrame) -> PolarsResult<Data
         .map(|c| lit(NULL).cast(DataType::Float64).alias(c))
         .collect();
     prev_points.clone().lazy().with_columns(missing).collect()
-}
-
-/// The previous row (every column but customer_id) of each row of
-/// `moved`, nulls where it has none: found by one merge when both hold
-/// ascending ids (as snapshots are written), else by a join.
-fn previous_rows(moved: &DataFrame, prev: &DataFrame) -> PolarsResult<DataFrame> {
-    let ids = |df: &DataFrame| -> PolarsResult<Series> {
-        Ok(df
-            .column("customer_id")?
-            .as_materialized_series()
-            .cast(&DataType::String)?
-            .rechunk())
-    };
-    let (keys, sorted) = (ids(moved)?, ids(prev)?);
-    let found = with_strings(&keys, |k| {
-        with_strings(&sorted, |s| hk::sorted_positions(k, s))
-    })
-    .and_then(|r| r)
-    .map_err(|e| polars_err!(ComputeError: "{e}"))?;
-    let rest = prev.drop("customer_id")?;
-    match found {
-        Some(positions) => {
-            let positions: IdxCa = positions
-                .into_iter()
-                .map(|p| p.map(|p| p as IdxSize))
-                .collect();
-            rest.take(&positions)
-        }
-        None => moved
-            .select(["customer_id"])?
-            .lazy()
-            .join(
-                prev.clone().lazy(),
-                [col("customer_id")],
-                [col("customer_id")],
-                JoinArgs {
-                    maintain_order: MaintainOrderJoin::Left,
-                    ..JoinArgs::new(JoinType::Left)
-                },
-            )
-            .drop(cols(["customer_id"]))
-            .collect(),
-    }
 }
 
 /// The accounts present in both snapshots with no override in force on
@@ -396,7 +352,7 @@ mod tests {
     /// moved ids ascend (A, C, X), by a join otherwise (C, A, X); in the
     /// moved rows' order either way, X (not in the previous snapshot) null.
     #[test]
-    fn previous_rows_are_found_by_merge_or_by_join_in_the_moved_order() {
+    fn matching_rows_are_found_by_merge_or_by_join_in_the_keys_order() {
         let prev = df!(
             "customer_id" => ["A", "B", "C"],
             "__prev__x_points" => [Some(10.0), Some(20.0), Some(30.0)],
@@ -404,7 +360,7 @@ mod tests {
         .unwrap();
         let points = |moved: &[&str]| -> Vec<Option<f64>> {
             let moved = df!("customer_id" => moved).unwrap();
-            let rows = previous_rows(&moved, &prev).unwrap();
+            let rows = matching_rows(&moved, &prev).unwrap();
             assert_eq!(rows.get_column_names(), ["__prev__x_points"]);
             rows.column("__prev__x_points")
                 .unwrap()

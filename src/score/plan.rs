@@ -153,8 +153,9 @@ impl<'a> RowScorer<'a> {
         // The in-memory engine here: the streaming one's float sums were
         // not bit-for-bit the same from run to run (reruns must write
         // identical bytes), and it was no faster when measured again.
-        let global = global_plan(p, checked, prev)?
+        let global = score::global_scores(p, scoring_inputs(p, checked)?)
             .collect()
+            .and_then(|global| score::with_previous(global, prev))
             .and_then(sorted_by_customer)
             .map_err(pl("scoring"))?;
         Ok(RowScorer {
