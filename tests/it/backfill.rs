@@ -80,12 +80,10 @@ fn parquet_objects(root: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-#[test]
-fn a_backfill_of_30_dates_equals_30_single_runs_and_reads_each_input_object_once() {
-    let tmp = tempfile::tempdir().unwrap();
-    let local = tmp.path().join("in");
-    exports(&local, 60, 3);
-    // The same objects behind a store that counts reads.
+/// The objects of `local` copied behind a store that counts reads, the
+/// counter, and the input objects of `run` among them (churn_labels, for
+/// backtests, is not one).
+fn counted_copy(local: &Path) -> (Store, Arc<Reads>, Vec<String>) {
     let counting = Arc::new(Reads::default());
     let input = Store::from_object_store(
         Arc::new(HookedStore::new(counting.clone())),
@@ -96,11 +94,19 @@ fn a_backfill_of_30_dates_equals_30_single_runs_and_reads_each_input_object_once
     let mut objects = Vec::new();
     for o in disk.list("").unwrap() {
         input.put(&o.rel, disk.get(&o.rel).unwrap()).unwrap();
-        // (churn_labels, for backtests, is not an input of `run`)
         if !o.rel.starts_with("churn_labels/") {
             objects.push(format!("exports/{}", o.rel));
         }
     }
+    (input, counting, objects)
+}
+
+#[test]
+fn a_backfill_of_30_dates_equals_30_single_runs_and_reads_each_input_object_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let local = tmp.path().join("in");
+    exports(&local, 60, 3);
+    let (input, counting, objects) = counted_copy(&local);
     assert_eq!(objects.len(), 5, "one object per input table: {objects:?}");
     counting.reset();
 
@@ -810,20 +816,7 @@ fn a_backtest_reads_shared_inputs_once_and_measures_each_date_as_a_fresh_read() 
     let tmp = tempfile::tempdir().unwrap();
     let local = tmp.path().join("in");
     exports(&local, 300, 5);
-    let counting = Arc::new(Reads::default());
-    let shared = Store::from_object_store(
-        Arc::new(HookedStore::new(counting.clone())),
-        "memory://counted/exports",
-    )
-    .unwrap();
-    let disk = Store::open(local.to_str().unwrap(), &[]).unwrap();
-    let mut objects = Vec::new();
-    for o in disk.list("").unwrap() {
-        shared.put(&o.rel, disk.get(&o.rel).unwrap()).unwrap();
-        if !o.rel.starts_with("churn_labels/") {
-            objects.push(format!("exports/{}", o.rel));
-        }
-    }
+    let (shared, counting, objects) = counted_copy(&local);
     let p = default_pipeline();
     let dates: Vec<_> = [28, 21, 14, 7, 0].into_iter().map(day).collect();
     let (labels, _) =
