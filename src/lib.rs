@@ -33,7 +33,7 @@
 //! | §7 a damaged previous snapshot | [`output::read_verified_scores`] |
 //! | §8 commands and flags | [`cli`], [`commands`] |
 //! | §9 performance | `docs/performance.md`, `bench/` |
-//! | §9 ranges of dates read once (`run --from/--to`, `backtest`) | [`aggregate::range`] |
+//! | §9 ranges of dates read once (`run --from/--to`, `backtest`) | [`aggregate::range`], [`aggregate::day_order`] |
 //! | §8 progress on stderr, logs | [`progress`], `cli::logging`, `cli::progress` |
 //! | §10 the pipeline compiled to SQL | [`sql`], [`commands::sql`] |
 //! | §10 `run --engine spark` (Spark Connect, staging, commit) | [`commands::spark`], [`spark`] |

@@ -9,9 +9,9 @@ use std::time::Instant;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
+use crate::aggregate::day_order::{DateRows, DayOrdered};
 use crate::aggregate::expr as metrics;
 use crate::aggregate::kernel;
-use crate::aggregate::range::{DateRows, DayOrdered};
 use crate::error::{pl, Error, Result};
 use crate::input::accounting::{accept_accounts, table_counts, TableCounts};
 use crate::input::overrides::read_overrides;
@@ -60,7 +60,7 @@ fn rows_of(t: &OpenTable) -> Option<u64> {
 /// Validates and aggregates already opened input tables for date `as_of`
 /// (row accounting, accepted accounts, every metric's aggregations); a
 /// range of dates opens the tables once and calls this for each date, with
-/// the tables [`range::order_by_day`] ordered (`ordered`, indexed like
+/// the tables [`crate::aggregate::day_order::order_by_day`] ordered (`ordered`, indexed like
 /// `tables`; empty when none is).
 pub fn aggregate_inputs(
     p: &Pipeline,
