@@ -93,9 +93,16 @@ impl AccountIndex {
     pub fn positions(&self, chunks: &[Strings<'_>]) -> Vec<Option<u32>> {
         let mut out = Vec::with_capacity(chunks.iter().map(Strings::len).sum());
         let mut next = 0;
+        // A run of one id (an account's rows together) costs one lookup.
+        let mut last: Option<(&[u8], Option<u32>)> = None;
         for c in chunks {
             for i in 0..c.len() {
-                let found = self.find_near(next, c.get(i));
+                let id = c.get(i);
+                let found = match last {
+                    Some((l, found)) if l == id => found,
+                    _ => self.find_near(next, id),
+                };
+                last = Some((id, found));
                 next = found.map_or(0, |a| a as usize + 1);
                 out.push(found);
             }

@@ -73,3 +73,28 @@ fn strictly_ascending_compares_bytes_across_chunks() {
     assert!(!strictly_ascending(&[Strings::new(&d, &bd)]));
     assert!(strictly_ascending(&[]));
 }
+
+/// An account's rows together (runs of one id, the export layout), an
+/// unknown id repeated, and an id seen before the run in between: each
+/// row gets its account's position, None for the unknown one.
+#[test]
+fn positions_of_runs_of_one_id() {
+    let idx = index(&["A", "B", "C"]);
+    let (v, d) = views(&["A", "A", "B", "B", "Z", "Z", "A", "C", "C"]);
+    let buffers = [d.as_slice()];
+    let p = idx.positions(&[Strings::new(&v, &buffers)]);
+    assert_eq!(
+        p,
+        [
+            Some(0),
+            Some(0),
+            Some(1),
+            Some(1),
+            None,
+            None,
+            Some(0),
+            Some(2),
+            Some(2)
+        ]
+    );
+}
