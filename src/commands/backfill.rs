@@ -181,7 +181,7 @@ pub fn backfill(
     opts: &BackfillOptions,
     progress: &dyn Fn(usize, usize, &DateOutcome),
 ) -> Result<BackfillResult> {
-    let mut cache = RangeReader::default();
+    let mut cache = RangeReader::new(opts.dates.len());
     // Input problems that every date shares (a missing table or column)
     // surface before the lease is taken and before anything is written.
     if let Some(first) = opts.dates.first() {

@@ -624,6 +624,12 @@ fn a_backfill_over_dirty_rows_counts_and_scores_each_date_like_a_single_run() {
         events: Some(events),
         users,
     };
+    // Fresh usage on every day of the range (the fixture's covers 10).
+    for i in 0..12 {
+        for d in 10..30 {
+            fx.usage.push(usage(id(i), Some(d), 1 + d % 4, Some(1)));
+        }
+    }
     fx.usage.push(usage(id(1), Some(3), -5, Some(1))); // negative_events
     fx.usage.push(usage(id(2), None, 4, Some(1))); // null_date
     fx.usage.push(usage(o("C-unknown"), Some(2), 4, Some(1))); // orphan
@@ -657,8 +663,11 @@ fn a_backfill_over_dirty_rows_counts_and_scores_each_date_like_a_single_run() {
     let (pipeline, input) = (pipeline.to_str().unwrap(), input.to_str().unwrap());
     let backfilled = case.tmp.path().join("backfilled");
     let singles = case.tmp.path().join("singles");
-    let dates: Vec<String> = (0..8).rev().map(|k| day(k).to_string()).collect();
-    let (code, j, stderr) = run_json(pipeline, input, &backfilled, &strs(&span(7, 0)));
+    // As many dates as make a range order its tables by day (the path
+    // under test: windows read, earlier rows counted once).
+    let n = healthscore::aggregate::range::ORDER_FROM_DATES as i64;
+    let dates: Vec<String> = (0..n).rev().map(|k| day(k).to_string()).collect();
+    let (code, j, stderr) = run_json(pipeline, input, &backfilled, &strs(&span(n - 1, 0)));
     assert_eq!(code, 0, "{j}\n{stderr}");
     for d in &dates {
         let o = run_cmd(&[], pipeline, input, &singles, &["--as-of", d]);

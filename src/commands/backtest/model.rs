@@ -108,7 +108,7 @@ pub fn backtest_model(
     let mut per_date = Vec::new();
     // Shared inputs are read once for every date; each date aggregates
     // its windows' rows from memory, as `run --from/--to` does.
-    let mut reader = RangeReader::default();
+    let mut reader = RangeReader::new(opts.dates.len());
     for &d in &opts.dates {
         let t = std::time::Instant::now();
         let checked = reader
