@@ -281,6 +281,39 @@ fn count_distinct_of_more_than_64_values_and_over_more_than_64_days() {
     is(&df, "B", "ev_sum", 2.0); // day 69 is outside 30 days
     assert_eq!(run.manifest()["tables"]["usage"]["rows_used"], 68);
 
+    // The same as the last date of a range long enough to order the table
+    // by day: the kernel meets the 65th feature in the date's window rows
+    // and the group-by reads the whole table, with the same results and
+    // the same row accounting (the range's earlier rows already counted).
+    let n = healthscore::aggregate::range::ORDER_FROM_DATES as i64;
+    let from = (chrono::NaiveDate::parse_from_str(D, "%Y-%m-%d").unwrap()
+        - chrono::Duration::days(n - 1))
+    .to_string();
+    let ranged = run.tmp.path().join("ranged");
+    let o = healthscore(&[
+        "run",
+        "--pipeline",
+        run.tmp.path().join("p.toml").to_str().unwrap(),
+        "--input",
+        run.tmp.path().join("in").to_str().unwrap(),
+        "--output",
+        ranged.to_str().unwrap(),
+        "--from",
+        &from,
+        "--to",
+        D,
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let df = read_parquet(&ranged.join(format!("scores/snapshot_date={D}")));
+    is(&df, "A", "feat_distinct", 65.0);
+    is(&df, "A", "ev_sum", 66.0);
+    is(&df, "B", "feat_distinct", 1.0);
+    is(&df, "B", "ev_sum", 2.0);
+    assert_eq!(
+        read_manifest(&ranged, D)["tables"]["usage"]["rows_used"],
+        68
+    );
+
     let (_, df) = run_ok(&pipeline(&days), &data);
     is(&df, "A", "days_70", 2.0); // days 1 and 2
     is(&df, "B", "days_70", 2.0); // days 0 and 69
