@@ -25,11 +25,11 @@ pub enum Inputs<'a> {
 }
 
 /// The number of dates from which a range orders its shared tables by day
-/// ([`order_by_day`]). Ordering costs what aggregating in file order
-/// costs more than reading the windows only on about 6 dates of 100k
-/// accounts and 27 dates of 1M (measured on the 2-core benchmark machine:
-/// 0.3 and 13 s once, against 50 and 500 ms saved a date); a shorter range
-/// aggregates every date from the rows in file order.
+/// ([`order_by_day`]). Ordering once costs as much as reading only the
+/// windows saves over about 6 dates of 100k accounts and 27 dates of 1M
+/// (measured on the 2-core benchmark machine: 0.3 and 13 s once, against
+/// 50 and 500 ms saved a date); a shorter range aggregates every date from
+/// the rows in file order.
 pub const ORDER_FROM_DATES: usize = 24;
 
 /// The input tables of a range of dates (`run --from/--to`, `backtest`):
