@@ -24,7 +24,8 @@
 //! | §2 input contract (tables, columns, types) | [`contract`], [`input`] |
 //! | §3 time (as-of, windows, day numbers, `--every`) | [`time`] |
 //! | §4 pipeline semantics: metrics | [`pipeline`], [`aggregate`] |
-//! | §4 normalisation, groups, scorecards, bands, drivers, trend | [`score`] |
+//! | §4 normalisation, groups, scorecards, bands, drivers | [`score`] |
+//! | §4 trend (the previous snapshot beside each account) | [`score::previous`] |
 //! | §5 the default pipeline | `pipelines/default.toml` |
 //! | §6 output layout, manifest, lease, commit | [`output`], [`output::manifest`], [`output::lease`] |
 //! | §6 Parquet types and encoding | [`output::parquet`] |
