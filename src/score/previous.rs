@@ -78,7 +78,8 @@ pub(crate) fn matching_rows(keys: &DataFrame, other: &DataFrame) -> PolarsResult
 }
 
 /// [`join_previous`] of a collected frame: the previous snapshot's
-/// columns beside each account, found by [`matching_rows`].
+/// columns beside each account, found by `matching_rows` (a merge of
+/// the ascending ids, else a join).
 pub fn with_previous(scored: DataFrame, prev: Option<DataFrame>) -> PolarsResult<DataFrame> {
     let prev = match prev {
         Some(prev) => prev,
