@@ -23,6 +23,16 @@ pub fn float_column(name: PlSmallStr, values: Vec<f64>, validity: Option<Bitmap>
     Float64Chunked::with_chunk(name, array).into_column()
 }
 
+/// A Float64 column of `values` where NaN stands for null (the kernel's
+/// outputs): null where NaN, with `values` kept as the buffer.
+pub fn float_column_nan_as_null(name: PlSmallStr, mut values: Vec<f64>) -> PolarsResult<Column> {
+    let rows = values.len();
+    let validity = hk::nulls_from_nan(&mut values)
+        .map(|(bytes, _)| Bitmap::try_new(bytes, rows))
+        .transpose()?;
+    Ok(float_column(name, values, validity))
+}
+
 /// Whether a String series without nulls is strictly ascending (sorted
 /// and unique); None when it holds nulls.
 pub fn strictly_ascending(s: &Series) -> Result<Option<bool>> {

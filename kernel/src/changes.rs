@@ -6,7 +6,7 @@
 //! direction of the change.
 
 use crate::scoring::{round9, ScoreModel};
-use crate::{Floats, Strings};
+use crate::{Bits, Floats, Strings};
 
 /// The position in `sorted` of each id of `keys`, None where it has none;
 /// both must hold strictly ascending ids (byte order), chunk after chunk:
@@ -77,43 +77,70 @@ fn value((values, valid): &Floats<'_>, i: usize) -> f64 {
     }
 }
 
-/// Each scored metric's contribution to row `i`'s score_raw on `side`,
-/// rounded to 9 decimals: points · ((w_g / Σ_present w) · w_m) / Σ_present-
-/// in-g w_m under the row's scorecard, summed in the model's order; 0 for
-/// a metric without points, in a group the scorecard does not weigh, or
-/// when no scorecard matched.
-fn contributions(model: &ScoreModel, side: &Side<'_>, i: usize, out: &mut [f64]) {
-    out.fill(0.0);
-    let Some(weights) = model.weights.get(side.scorecard[i] as usize) else {
-        return;
-    };
-    let points: Vec<f64> = side.points.iter().map(|p| value(p, i)).collect();
-    let present = |m: usize| !points[m].is_nan();
-    let groups = model.group_totals.len();
-    let mut in_group = vec![0.0; groups];
-    let mut group_present = vec![false; groups];
-    for (m, metric) in model.metrics.iter().enumerate() {
-        if present(m) {
-            in_group[metric.group] += metric.weight;
-            group_present[metric.group] = true;
+/// Each scored metric's contribution to one row's score_raw on one side,
+/// with the scratch space that computes it (reused from row to row).
+struct Contributions {
+    /// Per scored metric, the contribution (see [`Contributions::of_row`]).
+    values: Vec<f64>,
+    /// Per scored metric, the row's points (NaN: none).
+    points: Vec<f64>,
+    /// Per group, the weight of its metrics with points.
+    in_group: Vec<f64>,
+    /// Per group, whether one of its metrics has points.
+    group_present: Vec<bool>,
+}
+
+impl Contributions {
+    fn new(model: &ScoreModel) -> Self {
+        let (metrics, groups) = (model.metrics.len(), model.group_totals.len());
+        Contributions {
+            values: vec![0.0; metrics],
+            points: vec![0.0; metrics],
+            in_group: vec![0.0; groups],
+            group_present: vec![false; groups],
         }
     }
-    let present_w: f64 = (0..groups)
-        .filter(|&g| weights[g] > 0.0 && group_present[g])
-        .map(|g| weights[g])
-        .sum();
-    for (m, metric) in model.metrics.iter().enumerate() {
-        let w_g = weights[metric.group];
-        if w_g > 0.0 && present(m) {
-            let share = w_g / present_w * metric.weight / in_group[metric.group];
-            out[m] = round9(points[m] * share);
+
+    /// Row `i`'s contributions on `side`, rounded to 9 decimals: points ·
+    /// ((w_g / Σ_present w) · w_m) / Σ_present-in-g w_m under the row's
+    /// scorecard, summed in the model's order; 0 for a metric without
+    /// points, in a group the scorecard does not weigh, or when no
+    /// scorecard matched.
+    fn of_row(&mut self, model: &ScoreModel, side: &Side<'_>, i: usize) {
+        self.values.fill(0.0);
+        let Some(weights) = model.weights.get(side.scorecard[i] as usize) else {
+            return;
+        };
+        for (p, column) in self.points.iter_mut().zip(&side.points) {
+            *p = value(column, i);
+        }
+        self.in_group.fill(0.0);
+        self.group_present.fill(false);
+        for (metric, p) in model.metrics.iter().zip(&self.points) {
+            if !p.is_nan() {
+                self.in_group[metric.group] += metric.weight;
+                self.group_present[metric.group] = true;
+            }
+        }
+        let present_w: f64 = weights
+            .iter()
+            .zip(&self.group_present)
+            .filter(|(w, present)| **w > 0.0 && **present)
+            .map(|(w, _)| w)
+            .sum();
+        for ((metric, p), c) in model.metrics.iter().zip(&self.points).zip(&mut self.values) {
+            let w_g = weights[metric.group];
+            if w_g > 0.0 && !p.is_nan() {
+                let share = w_g / present_w * metric.weight / self.in_group[metric.group];
+                *c = round9(p * share);
+            }
         }
     }
 }
 
 /// The cause of each row's change between `before` and `now` (SPEC §11):
 /// the scored metric whose contribution moved the most in the direction
-/// of the change (`down`: the account's band or score fell) — its delta
+/// of the change (`down`, a bit a row: the account's band or score fell) — its delta
 /// (now − before, rounded to 9 decimals) largest and positive in that
 /// direction, ties to the metric first in the model's order — with its
 /// points then and now and its delta.
@@ -121,24 +148,23 @@ pub fn change_causes(
     model: &ScoreModel,
     now: &Side<'_>,
     before: &Side<'_>,
-    down: &[bool],
+    down: Bits<'_>,
 ) -> Causes {
-    let n = model.metrics.len();
-    let rows = down.len();
+    let rows = now.scorecard.len();
     let mut causes = Causes {
         metric: Vec::with_capacity(rows),
         prev_points: Vec::with_capacity(rows),
         points: Vec::with_capacity(rows),
         delta: Vec::with_capacity(rows),
     };
-    let (mut c_now, mut c_before) = (vec![0.0; n], vec![0.0; n]);
-    for (i, &down) in down.iter().enumerate() {
-        contributions(model, now, i, &mut c_now);
-        contributions(model, before, i, &mut c_before);
+    let (mut c_now, mut c_before) = (Contributions::new(model), Contributions::new(model));
+    for i in 0..rows {
+        c_now.of_row(model, now, i);
+        c_before.of_row(model, before, i);
         let mut best = (None, 0.0, f64::NAN);
-        for m in 0..n {
-            let delta = round9(c_now[m] - c_before[m]);
-            let toward = if down { -delta } else { delta };
+        for (m, (a, b)) in c_now.values.iter().zip(&c_before.values).enumerate() {
+            let delta = round9(a - b);
+            let toward = if down.get(i) { -delta } else { delta };
             if toward > best.1 {
                 best = (Some(m), toward, delta);
             }

@@ -40,9 +40,8 @@ pub struct DayOrdered {
     counted: usize,
     /// The accounting of rows `nulls .. counted`.
     earlier: hk::Totals,
-    /// The number of known accounts the rows' slots were looked up among
-    /// ([`DayOrdered::place`]).
-    placed_for: Option<usize>,
+    /// Whether the rows carry their account slots ([`DayOrdered::place`]).
+    placed: bool,
 }
 
 /// What a date reads of a [`DayOrdered`] table.
@@ -92,7 +91,12 @@ pub fn order_by_day(p: &Pipeline, tables: &mut [OpenTable]) -> Result<Vec<Option
         // The table's own reference goes first, so that each column's old
         // order is freed as soon as it is gathered.
         t.frame = DataFrame::empty().lazy();
-        let held = DayOrdered::of(gather(rows, order.rows.clone())?, order, reach);
+        let hk::DayOrder {
+            rows: positions,
+            nulls,
+            starts,
+        } = order;
+        let held = DayOrdered::of(gather(rows, positions)?, (nulls, starts), reach);
         t.frame = held.rows.clone().lazy();
         ordered.push(Some(held));
     }
@@ -126,23 +130,25 @@ fn gather(rows: DataFrame, positions: Vec<IdxSize>) -> Result<DataFrame> {
 }
 
 impl DayOrdered {
-    /// `rows`, already in `order`, for windows reaching `reach` days back.
-    fn of(rows: DataFrame, order: hk::DayOrder, reach: i64) -> DayOrdered {
+    /// `rows`, already in day order (its rows with a null day and each
+    /// day's first row), for windows reaching `reach` days back.
+    fn of(rows: DataFrame, (nulls, starts): (usize, Vec<(i32, usize)>), reach: i64) -> DayOrdered {
         DayOrdered {
             rows,
-            nulls: order.nulls,
-            starts: order.starts,
+            nulls,
+            starts,
             reach,
-            counted: order.nulls,
+            counted: nulls,
             earlier: hk::Totals::default(),
-            placed_for: None,
+            placed: false,
         }
     }
 
     /// Gives the rows their account slots in `index` ([`kernel::SLOT`]),
-    /// once: the known accounts are the same on every date of a range.
+    /// once: a range's dates share its accounts table, so its known
+    /// accounts are the same on every date.
     pub fn place(&mut self, index: &kernel::AccountIndex) -> Result<()> {
-        if self.placed_for == Some(index.known()) {
+        if self.placed {
             return Ok(());
         }
         let ids = self
@@ -156,7 +162,7 @@ impl DayOrdered {
         self.rows
             .with_column(Column::new(kernel::SLOT.into(), slots))
             .map_err(pl(ORDERING))?;
-        self.placed_for = Some(index.known());
+        self.placed = true;
         Ok(())
     }
 
@@ -187,8 +193,7 @@ impl DayOrdered {
             .vstack_mut(&self.rows.slice(first as i64, end - first))
             .map_err(pl(ORDERING))?;
         if first < self.counted {
-            self.counted = self.nulls;
-            self.earlier = hk::Totals::default();
+            self.forget_earlier();
         }
         let newly = (first > self.counted).then(|| {
             let rows = self.rows.slice(self.counted as i64, first - self.counted);
@@ -205,10 +210,8 @@ impl DayOrdered {
     /// Adds the accounting of a date's newly earlier rows (see
     /// [`DayOrdered::rows_of`]) and returns that of every row the date's
     /// window did not read: the rows before its windows and after D.
-    pub fn unread(&mut self, newly_earlier: Option<&hk::Totals>, rows: &DateRows) -> hk::Totals {
-        if let Some(n) = newly_earlier {
-            self.earlier.add(n);
-        }
+    pub fn unread(&mut self, newly_earlier: &hk::Totals, rows: &DateRows) -> hk::Totals {
+        self.earlier.add(newly_earlier);
         let mut unread = self.earlier.clone();
         unread.add(&hk::Totals {
             rows: rows.after,
@@ -264,7 +267,8 @@ mod tests {
     fn a_date_reads_its_windows_rows_and_counts_the_rest_once() {
         let (t, rows) = table();
         let order = day_order(&rows).unwrap().expect("short span");
-        let mut held = DayOrdered::of(gather(rows, order.rows.clone()).unwrap(), order, 2);
+        let ordered = gather(rows, order.rows).unwrap();
+        let mut held = DayOrdered::of(ordered, (order.nulls, order.starts), 2);
         let d5 = held.rows_of(&t, 5).unwrap();
         assert_eq!(ids(&d5.window), ["r1", "r0", "r3"]);
         assert_eq!(ids(d5.newly_earlier.as_ref().unwrap()), ["r2", "r4"]);
@@ -273,21 +277,21 @@ mod tests {
             rows: 2,
             ..Default::default()
         };
-        let unread = held.unread(Some(&earlier), &d5);
+        let unread = held.unread(&earlier, &d5);
         assert_eq!((unread.rows, unread.after), (3, 1));
 
         let d9 = held.rows_of(&t, 9).unwrap();
         assert_eq!(ids(&d9.window), ["r1", "r5"]);
         assert_eq!(ids(d9.newly_earlier.as_ref().unwrap()), ["r0", "r3"]);
         assert_eq!(d9.after, 0);
-        let unread = held.unread(Some(&earlier), &d9);
+        let unread = held.unread(&earlier, &d9);
         assert_eq!((unread.rows, unread.after), (4, 0));
 
         let d4 = held.rows_of(&t, 4).unwrap();
         assert_eq!(ids(&d4.window), ["r1", "r2", "r4"]);
         assert!(d4.newly_earlier.is_none(), "no row is before day 3");
         assert_eq!(d4.after, 3);
-        let unread = held.unread(None, &d4);
+        let unread = held.unread(&hk::Totals::default(), &d4);
         assert_eq!((unread.rows, unread.after), (3, 3), "only the rows after D");
     }
 }

@@ -83,11 +83,6 @@ impl AccountIndex {
         with_strings(ids, |c| self.index.slots(c))
     }
 
-    /// How many known accounts the index holds.
-    pub fn known(&self) -> usize {
-        self.index.len()
-    }
-
     /// Indexes `known`'s customer_id column (unique, non-null) and finds
     /// `accepted`'s ids (a subset) in it.
     pub fn new(known: &DataFrame, accepted: &DataFrame) -> Result<Self> {

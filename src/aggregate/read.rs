@@ -215,23 +215,7 @@ impl Reading {
         d: i32,
         (index, known): (&kernel::AccountIndex, &DataFrame),
     ) -> Result<(TableCounts, DataFrame)> {
-        // The rows a range's date did not read, accounted for.
-        let unread = match (self.range, held) {
-            (Some(r), Some(held)) => {
-                let newly = match r.earlier {
-                    Some(e) => e.totals()?,
-                    None => Some(hk::Totals::default()),
-                };
-                match newly {
-                    Some(n) => Some(held.unread(Some(&n), &r.rows)),
-                    None => {
-                        held.forget_earlier();
-                        None
-                    }
-                }
-            }
-            _ => Some(hk::Totals::default()),
-        };
+        let unread = unread_rows(self.range, held)?;
         let Some(k) = self.kernel else {
             return group_by_table(p, et, g, known);
         };
@@ -250,6 +234,30 @@ impl Reading {
             }
         }
     }
+}
+
+/// The accounting of the rows a date of a range did not read (none when
+/// the table is not day-ordered); None when its newly earlier rows did not
+/// fit the kernel (the date then reads the whole table, and the next one
+/// counts the earlier rows afresh).
+fn unread_rows(
+    range: Option<RangeReading>,
+    held: Option<&mut DayOrdered>,
+) -> Result<Option<hk::Totals>> {
+    let (Some(r), Some(held)) = (range, held) else {
+        return Ok(Some(hk::Totals::default()));
+    };
+    let newly = match r.earlier {
+        Some(e) => e.totals()?,
+        None => Some(hk::Totals::default()),
+    };
+    Ok(match newly {
+        Some(n) => Some(held.unread(&n, &r.rows)),
+        None => {
+            held.forget_earlier();
+            None
+        }
+    })
 }
 
 /// A table's row accounting and its aggregates of known accounts, from its

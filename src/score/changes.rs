@@ -11,6 +11,7 @@ use polars::prelude::*;
 
 use healthscore_kernel as hk;
 
+use crate::arrow_views::{bits, float_column_nan_as_null, only_chunk};
 use crate::pipeline::Pipeline;
 use crate::score::{float_view, matching_rows, points_column, RowScoring};
 
@@ -83,8 +84,12 @@ pub fn changes(
     let candidates = moved
         .hstack(prev_rows.columns())?
         .lazy()
+        .with_columns([kind(p).alias("kind")])
         .with_columns([
-            kind(p).alias("kind"),
+            col("kind")
+                .eq(lit("band_down"))
+                .or(col("kind").eq(lit("drop")))
+                .alias(DOWN),
             scorecard_position(p, col("scorecard")).alias(SCORECARD_AT),
             scorecard_position(p, col(prev_column("scorecard"))).alias(PREV_SCORECARD_AT),
         ])
@@ -104,6 +109,9 @@ pub fn changes(
         .select(output_exprs(p))
         .collect()
 }
+
+/// Whether a candidate's band or score fell (band_down or drop).
+const DOWN: &str = "__down";
 
 /// Columns of each candidate's scorecard position now and before.
 const SCORECARD_AT: &str = "__scorecard_at";
@@ -232,12 +240,8 @@ fn cause_columns(
         .map(|m| floats(prev_column(&points_column(m))))
         .collect::<PolarsResult<_>>()?;
     let (at, prev_at) = (positions(SCORECARD_AT)?, positions(PREV_SCORECARD_AT)?);
-    let down: Vec<bool> = candidates
-        .column("kind")?
-        .str()?
-        .iter()
-        .map(|k| matches!(k, Some("band_down" | "drop")))
-        .collect();
+    let down = candidates.column(DOWN)?.bool()?.rechunk();
+    let down = only_chunk(&down)?.values();
     let now_points = now
         .iter()
         .map(float_view)
@@ -257,25 +261,20 @@ fn cause_columns(
             points: prev_points,
             scorecard: before_at,
         },
-        &down,
+        bits(down),
     );
-    let cause: StringChunked = causes
+    // The cause's name: its position gathered from the names (null: none).
+    let at: IdxCa = causes
         .metric
         .iter()
-        .map(|m| m.map(|m| names[m as usize]))
+        .map(|m| m.map(|m| m as IdxSize))
         .collect();
-    let number = |name: &str, values: Vec<f64>| -> Column {
-        let ca: Float64Chunked = values
-            .into_iter()
-            .map(|v| (!v.is_nan()).then_some(v))
-            .collect();
-        ca.with_name(name.into()).into_column()
-    };
+    let cause = Series::new("cause".into(), names).take(&at)?;
     Ok(vec![
-        cause.with_name("cause".into()).into_column(),
-        number("cause_prev_points", causes.prev_points),
-        number("cause_points", causes.points),
-        number("cause_delta", causes.delta),
+        cause.into_column(),
+        float_column_nan_as_null("cause_prev_points".into(), causes.prev_points)?,
+        float_column_nan_as_null("cause_points".into(), causes.points)?,
+        float_column_nan_as_null("cause_delta".into(), causes.delta)?,
     ])
 }
 

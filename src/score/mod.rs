@@ -12,7 +12,7 @@ pub mod plan;
 pub mod previous;
 
 pub(crate) use previous::matching_rows;
-pub use previous::{join_previous, trend_columns, with_previous};
+pub use previous::{trend_columns, with_previous};
 
 use healthscore_kernel as hk;
 use polars::prelude::*;
@@ -544,19 +544,14 @@ impl RowScoring {
         let mut columns = floats
             .into_par_iter()
             .zip(self.float_names())
-            .map(|(mut values, name)| {
+            .map(|(values, name)| {
                 if name == "score" {
                     let (ints, valid) = hk::integers_from_floats(&values);
                     let array =
                         PrimitiveArray::new(ArrowDataType::Int32, ints.into(), validity(valid)?);
                     return Ok(Int32Chunked::with_chunk(name.into(), array).into_column());
                 }
-                let valid = hk::nulls_from_nan(&mut values).map(|(bytes, _)| bytes);
-                Ok(crate::arrow_views::float_column(
-                    name.into(),
-                    values,
-                    validity(valid)?,
-                ))
+                crate::arrow_views::float_column_nan_as_null(name.into(), values)
             })
             .collect::<PolarsResult<Vec<Column>>>()?;
         columns.push(UInt32Chunked::from_vec(BAND_INDEX.into(), band).into_column());

@@ -29,18 +29,25 @@ fn zero_when_empty_columns(p: &Pipeline) -> Vec<String> {
 /// groups, score, band, drivers and trend against `prev` (internal columns
 /// included).
 fn scoring_plan(p: &Pipeline, checked: &Checked, prev: Option<DataFrame>) -> Result<LazyFrame> {
-    Ok(rows_plan(p, global_plan(p, checked, prev)?))
+    Ok(rows_plan(p, global_rows(p, checked, prev)?.lazy()))
 }
 
-/// The part of the scoring plan computed over every account at once: every
+/// The part of the scoring computed over every account at once: every
 /// number of the scores (see [`score::global_scores`]), with the previous
-/// snapshot's columns beside each account.
-fn global_plan(p: &Pipeline, checked: &Checked, prev: Option<DataFrame>) -> Result<LazyFrame> {
-    let global = score::global_scores(p, scoring_inputs(p, checked)?);
-    Ok(score::join_previous(global, prev.map(|d| d.lazy())))
+/// snapshot's columns beside each account ([`score::with_previous`]), in
+/// customer_id order.
+fn global_rows(p: &Pipeline, checked: &Checked, prev: Option<DataFrame>) -> Result<DataFrame> {
+    // The in-memory engine here: the streaming one's float sums were not
+    // bit-for-bit the same from run to run (reruns must write identical
+    // bytes), and it was no faster when measured again.
+    score::global_scores(p, scoring_inputs(p, checked)?)
+        .collect()
+        .and_then(|global| score::with_previous(global, prev))
+        .and_then(sorted_by_customer)
+        .map_err(pl("scoring"))
 }
 
-/// The rest of the scoring plan over [`global_plan`]'s rows, row by row
+/// The rest of the scoring plan over [`global_rows`], row by row
 /// (so over any slice of them): the names of scorecard, band, color and
 /// drivers, the playbook and the trend.
 fn rows_plan(p: &Pipeline, global: LazyFrame) -> LazyFrame {
@@ -112,13 +119,10 @@ pub fn score_accounts(
     checked: &Checked,
     prev: Option<DataFrame>,
 ) -> Result<DataFrame> {
-    // The in-memory engine here: the streaming one was ~1 s faster on the 1M
-    // workload, but its float sums were not bit-for-bit the same from run to
-    // run, and reruns must write identical bytes.
-    let scores = score::select_output(p, scoring_plan(p, checked, prev)?)
+    // Row by row over the global rows, which are in customer_id order.
+    score::select_output(p, scoring_plan(p, checked, prev)?)
         .collect()
-        .map_err(pl("scoring"))?;
-    sorted_by_customer(scores).map_err(pl("scoring"))
+        .map_err(pl("scoring"))
 }
 
 /// The frame sorted by customer_id (SPEC §6). Scoring keeps the accepted
@@ -139,7 +143,7 @@ fn sorted_by_customer(df: DataFrame) -> PolarsResult<DataFrame> {
 /// kept for the tables written after the scores.
 pub struct RowScorer<'a> {
     p: &'a Pipeline,
-    /// [`global_plan`]'s rows, in the accounts' (customer_id) order;
+    /// [`global_rows`], in the accounts' (customer_id) order;
     /// released once every row is scored.
     global: std::sync::Mutex<DataFrame>,
     /// The slices scored so far (output columns, losses and the
@@ -150,17 +154,9 @@ pub struct RowScorer<'a> {
 impl<'a> RowScorer<'a> {
     /// Computes the global part of the scoring for checked inputs.
     pub fn new(p: &'a Pipeline, checked: &Checked, prev: Option<DataFrame>) -> Result<Self> {
-        // The in-memory engine here: the streaming one's float sums were
-        // not bit-for-bit the same from run to run (reruns must write
-        // identical bytes), and it was no faster when measured again.
-        let global = score::global_scores(p, scoring_inputs(p, checked)?)
-            .collect()
-            .and_then(|global| score::with_previous(global, prev))
-            .and_then(sorted_by_customer)
-            .map_err(pl("scoring"))?;
         Ok(RowScorer {
             p,
-            global: std::sync::Mutex::new(global),
+            global: std::sync::Mutex::new(global_rows(p, checked, prev)?),
             made: std::sync::Mutex::new(Vec::new()),
         })
     }

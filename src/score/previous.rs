@@ -8,31 +8,6 @@ use polars::prelude::*;
 
 use crate::arrow_views::with_strings;
 
-/// The previous snapshot's columns for [`trend_columns`] (prev_score,
-/// prev_band, its model version, and whether the account was in it;
-/// customer_id, prev_score, prev_band, prev_model_version of `prev`, none
-/// when there is no previous snapshot: every trend is then `new`) beside
-/// each account, in the accounts' order.
-pub fn join_previous(scored: LazyFrame, prev: Option<LazyFrame>) -> LazyFrame {
-    let prev = match prev {
-        Some(prev) => prev,
-        None => empty_previous()
-            .map(|df| df.lazy())
-            .unwrap_or_else(|_| scored.clone().select([col("customer_id")]).limit(0)),
-    };
-    let prev = prev.with_column(lit(true).alias("__has_prev"));
-    // The accounts' order (by customer_id) is kept: the output needs no sort.
-    scored.join(
-        prev,
-        [col("customer_id")],
-        [col("customer_id")],
-        JoinArgs {
-            maintain_order: MaintainOrderJoin::Left,
-            ..JoinArgs::new(JoinType::Left)
-        },
-    )
-}
-
 /// The row of `other` (every column but customer_id) with each
 /// customer_id of `keys`, nulls where it has none, in `keys`' order: found
 /// by one merge when both hold ascending ids (accounts and snapshots are
@@ -77,9 +52,11 @@ pub(crate) fn matching_rows(keys: &DataFrame, other: &DataFrame) -> PolarsResult
     }
 }
 
-/// [`join_previous`] of a collected frame: the previous snapshot's
-/// columns beside each account, found by `matching_rows` (a merge of
-/// the ascending ids, else a join).
+/// The previous snapshot's columns for [`trend_columns`] beside each
+/// account of `scored`, in its order: prev_score, prev_band, its model
+/// version and model band, and whether the account was in it; all null
+/// when there is no previous snapshot (every trend is then `new`). Found
+/// by `matching_rows` (a merge of the ascending ids, else a join).
 pub fn with_previous(scored: DataFrame, prev: Option<DataFrame>) -> PolarsResult<DataFrame> {
     let prev = match prev {
         Some(prev) => prev,
@@ -104,7 +81,7 @@ fn empty_previous() -> PolarsResult<DataFrame> {
     ])
 }
 
-/// score_change and trend, row by row, from [`join_previous`]' columns.
+/// score_change and trend, row by row, from [`with_previous`]' columns.
 pub fn trend_columns(joined: LazyFrame, threshold: i32, model_version: &str) -> LazyFrame {
     let change = (col("score") - col("prev_score")).cast(DataType::Int32);
     let rebased = col("__prev_model")

@@ -87,6 +87,7 @@ fn the_cause_is_the_contribution_that_moved_most_toward_the_change() {
         before.iter().map(valid).collect(),
         now.iter().map(valid).collect(),
     );
+    let down = bitmap(&[true, false, true, false], 0);
     let c = change_causes(
         &model(),
         &Side {
@@ -97,7 +98,7 @@ fn the_cause_is_the_contribution_that_moved_most_toward_the_change() {
             points: floats(&before, &vb),
             scorecard: &[0, 0, 0, 0],
         },
-        &[true, false, true, false],
+        Bits::new(&down, 0),
     );
     assert_eq!(c.metric, vec![Some(0), Some(2), None, Some(0)]);
     assert_eq!(c.delta[0], -2.5);
